@@ -1,0 +1,41 @@
+//! Command-line definitions. Each subcommand has its own module that maps arguments to a library call.
+
+mod generate;
+mod profile;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+/// etlkit: generate 10 GB CSV datasets, run the reference ETL, profile and diagnose slow Python.
+#[derive(Debug, Parser)]
+#[command(name = "etlkit", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate a deterministic synthetic dataset (the `orders` scenario) with recorded dirt.
+    Generate(generate::GenerateArgs),
+    /// Read a profile (cProfile/pstats, py-spy raw or speedscope, folded stacks): report, export, diff.
+    Profile(profile::ProfileArgs),
+    /// Print a shell completion script (e.g. `etlkit completions bash > ~/.local/share/bash-completion/completions/etlkit`).
+    Completions {
+        /// The shell to write completions for.
+        shell: clap_complete::Shell,
+    },
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Generate(args) => generate::run(args),
+        Command::Profile(args) => profile::run(args),
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "etlkit", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! The library's error type. Every variant that comes from reading or writing a file names the file, and
+//! where it makes sense the position inside it, so a person can go straight to the problem.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in etlkit's library calls.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An I/O error on a named file or directory.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// An argument or option value that cannot be used (a usage error: exit code 2).
+    #[error("invalid {what} '{value}': {expected}")]
+    InvalidArgument {
+        what: &'static str,
+        value: String,
+        expected: String,
+    },
+    /// The output directory already holds files and `--force` was not given.
+    #[error("{path}: output directory is not empty (pass --force to replace its contents)")]
+    OutputNotEmpty { path: PathBuf },
+    /// A file whose content is not what was expected, with a position inside it.
+    #[error("{path}:{line}: byte {offset}: {message}")]
+    BadInput {
+        path: PathBuf,
+        line: u64,
+        offset: u64,
+        message: String,
+    },
+    /// A file that cannot be read as the expected format (no useful position).
+    #[error("{path}: {message}")]
+    Format { path: PathBuf, message: String },
+    /// The run was interrupted (Ctrl-C); partial output was left under temporary names.
+    #[error("interrupted")]
+    Interrupted,
+}
+
+impl Error {
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// True when the error is a usage error (the process should exit with code 2).
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            Error::InvalidArgument { .. } | Error::OutputNotEmpty { .. }
+        )
+    }
+
+    /// True when the error is a broken pipe on standard output (the process should exit quietly).
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

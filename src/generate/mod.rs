@@ -1,0 +1,2 @@
+//! `etlkit generate`: deterministic synthetic datasets with recorded dirt.
+pub mod dirt;
