@@ -8,8 +8,9 @@ pub fn parse_size(input: &str) -> Result<u64> {
     let err = || Error::InvalidArgument {
         what: "size",
         value: input.to_string(),
-        expected: "a number with an optional unit B, KB, MB, GB, TB, KiB, MiB, GiB or TiB (e.g. 10GB)"
-            .to_string(),
+        expected:
+            "a number with an optional unit B, KB, MB, GB, TB, KiB, MiB, GiB or TiB (e.g. 10GB)"
+                .to_string(),
     };
     let s = input.trim();
     let split = s
