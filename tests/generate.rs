@@ -704,3 +704,33 @@ fn completions_are_generated() {
         );
     }
 }
+
+/// The committed sample (`datasets/orders/sample`) is what this version generates for its options, byte for
+/// byte: any change to the generator's output shows up here and must be deliberate.
+/// `ETLKIT_BLESS=1 cargo test --test generate committed_sample` rewrites it.
+#[test]
+fn committed_sample_is_reproduced() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/orders/sample");
+    let t = tempfile::tempdir().unwrap();
+    let fresh = t.path().join("sample");
+    let sample_opts = |out: &Path| GenerateOptions {
+        seed: 1,
+        dirty_rate: 0.05,
+        ..opts(out, 300, 2, 0.05, 2)
+    };
+    generate(&sample_opts(&fresh)).unwrap();
+    if std::env::var_os("ETLKIT_BLESS").is_some() {
+        let _ = std::fs::remove_dir_all(&sample);
+        generate(&sample_opts(&sample)).unwrap();
+    }
+    let (want, got) = (tree(&sample), tree(&fresh));
+    let mut names: Vec<_> = want.keys().collect();
+    names.sort();
+    assert_eq!(names.len(), got.len(), "{names:?}");
+    for name in names {
+        assert!(
+            got.get(name) == Some(&want[name]),
+            "{name} differs from the committed sample (ETLKIT_BLESS=1 to accept)"
+        );
+    }
+}

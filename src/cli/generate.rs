@@ -65,6 +65,9 @@ pub struct GenerateArgs {
     /// Print the manifest as JSON instead of the summary.
     #[arg(long)]
     json: bool,
+    /// Print the plan (rows, files, dimension sizes, estimated bytes) and write nothing.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 const DIRT_HELP: &str = "Defect kinds (--dirt):
@@ -128,6 +131,21 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
         progress: !args.quiet,
         cancel: Some(cancel),
     };
+    if args.dry_run {
+        let plan = generate::Plan::new(&opts)?;
+        let s = &plan.scenario;
+        println!(
+            "{} fact rows in {} files ({} rows each), {} customers, {} products; this run writes {} files, about {}",
+            s.fact_rows,
+            s.fact_files(),
+            s.rows_per_file,
+            s.customers,
+            s.products,
+            plan.files.len(),
+            format_size(plan.est_bytes())
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let started = Instant::now();
     let manifest = generate::generate(&opts)?;
     let elapsed = started.elapsed().as_secs_f64();

@@ -10,5 +10,8 @@ pub struct ProfileArgs {
 }
 
 pub fn run(args: ProfileArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("{}: profile ingestion is not implemented yet", args.file.display())
+    anyhow::bail!(
+        "{}: profile ingestion is not implemented yet",
+        args.file.display()
+    )
 }
