@@ -1,6 +1,7 @@
 //! Command-line definitions. Each subcommand has its own module that maps arguments to a library call.
 
 mod generate;
+mod pipeline;
 mod profile;
 
 use std::process::ExitCode;
@@ -19,6 +20,8 @@ pub struct Cli {
 enum Command {
     /// Generate a deterministic synthetic dataset (the `orders` scenario) with recorded dirt.
     Generate(generate::GenerateArgs),
+    /// Run the reference ETL on a generated dataset: validate, clean, de-duplicate, join, aggregate.
+    Pipeline(pipeline::PipelineArgs),
     /// Read a profile (cProfile/pstats, py-spy raw or speedscope, folded stacks): report, export, diff.
     Profile(profile::ProfileArgs),
     /// Print a shell completion script (e.g. `etlkit completions bash > ~/.local/share/bash-completion/completions/etlkit`).
@@ -31,6 +34,7 @@ enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Generate(args) => generate::run(args),
+        Command::Pipeline(args) => pipeline::run(args),
         Command::Profile(args) => profile::run(args),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();

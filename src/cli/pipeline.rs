@@ -1,0 +1,85 @@
+//! `etlkit pipeline`: argument definitions and the adapter to `etlkit::pipeline`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use etlkit::pipeline::{self, PipelineOptions};
+use etlkit::size::{format_size, parse_size};
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_long_help = "Outputs (in --out): daily_revenue.csv, top_customers.csv, rejects.csv, summary.json \
+(written last). The rules are in exercises/etl_10gb/README.md.\n\nExample:\n  etlkit generate --size 1GB --out data/1gb\n  etlkit pipeline data/1gb --out results/1gb"
+)]
+pub struct PipelineArgs {
+    /// The dataset directory (orders/part-*.csv[.gz|.zst], customers.csv, products.csv, fx_rates.csv).
+    data: PathBuf,
+    /// Output directory (created; existing outputs are replaced atomically).
+    #[arg(long, short)]
+    out: PathBuf,
+    /// Worker threads [default: all cores].
+    #[arg(long, short = 'j')]
+    threads: Option<usize>,
+    /// Bytes per block handed to a worker.
+    #[arg(long, default_value = "8MiB", value_parser = |s: &str| parse_size(s).map_err(|e| e.to_string()))]
+    block_size: u64,
+    /// Stop at the first rejected row, with an error naming its file, line and byte offset.
+    #[arg(long)]
+    fail_fast: bool,
+    /// No progress bar and no summary.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Print summary.json instead of the human summary.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: PipelineArgs) -> anyhow::Result<ExitCode> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
+    let mut opts = PipelineOptions::new(&args.data, &args.out);
+    if let Some(t) = args.threads {
+        opts.threads = t;
+    }
+    opts.block_size = args.block_size.max(4096) as usize;
+    opts.fail_fast = args.fail_fast;
+    opts.progress = !args.quiet;
+    opts.cancel = Some(cancel);
+    let s = pipeline::run(&opts)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&s)?);
+    } else if !args.quiet {
+        let mut text = format!(
+            "Read {} rows ({}) from {} files in {:.2} s ({:.0} MB/s)\n  valid {}  rejected {}  duplicates dropped {}  cancelled {}\n  revenue {}.{:02} USD\n",
+            s.rows_read,
+            format_size(s.bytes_read),
+            s.files,
+            s.elapsed_seconds,
+            s.mb_per_s,
+            s.valid,
+            s.rejected,
+            s.duplicates_dropped,
+            s.cancelled,
+            s.revenue_usd_cents / 100,
+            s.revenue_usd_cents % 100
+        );
+        for (kind, n) in s.rejected_by_kind.iter().filter(|(_, n)| **n > 0) {
+            text.push_str(&format!("  {kind:<20} {n:>10}\n"));
+        }
+        text.push_str(&format!("Wrote {}\n", args.out.display()));
+        if std::io::stdout().is_terminal() {
+            print!("{text}");
+        } else {
+            eprint!("{text}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,284 @@
+//! Dimension tables, loaded whole into compact in-memory indexes.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use super::input;
+use super::rules::{parse_rate_micros, parse_uint, trim};
+use crate::{Error, Result};
+
+/// Maps ids to dense indexes: a plain vector when ids are dense enough, a hash map otherwise.
+#[derive(Debug)]
+pub enum IdIndex {
+    Dense(Vec<u32>),
+    Sparse(HashMap<u64, u32>),
+}
+
+impl IdIndex {
+    fn build(ids: &[u64]) -> Self {
+        let max = ids.iter().copied().max().unwrap_or(0);
+        if max <= ids.len() as u64 * 4 + 1_000_000 {
+            let mut v = vec![u32::MAX; max as usize + 1];
+            for (i, &id) in ids.iter().enumerate() {
+                v[id as usize] = i as u32;
+            }
+            IdIndex::Dense(v)
+        } else {
+            IdIndex::Sparse(
+                ids.iter()
+                    .enumerate()
+                    .map(|(i, &id)| (id, i as u32))
+                    .collect(),
+            )
+        }
+    }
+
+    #[inline]
+    pub fn get(&self, id: u64) -> Option<u32> {
+        match self {
+            IdIndex::Dense(v) => v.get(id as usize).copied().filter(|&i| i != u32::MAX),
+            IdIndex::Sparse(m) => m.get(&id).copied(),
+        }
+    }
+}
+
+/// Interned short strings (countries, categories).
+#[derive(Debug, Default)]
+pub struct Interner {
+    pub names: Vec<String>,
+    map: HashMap<String, u16>,
+}
+
+impl Interner {
+    fn intern(&mut self, s: &str) -> u16 {
+        if let Some(&i) = self.map.get(s) {
+            return i;
+        }
+        let i = self.names.len() as u16;
+        self.names.push(s.to_string());
+        self.map.insert(s.to_string(), i);
+        i
+    }
+}
+
+#[derive(Debug)]
+pub struct Dimensions {
+    pub customers: IdIndex,
+    pub customer_ids: Vec<u64>,
+    pub customer_country: Vec<u16>,
+    /// Names, concatenated; `name_end[i]` ends customer i's name.
+    names: String,
+    name_end: Vec<u32>,
+    pub countries: Interner,
+    pub products: IdIndex,
+    pub product_category: Vec<u16>,
+    pub categories: Interner,
+    /// (currency code, micro-dollars per unit).
+    pub fx: Vec<([u8; 3], u64)>,
+}
+
+impl Dimensions {
+    pub fn customer_name(&self, i: u32) -> &str {
+        let start = if i == 0 {
+            0
+        } else {
+            self.name_end[i as usize - 1] as usize
+        };
+        &self.names[start..self.name_end[i as usize] as usize]
+    }
+
+    /// The rate for a currency field after trimming and upper-casing.
+    #[inline]
+    pub fn fx_micros(&self, field: &[u8]) -> Option<u64> {
+        let t = trim(field);
+        if t.len() != 3 {
+            return None;
+        }
+        let code = [
+            t[0].to_ascii_uppercase(),
+            t[1].to_ascii_uppercase(),
+            t[2].to_ascii_uppercase(),
+        ];
+        self.fx.iter().find(|(c, _)| *c == code).map(|(_, r)| *r)
+    }
+}
+
+fn bad(path: &Path, rec: &csv::ByteRecord, message: String) -> Error {
+    let pos = rec.position().cloned().unwrap_or_else(csv::Position::new);
+    Error::BadInput {
+        path: path.to_path_buf(),
+        line: pos.line(),
+        offset: pos.byte(),
+        message,
+    }
+}
+
+/// Reads a dimension table, checking its header, and calls `row` for each record.
+fn read_table(
+    dir: &Path,
+    name: &str,
+    header: &[&str],
+    mut row: impl FnMut(&Path, &csv::ByteRecord) -> Result<()>,
+) -> Result<PathBuf> {
+    let path = input::find_table(dir, name)?;
+    let reader = input::open(&path, Arc::new(AtomicU64::new(0)))?;
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(reader);
+    let mut rec = csv::ByteRecord::new();
+    let mut first = true;
+    loop {
+        match r.read_byte_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let pos = e.position().cloned().unwrap_or_else(csv::Position::new);
+                return Err(Error::BadInput {
+                    path,
+                    line: pos.line(),
+                    offset: pos.byte(),
+                    message: e.to_string(),
+                });
+            }
+        }
+        if first {
+            first = false;
+            let got: Vec<&[u8]> = rec
+                .iter()
+                .map(|f| f.strip_prefix(b"\xef\xbb\xbf").unwrap_or(f))
+                .collect();
+            let want: Vec<&[u8]> = header.iter().map(|h| h.as_bytes()).collect();
+            if got != want {
+                return Err(bad(
+                    &path,
+                    &rec,
+                    format!("expected the header {}", header.join(",")),
+                ));
+            }
+            continue;
+        }
+        if rec.len() != header.len() {
+            return Err(bad(
+                &path,
+                &rec,
+                format!("expected {} fields, found {}", header.len(), rec.len()),
+            ));
+        }
+        row(&path, &rec)?;
+    }
+    Ok(path)
+}
+
+fn id_field(path: &Path, rec: &csv::ByteRecord, i: usize) -> Result<u64> {
+    parse_uint(&rec[i]).ok_or_else(|| {
+        bad(
+            path,
+            rec,
+            format!(
+                "field {} is not an id: {:?}",
+                i + 1,
+                String::from_utf8_lossy(&rec[i])
+            ),
+        )
+    })
+}
+
+fn text_field<'a>(path: &Path, rec: &'a csv::ByteRecord, i: usize) -> Result<&'a str> {
+    std::str::from_utf8(&rec[i])
+        .map_err(|_| bad(path, rec, format!("field {} is not UTF-8", i + 1)))
+}
+
+/// Loads customers, products and FX rates. Dimension tables are trusted less than facts are checked: a
+/// malformed dimension row is an error naming its position (the run cannot give right answers without it);
+/// fixable noise (padded or lower-case country) is cleaned.
+pub fn load(dir: &Path) -> Result<Dimensions> {
+    let mut customer_ids = Vec::new();
+    let mut customer_country = Vec::new();
+    let mut names = String::new();
+    let mut name_end = Vec::new();
+    let mut countries = Interner::default();
+    let cust = read_table(
+        dir,
+        "customers",
+        &[
+            "customer_id",
+            "name",
+            "email",
+            "country",
+            "segment",
+            "signup_date",
+        ],
+        |p, rec| {
+            customer_ids.push(id_field(p, rec, 0)?);
+            names.push_str(text_field(p, rec, 1)?);
+            name_end.push(names.len() as u32);
+            let country = text_field(p, rec, 3)?.trim().to_ascii_uppercase();
+            if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(bad(
+                    p,
+                    rec,
+                    format!("country {country:?} is not an ISO 3166 alpha-2 code"),
+                ));
+            }
+            customer_country.push(countries.intern(&country));
+            Ok(())
+        },
+    )?;
+    let mut product_ids = Vec::new();
+    let mut product_category = Vec::new();
+    let mut categories = Interner::default();
+    read_table(
+        dir,
+        "products",
+        &["product_id", "name", "category", "unit_price"],
+        |p, rec| {
+            product_ids.push(id_field(p, rec, 0)?);
+            product_category.push(categories.intern(text_field(p, rec, 2)?.trim()));
+            Ok(())
+        },
+    )?;
+    let mut fx = Vec::new();
+    read_table(dir, "fx_rates", &["currency", "usd_per_unit"], |p, rec| {
+        let code = text_field(p, rec, 0)?.trim().to_ascii_uppercase();
+        let rate = parse_rate_micros(&rec[1]).ok_or_else(|| {
+            bad(
+                p,
+                rec,
+                "usd_per_unit is not a decimal with 1 to 6 places".into(),
+            )
+        })?;
+        let code: [u8; 3] = code
+            .as_bytes()
+            .try_into()
+            .map_err(|_| bad(p, rec, format!("currency {code:?} is not 3 letters")))?;
+        fx.push((code, rate));
+        Ok(())
+    })?;
+    let customers = IdIndex::build(&customer_ids);
+    if let IdIndex::Dense(v) = &customers {
+        // Duplicate ids in a dimension would make joins ambiguous.
+        let distinct = v.iter().filter(|&&i| i != u32::MAX).count();
+        if distinct != customer_ids.len() {
+            return Err(Error::Format {
+                path: cust,
+                message: "customer_id is not unique".into(),
+            });
+        }
+    }
+    Ok(Dimensions {
+        products: IdIndex::build(&product_ids),
+        customers,
+        customer_ids,
+        customer_country,
+        names,
+        name_end,
+        countries,
+        product_category,
+        categories,
+        fx,
+    })
+}

@@ -1,0 +1,221 @@
+//! Opening inputs (plain, gzip, zstd) and cutting a file into blocks at record boundaries.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::{Error, Result};
+
+/// Counts bytes read from the file on disk (for the progress bar, compressed or not).
+struct Counting<R> {
+    inner: R,
+    counter: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.counter.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Opens a CSV input, decompressing by extension (`.gz`: every member; `.zst`: every frame).
+pub fn open(path: &Path, counter: Arc<AtomicU64>) -> Result<Box<dyn Read + Send>> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let raw = Counting {
+        inner: file,
+        counter,
+    };
+    let name = path.to_string_lossy();
+    Ok(if name.ends_with(".gz") {
+        Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
+            1 << 20,
+            raw,
+        )))
+    } else if name.ends_with(".zst") {
+        Box::new(zstd::Decoder::new(raw).map_err(|e| Error::io(path, e))?)
+    } else {
+        Box::new(raw)
+    })
+}
+
+/// Finds `DIR/NAME.csv`, `.csv.gz` or `.csv.zst`.
+pub fn find_table(dir: &Path, name: &str) -> Result<PathBuf> {
+    for ext in ["csv", "csv.gz", "csv.zst"] {
+        let p = dir.join(format!("{name}.{ext}"));
+        if p.is_file() {
+            return Ok(p);
+        }
+    }
+    Err(Error::io(
+        dir.join(format!("{name}.csv")),
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "dimension table not found (.csv, .csv.gz or .csv.zst)",
+        ),
+    ))
+}
+
+/// The fact files: `DIR/orders/part-*.csv[.gz|.zst]`, sorted by name (the order that "first wins" follows).
+pub fn fact_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let orders = dir.join("orders");
+    let entries = std::fs::read_dir(&orders).map_err(|e| Error::io(&orders, e))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let n = p.file_name().unwrap_or_default().to_string_lossy();
+            n.starts_with("part-")
+                && (n.ends_with(".csv") || n.ends_with(".csv.gz") || n.ends_with(".csv.zst"))
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(Error::io(
+            &orders,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no part-*.csv files"),
+        ));
+    }
+    Ok(files)
+}
+
+/// The end of the last complete record in `buf` (just after a `\n` that is outside quotes), if any. `buf` starts
+/// outside quotes; a quote toggles the state (a doubled quote toggles twice), as RFC 4180 reads it.
+pub fn last_record_end(buf: &[u8]) -> Option<usize> {
+    let total = memchr::memchr_iter(b'"', buf).count();
+    let mut end = buf.len();
+    let mut quotes_after = 0;
+    while let Some(nl) = memchr::memrchr(b'\n', &buf[..end]) {
+        quotes_after += memchr::memchr_iter(b'"', &buf[nl + 1..end]).count();
+        if (total - quotes_after) % 2 == 0 {
+            return Some(nl + 1);
+        }
+        end = nl;
+    }
+    None
+}
+
+/// A block of whole records of one file.
+#[derive(Debug, Default)]
+pub struct Block {
+    pub file: usize,
+    /// Offset of `data[0]` in the (uncompressed) file.
+    pub offset: u64,
+    pub data: Vec<u8>,
+    pub first: bool,
+    pub last: bool,
+}
+
+/// Reads `reader` and calls `emit` with blocks of about `block_size` bytes that end at record boundaries.
+/// `take_buf` supplies recycled buffers (so memory stays bounded).
+pub fn split(
+    file: usize,
+    path: &Path,
+    mut reader: Box<dyn Read + Send>,
+    block_size: usize,
+    mut take_buf: impl FnMut() -> Vec<u8>,
+    mut emit: impl FnMut(Block) -> Result<()>,
+) -> Result<()> {
+    let mut carry: Vec<u8> = Vec::new();
+    let mut offset = 0u64;
+    let mut first = true;
+    loop {
+        let mut buf = take_buf();
+        buf.clear();
+        buf.extend_from_slice(&carry);
+        carry.clear();
+        let mut target = block_size;
+        let mut eof = false;
+        loop {
+            while buf.len() < target {
+                let start = buf.len();
+                buf.resize(target, 0);
+                let n = reader
+                    .read(&mut buf[start..])
+                    .map_err(|e| Error::io(path, e))?;
+                buf.truncate(start + n);
+                if n == 0 {
+                    eof = true;
+                    break;
+                }
+            }
+            if eof {
+                break;
+            }
+            match last_record_end(&buf) {
+                Some(cut) => {
+                    carry.extend_from_slice(&buf[cut..]);
+                    buf.truncate(cut);
+                    break;
+                }
+                // One record longer than the block: read more.
+                None => target *= 2,
+            }
+        }
+        let len = buf.len() as u64;
+        emit(Block {
+            file,
+            offset,
+            data: buf,
+            first,
+            last: eof,
+        })?;
+        if eof {
+            return Ok(());
+        }
+        offset += len;
+        first = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cuts_outside_quotes() {
+        assert_eq!(last_record_end(b"a,b\nc,d\ne"), Some(8));
+        assert_eq!(last_record_end(b"a,\"x\ny\"\nc,\"open\nmore"), Some(8));
+        assert_eq!(last_record_end(b"a,\"say \"\"hi\"\"\"\nb"), Some(15));
+        assert_eq!(last_record_end(b"no newline"), None);
+        assert_eq!(last_record_end(b"\"all\ninside"), None);
+    }
+
+    #[test]
+    fn blocks_hold_whole_records_and_cover_the_input() {
+        let mut text = Vec::new();
+        for i in 0..500 {
+            text.extend_from_slice(format!("{i},\"note\nwith, newline {i}\",x\n").as_bytes());
+        }
+        text.extend_from_slice(b"last,\"unterminated");
+        let mut blocks = Vec::new();
+        split(
+            0,
+            Path::new("t"),
+            Box::new(std::io::Cursor::new(text.clone())),
+            100,
+            Vec::new,
+            |b| {
+                blocks.push(b);
+                Ok(())
+            },
+        )
+        .unwrap();
+        let joined: Vec<u8> = blocks.iter().flat_map(|b| b.data.clone()).collect();
+        assert_eq!(joined, text);
+        assert!(blocks.len() > 10);
+        assert!(blocks[0].first && blocks.last().unwrap().last);
+        let mut offset = 0;
+        for b in &blocks[..blocks.len() - 1] {
+            assert_eq!(b.offset, offset);
+            offset += b.data.len() as u64;
+            assert!(
+                b.data.ends_with(b",x\n"),
+                "{:?}",
+                String::from_utf8_lossy(&b.data)
+            );
+        }
+    }
+}
