@@ -1,17 +1,349 @@
 //! `etlkit profile`: argument definitions and the adapter to `etlkit::profile`.
 
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context;
+use etlkit::profile::{self, export::ExportFormat, view, Filters, Format, Profile};
+
+/// Read a profile and report hot spots, or compare/merge profiles.
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct ProfileArgs {
-    /// The profile file to read.
-    file: PathBuf,
+    #[command(subcommand)]
+    command: Option<ProfileCommand>,
+    #[command(flatten)]
+    report: ReportArgs,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum ProfileCommand {
+    /// Compare two profiles: what got faster or slower, per function and line.
+    Diff(DiffArgs),
+    /// Merge several profiles (e.g. one per worker process) into one file.
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct Input {
+    /// Read the files as this format instead of guessing from their content.
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// Hide frames: idle (waiting), imports (import-time), stdlib, site (site-packages), lib (stdlib+site).
+    #[arg(long, value_delimiter = ',', value_parser = ["idle", "imports", "stdlib", "site", "lib"])]
+    hide: Vec<String>,
+}
+
+impl Input {
+    fn filters(&self) -> Filters {
+        let has = |s: &str| self.hide.iter().any(|h| h == s);
+        Filters {
+            idle: has("idle"),
+            imports: has("imports"),
+            stdlib: has("stdlib") || has("lib"),
+            site_packages: has("site") || has("lib"),
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct ReportArgs {
+    /// The profile: a cProfile/pstats dump, py-spy raw or other folded stacks, or speedscope JSON.
+    #[arg(required = true)]
+    file: Option<PathBuf>,
+    #[command(flatten)]
+    input: Input,
+    /// Rows per table.
+    #[arg(long, short = 'n', default_value_t = 15)]
+    top: usize,
+    /// Show the callers and callees of functions whose name contains this (or NAME@FILE for one function).
+    #[arg(long, short = 'f')]
+    function: Option<String>,
+    /// Print the report as JSON instead of tables.
+    #[arg(long)]
+    json: bool,
+    /// Write an export; the format follows the extension (.svg flamegraph, .json speedscope, .pb/.pb.gz
+    /// pprof, anything else folded stacks). May be repeated.
+    #[arg(long, short = 'o', value_name = "PATH")]
+    output: Vec<PathBuf>,
+    /// Force the export format of every --output.
+    #[arg(long, value_enum)]
+    export_format: Option<ExportFormat>,
+}
+
+#[derive(Debug, clap::Args)]
+struct DiffArgs {
+    /// The baseline profile.
+    before: PathBuf,
+    /// The profile to compare with it.
+    after: PathBuf,
+    #[command(flatten)]
+    input: Input,
+    /// Rows per table.
+    #[arg(long, short = 'n', default_value_t = 15)]
+    top: usize,
+    /// Exit with code 1 when the total, or a function holding at least --min-share percent of either
+    /// profile, got slower by more than PCT percent.
+    #[arg(long, value_name = "PCT")]
+    fail_if_slower: Option<f64>,
+    /// The share (percent of the total) below which a function cannot fail --fail-if-slower.
+    #[arg(long, default_value_t = 5.0, value_name = "PCT")]
+    min_share: f64,
+    /// Write a differential flamegraph SVG (the after profile, red where it spends more, blue less).
+    #[arg(long, value_name = "SVG")]
+    flamegraph: Option<PathBuf>,
+    /// Scale the before profile to the after profile's total in the flamegraph (compare shapes only).
+    #[arg(long)]
+    normalize: bool,
+    /// Print the diff as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct MergeArgs {
+    /// The profiles to merge (all pstats, or all sampled with the same unit).
+    #[arg(required = true, num_args = 1..)]
+    files: Vec<PathBuf>,
+    /// The merged profile; the format follows the extension as for `etlkit profile -o`.
+    #[arg(long, short = 'o')]
+    output: PathBuf,
+    /// Give each input's stacks a root frame named after its file.
+    #[arg(long)]
+    label: bool,
+    /// Read the files as this format instead of guessing from their content.
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// Force the output format.
+    #[arg(long, value_enum)]
+    export_format: Option<ExportFormat>,
 }
 
 pub fn run(args: ProfileArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!(
-        "{}: profile ingestion is not implemented yet",
-        args.file.display()
+    match args.command {
+        Some(ProfileCommand::Diff(d)) => run_diff(d),
+        Some(ProfileCommand::Merge(m)) => run_merge(m),
+        None => run_report(args.report),
+    }
+}
+
+fn title_of(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
     )
+}
+
+/// Writes an export to `path` (`-` is standard output) through a temporary file, so a failed export
+/// leaves no half-written file behind.
+fn write_export(
+    profile: &Profile,
+    path: &Path,
+    forced: Option<ExportFormat>,
+    title: &str,
+) -> anyhow::Result<()> {
+    let format = forced.unwrap_or_else(|| ExportFormat::from_path(path));
+    if path == Path::new("-") {
+        let stdout = std::io::stdout();
+        let mut out = BufWriter::new(stdout.lock());
+        profile::export::export(profile, format, title, &mut out, path)?;
+        out.flush().map_err(|e| etlkit::Error::io(path, e))?;
+        return Ok(());
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".etlkit-tmp");
+    let tmp = PathBuf::from(tmp);
+    let result = (|| -> anyhow::Result<()> {
+        let f = File::create(&tmp).map_err(|e| etlkit::Error::io(&tmp, e))?;
+        let mut out = BufWriter::new(f);
+        profile::export::export(profile, format, title, &mut out, path)?;
+        out.flush().map_err(|e| etlkit::Error::io(&tmp, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| etlkit::Error::io(path, e))?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn run_report(a: ReportArgs) -> anyhow::Result<ExitCode> {
+    let file = a.file.context("a profile file is required")?;
+    let p = profile::load(&file, a.input.format)?;
+    let filters = a.input.filters();
+    let report = profile::analyze(&p, &filters, a.top, a.function.as_deref());
+    let filtered = (!a.output.is_empty()).then(|| view::apply_filters(&p, &filters));
+    for out in &a.output {
+        write_export(
+            filtered.as_ref().unwrap_or(&p),
+            out,
+            a.export_format,
+            &title_of(&file),
+        )?;
+    }
+    let stdout = std::io::stdout();
+    let mut w = stdout.lock();
+    let text = if a.json {
+        serde_json::to_string_pretty(&report)? + "\n"
+    } else {
+        view::render_text(&report)
+    };
+    // Exports to stdout replace the report there.
+    if !a.output.iter().any(|o| o == Path::new("-")) {
+        w.write_all(text.as_bytes())
+            .map_err(|e| etlkit::Error::io("<stdout>", e))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_diff(d: DiffArgs) -> anyhow::Result<ExitCode> {
+    let filters = d.input.filters();
+    let before = view::apply_filters(&profile::load(&d.before, d.input.format)?, &filters);
+    let after = view::apply_filters(&profile::load(&d.after, d.input.format)?, &filters);
+    let diff = profile::diff(&before, &after)?;
+    if let Some(svg) = &d.flamegraph {
+        let title = format!("{} -> {}", title_of(&d.before), title_of(&d.after));
+        let mut tmp = svg.as_os_str().to_owned();
+        tmp.push(".etlkit-tmp");
+        let tmp = PathBuf::from(tmp);
+        let f = File::create(&tmp).map_err(|e| etlkit::Error::io(&tmp, e))?;
+        let mut out = BufWriter::new(f);
+        let r = profile::export::differential_flamegraph(
+            &before,
+            &after,
+            &title,
+            d.normalize,
+            &mut out,
+            svg,
+        )
+        .map_err(anyhow::Error::from)
+        .and_then(|()| out.flush().map_err(|e| etlkit::Error::io(&tmp, e).into()));
+        match r {
+            Ok(()) => std::fs::rename(&tmp, svg).map_err(|e| etlkit::Error::io(svg, e))?,
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+        }
+    }
+    let regressions = d
+        .fail_if_slower
+        .map(|pct| diff.regressions(pct, d.min_share))
+        .unwrap_or_default();
+    let text = if d.json {
+        let mut v = serde_json::to_value(&diff)?;
+        v["regressions"] = serde_json::json!(regressions);
+        serde_json::to_string_pretty(&v)? + "\n"
+    } else {
+        render_diff(&diff, d.top, &regressions, d.fail_if_slower)
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(|e| etlkit::Error::io("<stdout>", e))?;
+    Ok(if regressions.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn render_diff(d: &profile::Diff, top: usize, regressions: &[String], gate: Option<f64>) -> String {
+    use std::fmt::Write as _;
+    let u = d.unit;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "total: {} -> {} ({:+.1}%)",
+        view::fmt_weight(d.before_total, u),
+        view::fmt_weight(d.after_total, u),
+        d.total_pct
+    );
+    for (title, rows) in [
+        ("Functions (self time)", &d.functions),
+        ("Lines (self time)", &d.lines),
+    ] {
+        if rows.is_empty() {
+            continue;
+        }
+        let _ = writeln!(s, "\n{title}");
+        let body: Vec<[String; 5]> = rows
+            .iter()
+            .take(top)
+            .map(|r| {
+                let loc = match r.line {
+                    Some(l) => format!("{}:{l}", r.file),
+                    None => r.file.clone(),
+                };
+                [
+                    view::fmt_weight(r.before_self, u),
+                    view::fmt_weight(r.after_self, u),
+                    r.delta_self_pct
+                        .map_or_else(|| "new".into(), |p| format!("{p:+.1}%")),
+                    clip(&r.function, 60),
+                    loc,
+                ]
+            })
+            .collect();
+        let head = ["before", "after", "change", "function", "location"];
+        let mut w = head.map(|h| h.chars().count());
+        for r in &body {
+            for i in 0..5 {
+                w[i] = w[i].max(r[i].chars().count());
+            }
+        }
+        let line = |c: [&str; 5], s: &mut String| {
+            let pad = |t: &str, n: usize| " ".repeat(n - t.chars().count());
+            let l = format!(
+                "{}{}  {}{}  {}{}  {}{}  {}",
+                pad(c[0], w[0]),
+                c[0],
+                pad(c[1], w[1]),
+                c[1],
+                pad(c[2], w[2]),
+                c[2],
+                c[3],
+                pad(c[3], w[3]),
+                c[4]
+            );
+            let _ = writeln!(s, "{}", l.trim_end());
+        };
+        line(head, &mut s);
+        for r in &body {
+            line([&r[0], &r[1], &r[2], &r[3], &r[4]], &mut s);
+        }
+    }
+    if let Some(p) = gate {
+        if regressions.is_empty() {
+            let _ = writeln!(s, "\nno regression above {p}%");
+        } else {
+            let _ = writeln!(s, "\nREGRESSION above {p}%:");
+            for r in regressions {
+                let _ = writeln!(s, "  {r}");
+            }
+        }
+    }
+    s
+}
+
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    s.chars()
+        .take(max - 1)
+        .chain(std::iter::once('…'))
+        .collect()
+}
+
+fn run_merge(m: MergeArgs) -> anyhow::Result<ExitCode> {
+    let mut profiles = Vec::new();
+    for f in &m.files {
+        profiles.push((title_of(f), profile::load(f, m.format)?));
+    }
+    let merged = profile::merge(&profiles, m.label)?;
+    write_export(&merged, &m.output, m.export_format, &title_of(&m.output))?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,1 +1,348 @@
 //! Profile ingestion, views, exports and diffs (cProfile/pstats, py-spy raw and speedscope, folded stacks).
+//!
+//! Every reader turns a file into one normalised [`Profile`]: interned [`Frame`]s plus either weighted
+//! stacks (sampling profilers: py-spy, folded files, speedscope) or per-function timings with one level of
+//! caller edges (cProfile's pstats). Views ([`view`]), exports ([`export`]) and [`diff`]/[`merge`] work on
+//! that model and never look at the file format again.
+
+pub mod diff;
+pub mod export;
+pub mod folded;
+mod marshal;
+pub mod pstats;
+pub mod speedscope;
+mod stdlib;
+pub mod view;
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::{Error, Result};
+
+pub use diff::{diff, merge, Diff, DiffRow};
+pub use view::{analyze, Filters, Report};
+
+/// Index of a frame in [`Profile::frames`].
+pub type FrameId = u32;
+
+/// What a frame stands for. Thread and process frames are roots that py-spy adds with `--threads` and
+/// `--subprocesses`; views skip them when ranking functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FrameKind {
+    Python,
+    Thread,
+    Process,
+}
+
+/// One code location: function name, file and line. What `line` means depends on
+/// [`Meta::line_kind`] (the executing line for samplers, the function's first line for pstats).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Frame {
+    pub function: String,
+    /// Empty when the format gives no file (plain folded stacks from non-Python tools, thread roots).
+    pub file: String,
+    pub line: Option<u32>,
+    pub kind: FrameKind,
+}
+
+impl Frame {
+    /// A frame with a file and optional line.
+    pub fn new(function: impl Into<String>, file: impl Into<String>, line: Option<u32>) -> Self {
+        let function = function.into();
+        let kind = classify(&function);
+        Frame {
+            function,
+            file: file.into(),
+            line,
+            kind,
+        }
+    }
+
+    /// py-spy's rendering, `func (file:line)`, `func (file)` or `func`; [`folded`] parses it back exactly.
+    pub fn label(&self) -> String {
+        match (self.file.is_empty(), self.line) {
+            (true, _) => self.function.clone(),
+            (false, Some(l)) => format!("{} ({}:{})", self.function, self.file, l),
+            (false, None) => format!("{} ({})", self.function, self.file),
+        }
+    }
+}
+
+/// Recognises the root frames py-spy (raw: `thread (0x7F…): MainThread`, `process 123:"python x.py"`) and
+/// speedscope (`Thread 123 "MainThread"`, `Process 9 Thread 9 ""`) use for threads and processes.
+fn classify(name: &str) -> FrameKind {
+    if name.starts_with("Process ") && name.contains(" Thread ") {
+        FrameKind::Process
+    } else if name.starts_with("thread (") || name.starts_with("Thread ") {
+        FrameKind::Thread
+    } else if name.starts_with("process ")
+        && name[8..]
+            .split(':')
+            .next()
+            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        FrameKind::Process
+    } else {
+        FrameKind::Python
+    }
+}
+
+/// A weighted call stack, root first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stack {
+    pub frames: Vec<FrameId>,
+    pub weight: f64,
+}
+
+/// pstats' numbers for one function: `cc` primitive (non-recursive) calls, `nc` all calls, `tt` time in
+/// the function itself, `ct` cumulative time, in seconds. `cc` is `None` when the tool wrote -1
+/// (yappi, pyinstrument).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionTiming {
+    pub frame: FrameId,
+    pub cc: Option<i64>,
+    pub nc: i64,
+    pub tt: f64,
+    pub ct: f64,
+    pub callers: Vec<CallerEdge>,
+}
+
+/// One caller edge from pstats: the numbers of calls from `caller` into the function, and the time spent
+/// in the function on behalf of that caller.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallerEdge {
+    pub caller: FrameId,
+    pub nc: i64,
+    pub cc: Option<i64>,
+    pub tt: f64,
+    pub ct: f64,
+}
+
+/// The unit of stack weights and timings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unit {
+    /// Sample counts (py-spy raw, folded files).
+    Samples,
+    /// Seconds (pstats, py-spy speedscope weights).
+    Seconds,
+    /// Milliseconds (some speedscope files).
+    Milliseconds,
+    /// Any other unit a speedscope file names (`none`, `bytes`, …): weights are shown as plain numbers.
+    Other,
+}
+
+impl Unit {
+    /// Seconds per unit, when the unit is a time.
+    pub fn seconds(self) -> Option<f64> {
+        match self {
+            Unit::Seconds => Some(1.0),
+            Unit::Milliseconds => Some(1e-3),
+            Unit::Samples | Unit::Other => None,
+        }
+    }
+}
+
+/// What the `line` of a frame means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineKind {
+    /// No line numbers (py-spy `--nolineno`, most folded files).
+    None,
+    /// The line executing when the sample was taken: hot lines can be shown.
+    Executing,
+    /// The function's first line (pstats' `firstlineno`): part of the function's identity, not a hot line.
+    Definition,
+}
+
+/// The file formats etlkit reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// cProfile / pstats marshal dump (`.pstats`, `.prof`).
+    Pstats,
+    /// Folded stacks (`py-spy --format raw`, inferno/flamegraph.pl collapsed output).
+    Folded,
+    /// speedscope JSON (sampled and evented profiles).
+    Speedscope,
+}
+
+/// Where a profile came from and how to read its numbers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Meta {
+    pub format: Format,
+    /// The tool that wrote the file as far as can be told (`cProfile`, `py-spy`, `yappi/pyinstrument`, …).
+    pub tool: String,
+    pub unit: Unit,
+    pub line_kind: LineKind,
+    /// Caveats a reader of the report should know (e.g. cProfile's overhead on call-heavy code).
+    pub notes: Vec<String>,
+}
+
+/// A normalised profile. A sampled profile fills `stacks`; a pstats profile fills `timings` (the full call
+/// tree cannot be rebuilt from pstats, only one level of caller edges).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    pub meta: Meta,
+    pub frames: Vec<Frame>,
+    pub stacks: Vec<Stack>,
+    pub timings: Vec<FunctionTiming>,
+}
+
+/// The note every pstats report carries: deterministic profilers distort call-heavy code.
+pub const CPROFILE_NOTE: &str = "cProfile adds a fixed cost to every call, so call-heavy code (many small \
+     functions, builtins in loops) looks slower than it is; compare with a sampling profiler (py-spy) before \
+     optimising";
+
+impl Profile {
+    /// An empty profile.
+    pub fn new(meta: Meta) -> Self {
+        Profile {
+            meta,
+            frames: Vec::new(),
+            stacks: Vec::new(),
+            timings: Vec::new(),
+        }
+    }
+
+    /// True when the profile holds pstats timings rather than stacks.
+    pub fn is_timed(&self) -> bool {
+        !self.timings.is_empty() || (self.stacks.is_empty() && self.meta.format == Format::Pstats)
+    }
+
+    /// Total weight: the sum of stack weights, or of pstats' `tt` (what pstats prints as the total time).
+    pub fn total(&self) -> f64 {
+        if self.is_timed() {
+            self.timings.iter().map(|t| t.tt).sum()
+        } else {
+            self.stacks.iter().map(|s| s.weight).sum()
+        }
+    }
+}
+
+/// Interns frames while a reader builds a profile.
+#[derive(Debug, Default)]
+pub struct FrameTable {
+    frames: Vec<Frame>,
+    index: HashMap<Frame, FrameId>,
+}
+
+impl FrameTable {
+    /// Returns the id of `frame`, adding it when new.
+    pub fn intern(&mut self, frame: Frame) -> FrameId {
+        if let Some(&id) = self.index.get(&frame) {
+            return id;
+        }
+        let id = self.frames.len() as FrameId;
+        self.frames.push(frame.clone());
+        self.index.insert(frame, id);
+        id
+    }
+
+    /// The interned frames, in id order.
+    pub fn into_frames(self) -> Vec<Frame> {
+        self.frames
+    }
+
+    /// Starts from an existing frame list (ids are kept).
+    pub fn from_frames(frames: Vec<Frame>) -> Self {
+        let index = frames
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.clone(), i as FrameId))
+            .collect();
+        FrameTable { frames, index }
+    }
+}
+
+/// A profile reader: one per format.
+pub trait Reader {
+    /// The format this reader handles.
+    fn format(&self) -> Format;
+    /// True when `data` looks like this format (used to guess the format of a file).
+    fn sniff(&self, data: &[u8]) -> bool;
+    /// Parses `data` (the content of `path`, which is only used in error messages).
+    fn read(&self, data: &[u8], path: &Path) -> Result<Profile>;
+}
+
+/// The readers, in the order their sniffers are tried (most specific first).
+pub fn readers() -> [&'static dyn Reader; 3] {
+    [
+        &pstats::PstatsReader,
+        &speedscope::SpeedscopeReader,
+        &folded::FoldedReader,
+    ]
+}
+
+/// Guesses the format of `data` from its content.
+pub fn sniff(data: &[u8]) -> Option<Format> {
+    readers()
+        .into_iter()
+        .find(|r| r.sniff(data))
+        .map(|r| r.format())
+}
+
+/// Parses profile bytes; `format` forces a reader, otherwise the format is guessed. Gzip-compressed
+/// input (`.gz`) is decompressed first.
+pub fn parse(data: &[u8], path: &Path, format: Option<Format>) -> Result<Profile> {
+    if data.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(data)
+            .read_to_end(&mut out)
+            .map_err(|e| Error::Format {
+                path: path.to_path_buf(),
+                message: format!("cannot decompress gzip data: {e}"),
+            })?;
+        return parse(&out, path, format);
+    }
+    let format = match format {
+        Some(f) => f,
+        None => sniff(data).ok_or_else(|| Error::Format {
+            path: path.to_path_buf(),
+            message:
+                "not a profile etlkit can read (expected a cProfile/pstats dump, py-spy raw or \
+                      folded stacks, or speedscope JSON; use --format to force one)"
+                    .into(),
+        })?,
+    };
+    let reader = readers()
+        .into_iter()
+        .find(|r| r.format() == format)
+        .expect("every format has a reader");
+    reader.read(data, path)
+}
+
+/// Reads and parses a profile file.
+pub fn load(path: &Path, format: Option<Format>) -> Result<Profile> {
+    let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    parse(&data, path, format)
+}
+
+/// A `BadInput` error at a byte offset of a text file (the line number is computed from the offset).
+pub(crate) fn bad_input(
+    path: &Path,
+    data: &[u8],
+    offset: usize,
+    message: impl Into<String>,
+) -> Error {
+    let offset = offset.min(data.len());
+    let line = 1 + memchr::memchr_iter(b'\n', &data[..offset]).count() as u64;
+    Error::BadInput {
+        path: PathBuf::from(path),
+        line,
+        offset: offset as u64,
+        message: message.into(),
+    }
+}
+
+/// A `Format` error with a message.
+pub(crate) fn format_error(path: &Path, message: impl Into<String>) -> Error {
+    Error::Format {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
+}

@@ -1,0 +1,956 @@
+//! Views over a [`Profile`]: top functions by self and total time, hot lines, the hot path, callers and
+//! callees of a function, filters, and the terminal table / JSON renderings of all that.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::stdlib::STDLIB_MODULES;
+use super::{Frame, FrameId, FrameKind, FunctionTiming, LineKind, Meta, Profile, Stack, Unit};
+
+/// Which frames to hide. Sampled stacks that end in an idle frame, or pass through the import machinery,
+/// are dropped; standard-library and site-packages frames are cut out of stacks so their time goes to the
+/// nearest caller that is kept. For pstats the matching functions' rows are dropped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Filters {
+    pub idle: bool,
+    pub imports: bool,
+    pub stdlib: bool,
+    pub site_packages: bool,
+}
+
+impl Filters {
+    fn any(&self) -> bool {
+        self.idle || self.imports || self.stdlib || self.site_packages
+    }
+}
+
+/// Where a frame's code lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    User,
+    Stdlib,
+    SitePackages,
+}
+
+/// Classifies a frame by its file: `~` (builtins) and `<frozen …>` are the standard library, so are
+/// absolute paths under `lib/pythonX.Y/` and py-spy's shortened names whose first component is a stdlib
+/// module; `site-packages`/`dist-packages` paths are third-party. py-spy shortens site-packages paths too
+/// (`certifi/core.py`), and those cannot be told from user code without `--full-filenames`.
+pub fn origin(frame: &Frame) -> Origin {
+    let f = frame.file.as_str();
+    if f.contains("/site-packages/") || f.contains("/dist-packages/") {
+        return Origin::SitePackages;
+    }
+    if f == "~" || f.starts_with("<frozen ") {
+        return Origin::Stdlib;
+    }
+    if f.starts_with('/') || f.contains(":\\") {
+        let in_lib = f.split('/').collect::<Vec<_>>().windows(2).any(|w| {
+            (w[0] == "lib" || w[0] == "Lib")
+                && (w[1].starts_with("python3") || w[1].starts_with("python2"))
+        });
+        return if in_lib { Origin::Stdlib } else { Origin::User };
+    }
+    let first = f.split(['/', '\\']).next().unwrap_or("");
+    let module = first.strip_suffix(".py").unwrap_or(first);
+    if (f.contains(['/', '\\']) || f.ends_with(".py"))
+        && STDLIB_MODULES.binary_search(&module).is_ok()
+    {
+        return Origin::Stdlib;
+    }
+    Origin::User
+}
+
+/// The last dotted component of a function name, or the method of a pstats builtin name
+/// (`<built-in method time.sleep>` -> `sleep`, `<method 'acquire' of '_thread.lock' objects>` -> `acquire`).
+fn short_name(function: &str) -> &str {
+    if let Some(rest) = function.strip_prefix("<method '") {
+        return rest.split('\'').next().unwrap_or(rest);
+    }
+    let f = function
+        .strip_prefix("<built-in method ")
+        .or_else(|| function.strip_prefix("<built-in function "))
+        .map(|r| r.trim_end_matches('>'))
+        .unwrap_or(function);
+    f.rsplit('.').next().unwrap_or(f)
+}
+
+/// Functions where a thread waits rather than works (py-spy's raw output does not mark idle samples).
+pub fn is_idle(frame: &Frame) -> bool {
+    const IDLE: &[&str] = &[
+        "sleep",
+        "wait",
+        "_wait",
+        "_try_wait",
+        "waitpid",
+        "_wait_for_tstate_lock",
+        "acquire",
+        "select",
+        "poll",
+        "epoll",
+        "accept",
+        "recv",
+        "recv_into",
+        "recvfrom",
+        "_recv",
+        "_recv_bytes",
+        "readinto",
+        "_communicate",
+    ];
+    IDLE.contains(&short_name(&frame.function))
+}
+
+/// Frames of the import machinery (module loading at start-up and on first import).
+pub fn is_import(frame: &Frame) -> bool {
+    frame.file.starts_with("<frozen importlib")
+        || matches!(
+            frame.function.as_str(),
+            "_find_and_load" | "_call_with_frames_removed"
+        )
+        || frame.function.starts_with("<built-in method _imp.")
+}
+
+/// Returns a copy of `profile` with the filtered frames hidden (see [`Filters`]).
+pub fn apply_filters(profile: &Profile, filters: &Filters) -> Profile {
+    if !filters.any() {
+        return profile.clone();
+    }
+    let cut = |f: &Frame| match origin(f) {
+        Origin::Stdlib => filters.stdlib,
+        Origin::SitePackages => filters.site_packages,
+        Origin::User => false,
+    };
+    let mut out = profile.clone();
+    let frames = &profile.frames;
+    if profile.is_timed() {
+        out.timings.retain(|t| {
+            let f = &frames[t.frame as usize];
+            !((filters.idle && is_idle(f)) || (filters.imports && is_import(f)) || cut(f))
+        });
+        return out;
+    }
+    out.stacks = profile
+        .stacks
+        .iter()
+        .filter(|s| {
+            let leaf = s
+                .frames
+                .iter()
+                .rev()
+                .map(|&f| &frames[f as usize])
+                .find(|f| f.kind == FrameKind::Python);
+            let idle = filters.idle && leaf.is_some_and(is_idle);
+            let import =
+                filters.imports && s.frames.iter().any(|&f| is_import(&frames[f as usize]));
+            !(idle || import)
+        })
+        .map(|s| {
+            if !(filters.stdlib || filters.site_packages) {
+                return s.clone();
+            }
+            let kept: Vec<FrameId> = s
+                .frames
+                .iter()
+                .copied()
+                .filter(|&f| !cut(&frames[f as usize]))
+                .collect();
+            let has_python = kept
+                .iter()
+                .any(|&f| frames[f as usize].kind == FrameKind::Python);
+            // A stack made only of library frames keeps its outermost Python frame, so its time stays visible.
+            let frames_out = if has_python || s.frames.is_empty() {
+                kept
+            } else {
+                let mut k = kept;
+                if let Some(&first) = s
+                    .frames
+                    .iter()
+                    .find(|&&f| frames[f as usize].kind == FrameKind::Python)
+                {
+                    k.push(first);
+                }
+                k
+            };
+            Stack {
+                frames: frames_out,
+                weight: s.weight,
+            }
+        })
+        .collect();
+    if filters.any() {
+        out.meta
+            .notes
+            .push(format!("filtered: {}", describe(filters)));
+    }
+    out
+}
+
+fn describe(f: &Filters) -> String {
+    let mut v = Vec::new();
+    if f.idle {
+        v.push("idle");
+    }
+    if f.imports {
+        v.push("import-time");
+    }
+    if f.stdlib {
+        v.push("standard-library");
+    }
+    if f.site_packages {
+        v.push("site-packages");
+    }
+    format!("{} frames hidden", v.join(", "))
+}
+
+/// One function's line in a report.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FunctionRow {
+    pub function: String,
+    pub file: String,
+    /// The definition line for pstats; absent for samplers (a function spans many executing lines).
+    pub line: Option<u32>,
+    #[serde(rename = "self")]
+    pub self_weight: f64,
+    pub total: f64,
+    pub self_pct: f64,
+    pub total_pct: f64,
+    /// pstats' `nc` (all calls) and `cc` (primitive calls) when known.
+    pub calls: Option<i64>,
+    pub primitive_calls: Option<i64>,
+}
+
+/// One executing line (samplers with line numbers only).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LineRow {
+    pub file: String,
+    pub line: u32,
+    pub function: String,
+    #[serde(rename = "self")]
+    pub self_weight: f64,
+    pub total: f64,
+    pub self_pct: f64,
+    pub total_pct: f64,
+}
+
+/// One step of the hot path.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PathStep {
+    pub function: String,
+    pub file: String,
+    pub total: f64,
+    pub total_pct: f64,
+}
+
+/// A caller or callee of the chosen function, with the weight of that edge.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Edge {
+    pub function: String,
+    pub file: String,
+    pub weight: f64,
+    pub pct: f64,
+    pub calls: Option<i64>,
+}
+
+/// Callers and callees of the functions matching `--function`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Neighbours {
+    pub query: String,
+    pub matched: Vec<String>,
+    pub callers: Vec<Edge>,
+    pub callees: Vec<Edge>,
+}
+
+/// Everything `etlkit profile FILE` shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub meta: Meta,
+    pub filters: Filters,
+    pub total: f64,
+    /// Number of stacks (sampled) or functions (pstats) after filtering.
+    pub entries: usize,
+    pub top_self: Vec<FunctionRow>,
+    pub top_total: Vec<FunctionRow>,
+    pub hot_lines: Vec<LineRow>,
+    pub hot_path: Vec<PathStep>,
+    pub hot_path_note: Option<String>,
+    pub neighbours: Option<Neighbours>,
+}
+
+/// Per-function (and per-line) sums for a profile.
+pub struct Tables {
+    pub total: f64,
+    pub functions: Vec<FunctionRow>,
+    pub lines: Vec<LineRow>,
+}
+
+fn pct(w: f64, total: f64) -> f64 {
+    if total > 0.0 {
+        100.0 * w / total
+    } else {
+        0.0
+    }
+}
+
+/// Function key for samplers: name and file (the executing line varies within a function).
+type FnKey = (String, String);
+
+/// Maps each frame to a function index (None for thread/process roots) and lists the functions.
+fn function_index(profile: &Profile) -> (Vec<Option<u32>>, Vec<FnKey>) {
+    let mut keys: Vec<FnKey> = Vec::new();
+    let mut index: HashMap<(&str, &str), u32> = HashMap::new();
+    let map = profile
+        .frames
+        .iter()
+        .map(|f| {
+            if f.kind != FrameKind::Python {
+                return None;
+            }
+            Some(*index.entry((&f.function, &f.file)).or_insert_with(|| {
+                keys.push((f.function.clone(), f.file.clone()));
+                keys.len() as u32 - 1
+            }))
+        })
+        .collect();
+    (map, keys)
+}
+
+/// Computes self and total per function (and per line where the profile has executing lines).
+pub fn tables(profile: &Profile) -> Tables {
+    let total = profile.total();
+    if profile.is_timed() {
+        let functions = profile
+            .timings
+            .iter()
+            .map(|t| timing_row(profile, t, total))
+            .collect();
+        return Tables {
+            total,
+            functions,
+            lines: Vec::new(),
+        };
+    }
+    let (fmap, keys) = function_index(profile);
+    let mut fself = vec![0.0; keys.len()];
+    let mut ftotal = vec![0.0; keys.len()];
+    let mut fstamp = vec![usize::MAX; keys.len()];
+    let with_lines = profile.meta.line_kind == LineKind::Executing;
+    let mut lself = vec![0.0; if with_lines { profile.frames.len() } else { 0 }];
+    let mut ltotal = lself.clone();
+    let mut lstamp = vec![usize::MAX; lself.len()];
+    for (si, s) in profile.stacks.iter().enumerate() {
+        // Count a function once per stack however often recursion repeats it.
+        for &f in &s.frames {
+            if let Some(k) = fmap[f as usize] {
+                if fstamp[k as usize] != si {
+                    fstamp[k as usize] = si;
+                    ftotal[k as usize] += s.weight;
+                }
+            }
+            if with_lines && lstamp[f as usize] != si {
+                lstamp[f as usize] = si;
+                ltotal[f as usize] += s.weight;
+            }
+        }
+        if let Some(&leaf) = s.frames.last() {
+            if let Some(k) = fmap[leaf as usize] {
+                fself[k as usize] += s.weight;
+                if with_lines {
+                    lself[leaf as usize] += s.weight;
+                }
+            }
+        }
+    }
+    let functions = keys
+        .into_iter()
+        .enumerate()
+        .map(|(i, (function, file))| FunctionRow {
+            function,
+            file,
+            line: None,
+            self_weight: fself[i],
+            total: ftotal[i],
+            self_pct: pct(fself[i], total),
+            total_pct: pct(ftotal[i], total),
+            calls: None,
+            primitive_calls: None,
+        })
+        .collect();
+    let lines = (0..lself.len())
+        .filter_map(|i| {
+            let f = &profile.frames[i];
+            let line = f.line?;
+            (f.kind == FrameKind::Python && ltotal[i] > 0.0).then(|| LineRow {
+                file: f.file.clone(),
+                line,
+                function: f.function.clone(),
+                self_weight: lself[i],
+                total: ltotal[i],
+                self_pct: pct(lself[i], total),
+                total_pct: pct(ltotal[i], total),
+            })
+        })
+        .collect();
+    Tables {
+        total,
+        functions,
+        lines,
+    }
+}
+
+fn timing_row(profile: &Profile, t: &FunctionTiming, total: f64) -> FunctionRow {
+    let f = &profile.frames[t.frame as usize];
+    FunctionRow {
+        function: f.function.clone(),
+        file: f.file.clone(),
+        line: f.line,
+        self_weight: t.tt,
+        total: t.ct,
+        self_pct: pct(t.tt, total),
+        total_pct: pct(t.ct, total),
+        calls: Some(t.nc),
+        primitive_calls: t.cc,
+    }
+}
+
+/// Sorts rows by a weight, heaviest first, ties by name then file so output is deterministic.
+fn sort_by<T>(rows: &mut [T], w: impl Fn(&T) -> f64, name: impl Fn(&T) -> (&str, &str)) {
+    rows.sort_by(|a, b| w(b).total_cmp(&w(a)).then_with(|| name(a).cmp(&name(b))));
+}
+
+/// Builds the full report. `top` limits each table; `function` selects callers/callees (substring match on
+/// the function name, or `name@file`).
+pub fn analyze(profile: &Profile, filters: &Filters, top: usize, function: Option<&str>) -> Report {
+    let p = apply_filters(profile, filters);
+    let mut t = tables(&p);
+    if p.is_timed() {
+        // Hiding pstats rows does not shorten the run: percentages stay shares of the whole program.
+        t.total = profile.total();
+        for r in &mut t.functions {
+            r.self_pct = pct(r.self_weight, t.total);
+            r.total_pct = pct(r.total, t.total);
+        }
+    }
+    let mut top_self = t.functions.clone();
+    sort_by(&mut top_self, |r| r.self_weight, |r| (&r.function, &r.file));
+    top_self.retain(|r| r.self_weight > 0.0);
+    top_self.truncate(top);
+    let mut top_total = t.functions;
+    sort_by(&mut top_total, |r| r.total, |r| (&r.function, &r.file));
+    // Functions whose stacks were all filtered out have nothing to show.
+    top_total.retain(|r| r.total > 0.0 || r.self_weight > 0.0);
+    top_total.truncate(top);
+    let mut hot_lines = t.lines;
+    sort_by(
+        &mut hot_lines,
+        |r| r.self_weight,
+        |r| (&r.function, &r.file),
+    );
+    hot_lines.retain(|r| r.self_weight > 0.0);
+    hot_lines.truncate(top);
+    let (hot_path, hot_path_note) = hot_path(&p, t.total);
+    let neighbours = function.map(|q| neighbours(&p, q, t.total));
+    Report {
+        meta: p.meta.clone(),
+        filters: *filters,
+        total: t.total,
+        entries: if p.is_timed() {
+            p.timings.len()
+        } else {
+            p.stacks.len()
+        },
+        top_self,
+        top_total,
+        hot_lines,
+        hot_path,
+        hot_path_note,
+        neighbours,
+    }
+}
+
+/// The heaviest root-to-leaf chain. Samplers: a greedy descent over the stacks, at each depth keeping
+/// the heaviest function among the stacks that share the path so far. pstats: from the heaviest root,
+/// follow the caller edge with the largest cumulative time (one level of edges is all pstats keeps).
+pub fn hot_path(profile: &Profile, total: f64) -> (Vec<PathStep>, Option<String>) {
+    let mut out = Vec::new();
+    if profile.is_timed() {
+        let mut callees: HashMap<FrameId, Vec<(FrameId, f64)>> = HashMap::new();
+        for t in &profile.timings {
+            for e in &t.callers {
+                callees.entry(e.caller).or_default().push((t.frame, e.ct));
+            }
+        }
+        // The function with the largest cumulative time is the entry point (`exec` or `<module>`).
+        let Some(root) = profile
+            .timings
+            .iter()
+            .max_by(|a, b| a.ct.total_cmp(&b.ct).then_with(|| b.frame.cmp(&a.frame)))
+        else {
+            return (out, None);
+        };
+        let mut cur = root.frame;
+        let mut seen = vec![cur];
+        let mut w = root.ct;
+        loop {
+            let f = &profile.frames[cur as usize];
+            out.push(PathStep {
+                function: f.function.clone(),
+                file: f.file.clone(),
+                total: w,
+                total_pct: pct(w, total),
+            });
+            let next = callees.get(&cur).and_then(|c| {
+                c.iter()
+                    .filter(|(f, _)| !seen.contains(f))
+                    .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
+                    .copied()
+            });
+            match next {
+                Some((f, edge_ct)) if edge_ct > 0.0 => {
+                    seen.push(f);
+                    cur = f;
+                    w = edge_ct;
+                }
+                _ => break,
+            }
+        }
+        return (
+            out,
+            Some("pstats keeps one level of caller edges: each step is the callee with the largest cumulative time from the step before".into()),
+        );
+    }
+    let (fmap, keys) = function_index(profile);
+    // Stacks reduced to function indexes (thread/process roots kept as negative-free extra keys).
+    let mut alive: Vec<(Vec<u32>, f64)> = profile
+        .stacks
+        .iter()
+        .map(|s| {
+            (
+                s.frames
+                    .iter()
+                    .filter_map(|&f| fmap[f as usize])
+                    .collect::<Vec<_>>(),
+                s.weight,
+            )
+        })
+        .filter(|(f, _)| !f.is_empty())
+        .collect();
+    let mut depth = 0;
+    loop {
+        let mut sums: HashMap<u32, f64> = HashMap::new();
+        for (f, w) in &alive {
+            if let Some(&k) = f.get(depth) {
+                *sums.entry(k).or_default() += *w;
+            }
+        }
+        let Some((&k, &w)) = sums.iter().max_by(|a, b| {
+            a.1.total_cmp(b.1)
+                .then_with(|| keys[*b.0 as usize].cmp(&keys[*a.0 as usize]))
+        }) else {
+            break;
+        };
+        let (function, file) = keys[k as usize].clone();
+        out.push(PathStep {
+            function,
+            file,
+            total: w,
+            total_pct: pct(w, total),
+        });
+        alive.retain(|(f, _)| f.get(depth) == Some(&k));
+        depth += 1;
+    }
+    (out, None)
+}
+
+/// Callers and callees of the functions whose name contains `query` (or equals it before an `@file`).
+pub fn neighbours(profile: &Profile, query: &str, total: f64) -> Neighbours {
+    let (qname, qfile) = match query.split_once('@') {
+        Some((n, f)) => (n, Some(f)),
+        None => (query, None),
+    };
+    let matches = |f: &Frame| {
+        f.kind == FrameKind::Python
+            && match qfile {
+                Some(file) => f.function == qname && f.file.ends_with(file),
+                None => f.function.contains(qname),
+            }
+    };
+    let mut matched: Vec<String> = Vec::new();
+    let mut callers: HashMap<FnKey, (f64, Option<i64>)> = HashMap::new();
+    let mut callees: HashMap<FnKey, (f64, Option<i64>)> = HashMap::new();
+    let key = |f: &Frame| (f.function.clone(), f.file.clone());
+    if profile.is_timed() {
+        let targets: Vec<FrameId> = profile
+            .timings
+            .iter()
+            .map(|t| t.frame)
+            .filter(|&f| matches(&profile.frames[f as usize]))
+            .collect();
+        for t in &profile.timings {
+            let tf = &profile.frames[t.frame as usize];
+            if targets.contains(&t.frame) {
+                matched.push(tf.label());
+                for e in &t.callers {
+                    let c = callers
+                        .entry(key(&profile.frames[e.caller as usize]))
+                        .or_insert((0.0, Some(0)));
+                    c.0 += e.ct;
+                    c.1 = c.1.map(|n| n + e.nc);
+                }
+            }
+            for e in t.callers.iter().filter(|e| targets.contains(&e.caller)) {
+                let c = callees.entry(key(tf)).or_insert((0.0, Some(0)));
+                c.0 += e.ct;
+                c.1 = c.1.map(|n| n + e.nc);
+            }
+        }
+    } else {
+        let (fmap, keys) = function_index(profile);
+        let is_target: Vec<bool> = keys
+            .iter()
+            .map(|(n, f)| matches(&Frame::new(n.clone(), f.clone(), None)))
+            .collect();
+        matched = keys
+            .iter()
+            .zip(&is_target)
+            .filter(|(_, &t)| t)
+            .map(|((n, f), _)| {
+                if f.is_empty() {
+                    n.clone()
+                } else {
+                    format!("{n} ({f})")
+                }
+            })
+            .collect();
+        for s in &profile.stacks {
+            let fs: Vec<u32> = s.frames.iter().filter_map(|&f| fmap[f as usize]).collect();
+            let mut seen_callers: Vec<u32> = Vec::new();
+            let mut seen_callees: Vec<u32> = Vec::new();
+            for (i, &k) in fs.iter().enumerate() {
+                if !is_target[k as usize] {
+                    continue;
+                }
+                if i > 0 && !seen_callers.contains(&fs[i - 1]) {
+                    seen_callers.push(fs[i - 1]);
+                }
+                if let Some(&n) = fs.get(i + 1) {
+                    if !seen_callees.contains(&n) {
+                        seen_callees.push(n);
+                    }
+                }
+            }
+            for c in seen_callers {
+                callers
+                    .entry(keys[c as usize].clone())
+                    .or_insert((0.0, None))
+                    .0 += s.weight;
+            }
+            for c in seen_callees {
+                callees
+                    .entry(keys[c as usize].clone())
+                    .or_insert((0.0, None))
+                    .0 += s.weight;
+            }
+        }
+    }
+    let edges = |m: HashMap<FnKey, (f64, Option<i64>)>| {
+        let mut v: Vec<Edge> = m
+            .into_iter()
+            .map(|((function, file), (weight, calls))| Edge {
+                function,
+                file,
+                weight,
+                pct: pct(weight, total),
+                calls,
+            })
+            .collect();
+        sort_by(&mut v, |e| e.weight, |e| (&e.function, &e.file));
+        v
+    };
+    matched.sort();
+    Neighbours {
+        query: query.to_string(),
+        matched,
+        callers: edges(callers),
+        callees: edges(callees),
+    }
+}
+
+/// Formats a weight in the profile's unit: times scaled to s/ms/µs, counts as integers.
+pub fn fmt_weight(w: f64, unit: Unit) -> String {
+    match unit.seconds() {
+        Some(s) => {
+            let secs = w * s;
+            let a = secs.abs();
+            if a >= 1.0 {
+                format!("{secs:.3}s")
+            } else if a >= 1e-3 {
+                format!("{:.3}ms", secs * 1e3)
+            } else if a == 0.0 {
+                "0".into()
+            } else {
+                format!("{:.1}µs", secs * 1e6)
+            }
+        }
+        None => super::folded::format_weight((w * 1000.0).round() / 1000.0),
+    }
+}
+
+/// Shortens `s` to `max` characters, keeping the start (names) and marking the cut with `…`.
+fn clip_end(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// Shortens `s` to `max` characters, keeping the end (file names) and marking the cut with `…`.
+fn clip_start(s: &str, max: usize) -> String {
+    let n = s.chars().count();
+    if n <= max {
+        return s.to_string();
+    }
+    let mut out = String::from("…");
+    out.extend(s.chars().skip(n - max.saturating_sub(1)));
+    out
+}
+
+/// A simple aligned table: numbers right-aligned, text left-aligned, no trailing spaces.
+struct Table {
+    head: Vec<&'static str>,
+    right: Vec<bool>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn render(&self, out: &mut String) {
+        let n = self.head.len();
+        let mut w: Vec<usize> = self.head.iter().map(|h| h.chars().count()).collect();
+        for r in &self.rows {
+            for (i, c) in r.iter().enumerate() {
+                w[i] = w[i].max(c.chars().count());
+            }
+        }
+        let line = |cells: Vec<&str>, out: &mut String| {
+            let mut s = String::new();
+            for (i, c) in cells.iter().enumerate() {
+                let pad = w[i] - c.chars().count();
+                if i > 0 {
+                    s.push_str("  ");
+                }
+                if self.right[i] {
+                    s.extend(std::iter::repeat(' ').take(pad));
+                    s.push_str(c);
+                } else {
+                    s.push_str(c);
+                    if i + 1 < n {
+                        s.extend(std::iter::repeat(' ').take(pad));
+                    }
+                }
+            }
+            out.push_str(s.trim_end());
+            out.push('\n');
+        };
+        line(self.head.clone(), out);
+        for r in &self.rows {
+            line(r.iter().map(String::as_str).collect(), out);
+        }
+    }
+}
+
+const NAME_WIDTH: usize = 60;
+const FILE_WIDTH: usize = 50;
+
+fn location(file: &str, line: Option<u32>) -> String {
+    let loc = match line {
+        // pstats gives builtins the file `~` and line 0.
+        Some(0) | None => file.to_string(),
+        Some(l) => format!("{file}:{l}"),
+    };
+    clip_start(&loc, FILE_WIDTH)
+}
+
+fn function_table(rows: &[FunctionRow], unit: Unit, timed: bool) -> String {
+    let mut head = vec!["self", "self%", "total", "total%"];
+    let mut right = vec![true, true, true, true];
+    if timed {
+        head.push("calls");
+        right.push(true);
+    }
+    head.extend(["function", "location"]);
+    right.extend([false, false]);
+    let rows = rows
+        .iter()
+        .map(|r| {
+            let mut c = vec![
+                fmt_weight(r.self_weight, unit),
+                format!("{:.1}", r.self_pct),
+                fmt_weight(r.total, unit),
+                format!("{:.1}", r.total_pct),
+            ];
+            if timed {
+                c.push(match (r.calls, r.primitive_calls) {
+                    (Some(n), Some(p)) if n != p => format!("{n}/{p}"),
+                    (Some(n), Some(_)) => n.to_string(),
+                    _ => "?".into(),
+                });
+            }
+            c.push(clip_end(&r.function, NAME_WIDTH));
+            c.push(location(&r.file, r.line));
+            c
+        })
+        .collect();
+    let mut s = String::new();
+    Table { head, right, rows }.render(&mut s);
+    s
+}
+
+/// Renders the report as aligned terminal tables.
+pub fn render_text(r: &Report) -> String {
+    let unit = r.meta.unit;
+    let timed = r.meta.format == super::Format::Pstats;
+    let mut s = String::new();
+    let what = if timed { "functions" } else { "stacks" };
+    let _ = writeln!(
+        s,
+        "{} profile ({}), total {} over {} {what}",
+        r.meta.tool,
+        match r.meta.format {
+            super::Format::Pstats => "pstats",
+            super::Format::Folded => "folded",
+            super::Format::Speedscope => "speedscope",
+        },
+        fmt_weight(r.total, unit),
+        r.entries
+    );
+    for n in &r.meta.notes {
+        let _ = writeln!(s, "note: {n}");
+    }
+    let _ = writeln!(s, "\nTop functions by self time");
+    s.push_str(&function_table(&r.top_self, unit, timed));
+    let _ = writeln!(s, "\nTop functions by total time");
+    s.push_str(&function_table(&r.top_total, unit, timed));
+    if !r.hot_lines.is_empty() {
+        let _ = writeln!(s, "\nHot lines");
+        let rows = r
+            .hot_lines
+            .iter()
+            .map(|l| {
+                vec![
+                    fmt_weight(l.self_weight, unit),
+                    format!("{:.1}", l.self_pct),
+                    location(&l.file, Some(l.line)),
+                    clip_end(&l.function, NAME_WIDTH),
+                ]
+            })
+            .collect();
+        Table {
+            head: vec!["self", "self%", "line", "function"],
+            right: vec![true, true, false, false],
+            rows,
+        }
+        .render(&mut s);
+    }
+    if !r.hot_path.is_empty() {
+        let _ = writeln!(s, "\nHot path");
+        for (i, p) in r.hot_path.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "{:>9} {:>5.1}%  {}{}{}",
+                fmt_weight(p.total, unit),
+                p.total_pct,
+                "  ".repeat(i.min(30)),
+                clip_end(&p.function, NAME_WIDTH),
+                if p.file.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", clip_start(&p.file, FILE_WIDTH))
+                }
+            );
+        }
+        if let Some(n) = &r.hot_path_note {
+            let _ = writeln!(s, "({n})");
+        }
+    }
+    if let Some(nb) = &r.neighbours {
+        let _ = writeln!(
+            s,
+            "\nFunction {:?}: {} match(es)",
+            nb.query,
+            nb.matched.len()
+        );
+        for m in &nb.matched {
+            let _ = writeln!(s, "  {}", clip_end(m, NAME_WIDTH + FILE_WIDTH));
+        }
+        for (title, edges) in [("Callers", &nb.callers), ("Callees", &nb.callees)] {
+            let _ = writeln!(s, "\n{title}");
+            if edges.is_empty() {
+                let _ = writeln!(s, "  (none)");
+                continue;
+            }
+            let rows = edges
+                .iter()
+                .map(|e| {
+                    vec![
+                        fmt_weight(e.weight, unit),
+                        format!("{:.1}", e.pct),
+                        e.calls.map_or_else(String::new, |c| c.to_string()),
+                        clip_end(&e.function, NAME_WIDTH),
+                        location(&e.file, None),
+                    ]
+                })
+                .collect();
+            Table {
+                head: vec!["weight", "%", "calls", "function", "file"],
+                right: vec![true, true, true, false, false],
+                rows,
+            }
+            .render(&mut s);
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins() {
+        let f = |file: &str| origin(&Frame::new("f", file, None));
+        assert_eq!(f("~"), Origin::Stdlib);
+        assert_eq!(f("<frozen importlib._bootstrap>"), Origin::Stdlib);
+        assert_eq!(f("/usr/lib/python3.11/json/decoder.py"), Origin::Stdlib);
+        assert_eq!(
+            f("/x/lib/python3.11/site-packages/numpy/core.py"),
+            Origin::SitePackages
+        );
+        assert_eq!(f("json/decoder.py"), Origin::Stdlib);
+        assert_eq!(f("threading.py"), Origin::Stdlib);
+        assert_eq!(f("workload.py"), Origin::User);
+        assert_eq!(f("/home/me/proj/app.py"), Origin::User);
+    }
+
+    #[test]
+    fn idle_names() {
+        for n in [
+            "<built-in method time.sleep>",
+            "<method 'acquire' of '_thread.lock' objects>",
+            "Popen._try_wait",
+            "Condition.wait",
+        ] {
+            assert!(is_idle(&Frame::new(n, "x", None)), "{n}");
+        }
+        assert!(!is_idle(&Frame::new("spin", "x.py", None)));
+    }
+
+    #[test]
+    fn clipping() {
+        assert_eq!(clip_end("abcdef", 4), "abc…");
+        assert_eq!(clip_start("abcdef", 4), "…def");
+        assert_eq!(clip_end("abc", 4), "abc");
+    }
+}

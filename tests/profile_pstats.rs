@@ -1,0 +1,270 @@
+//! pstats files written by real cProfile (every Python the fixture script found), yappi and pyinstrument,
+//! checked number by number against what Python's own `pstats` module reported for the same file
+//! (`*.oracle.json`, written by scripts/make-profile-fixtures).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use etlkit::profile::{self, Format, Profile, CPROFILE_NOTE};
+use serde_json::Value;
+
+fn fixtures(sub: &str, suffix: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/profile")
+        .join(sub);
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(suffix))
+        .collect();
+    v.sort();
+    v
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9
+}
+
+type Key = (String, u32, String);
+
+fn key_of(v: &Value) -> Key {
+    (
+        v["file"].as_str().unwrap().to_string(),
+        v["line"].as_u64().unwrap() as u32,
+        v["name"].as_str().unwrap().to_string(),
+    )
+}
+
+/// Compares one parsed profile with its oracle; returns the number of functions checked.
+fn check_against_oracle(path: &Path, p: &Profile) -> usize {
+    let oracle: Value =
+        serde_json::from_slice(&std::fs::read(format!("{}.oracle.json", path.display())).unwrap())
+            .unwrap();
+    let ctx = path.display().to_string();
+    let key = |id: u32| {
+        let f = &p.frames[id as usize];
+        (f.file.clone(), f.line.unwrap_or(0), f.function.clone())
+    };
+    let ours: HashMap<Key, &profile::FunctionTiming> =
+        p.timings.iter().map(|t| (key(t.frame), t)).collect();
+    let funcs = oracle["functions"].as_array().unwrap();
+    assert_eq!(ours.len(), funcs.len(), "{ctx}: function count");
+    assert_eq!(p.timings.len(), funcs.len(), "{ctx}: no duplicate keys");
+    let unknown_cc = funcs.iter().any(|f| f["cc"].as_i64() == Some(-1));
+    if !unknown_cc {
+        let nc: i64 = p.timings.iter().map(|t| t.nc).sum();
+        let cc: i64 = p.timings.iter().map(|t| t.cc.unwrap()).sum();
+        assert_eq!(
+            nc,
+            oracle["total_calls"].as_i64().unwrap(),
+            "{ctx}: total_calls"
+        );
+        assert_eq!(
+            cc,
+            oracle["prim_calls"].as_i64().unwrap(),
+            "{ctx}: prim_calls"
+        );
+    }
+    assert!(
+        close(p.total(), oracle["total_tt"].as_f64().unwrap()),
+        "{ctx}: total_tt {} vs {}",
+        p.total(),
+        oracle["total_tt"]
+    );
+    for f in funcs {
+        let k = key_of(f);
+        let t = ours
+            .get(&k)
+            .unwrap_or_else(|| panic!("{ctx}: missing {k:?}"));
+        let cc = f["cc"].as_i64().unwrap();
+        let nc = f["nc"].as_i64().unwrap();
+        assert_eq!(t.cc, (cc >= 0).then_some(cc), "{ctx}: cc of {k:?}");
+        assert_eq!(t.nc, nc.max(0), "{ctx}: nc of {k:?}");
+        assert!(close(t.tt, f["tt"].as_f64().unwrap()), "{ctx}: tt of {k:?}");
+        assert!(close(t.ct, f["ct"].as_f64().unwrap()), "{ctx}: ct of {k:?}");
+        let callers = f["callers"].as_array().unwrap();
+        assert_eq!(t.callers.len(), callers.len(), "{ctx}: callers of {k:?}");
+        for c in callers {
+            let ck = key_of(c);
+            let e = t
+                .callers
+                .iter()
+                .find(|e| key(e.caller) == ck)
+                .unwrap_or_else(|| panic!("{ctx}: caller {ck:?} of {k:?}"));
+            let ccc = c["cc"].as_i64().unwrap();
+            assert_eq!(e.nc, c["nc"].as_i64().unwrap().max(0), "{ctx}: caller nc");
+            assert_eq!(e.cc, (ccc >= 0).then_some(ccc), "{ctx}: caller cc");
+            assert!(close(e.tt, c["tt"].as_f64().unwrap()), "{ctx}: caller tt");
+            assert!(close(e.ct, c["ct"].as_f64().unwrap()), "{ctx}: caller ct");
+        }
+    }
+    funcs.len()
+}
+
+#[test]
+fn cprofile_files_match_pythons_pstats_on_every_version() {
+    let files = fixtures("pstats", ".pstats");
+    // At least 3.11 plus the others the fixture script found; 8+ files means several versions.
+    assert!(
+        files.len() >= 8,
+        "expected pstats fixtures, found {files:?}"
+    );
+    let mut versions = std::collections::BTreeSet::new();
+    for path in &files {
+        let p = profile::load(path, None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.meta.format, Format::Pstats);
+        assert_eq!(p.meta.tool, "cProfile");
+        assert!(p.meta.notes.iter().any(|n| n == CPROFILE_NOTE));
+        let n = check_against_oracle(path, &p);
+        assert!(n > 5, "{}: only {n} functions", path.display());
+        let oracle: Value = serde_json::from_slice(
+            &std::fs::read(format!("{}.oracle.json", path.display())).unwrap(),
+        )
+        .unwrap();
+        versions.insert(oracle["python"].as_str().unwrap()[..4].to_string());
+    }
+    assert!(
+        versions.len() >= 2,
+        "only one Python version in the fixtures: {versions:?}"
+    );
+}
+
+#[test]
+fn workload_has_recursion_builtins_non_ascii_and_long_names() {
+    let path = fixtures("pstats", "workload-3.11.pstats").remove(0);
+    let p = profile::load(&path, None).unwrap();
+    let find = |name: &str| {
+        p.timings
+            .iter()
+            .find(|t| p.frames[t.frame as usize].function == name)
+            .unwrap_or_else(|| panic!("{name} not found"))
+    };
+    // fib(18): 8361 calls, one of them primitive; the self-edge carries the 8360 recursive calls (its `cc`
+    // counts the calls that were primitive for the caller frame, 2 as in pstats' own output).
+    let fib = find("fib");
+    assert_eq!((fib.nc, fib.cc), (8361, Some(1)));
+    let self_edge = fib.callers.iter().find(|e| e.caller == fib.frame).unwrap();
+    assert_eq!((self_edge.nc, self_edge.cc), (8360, Some(2)));
+    let len = find("<built-in method builtins.len>");
+    assert_eq!(p.frames[len.frame as usize].file, "~");
+    let g = find("calcular_größe");
+    assert!(p.frames[g.frame as usize]
+        .file
+        .ends_with("pkg_ünï/módulo.py"));
+    assert!(p
+        .timings
+        .iter()
+        .any(|t| p.frames[t.frame as usize].function.len() > 180));
+}
+
+#[test]
+fn yappi_and_pyinstrument_pstats_are_read_with_their_quirks() {
+    for path in fixtures("other", ".pstats") {
+        let p = profile::load(&path, None).unwrap_or_else(|e| panic!("{e}"));
+        check_against_oracle(&path, &p);
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if name.contains("pyinstrument") {
+            // pyinstrument writes cc = nc = -1: counts are unknown, and the report says so.
+            assert!(p.timings.iter().all(|t| t.cc.is_none() && t.nc == 0));
+            assert_eq!(p.meta.tool, "pyinstrument/yappi");
+            assert!(p.meta.notes[0].contains("-1"));
+        } else {
+            // yappi writes qualified names for methods and real counts.
+            assert!(p.timings.iter().any(|t| t.cc.is_some_and(|c| c > 0)));
+        }
+        let r = profile::analyze(&p, &Default::default(), 100, Some("inner"));
+        assert!(
+            r.top_total.iter().any(|f| f.function == "inner"),
+            "{name}: inner missing from the report"
+        );
+        assert!(
+            !r.neighbours.unwrap().callers.is_empty(),
+            "{name}: inner has a caller (outer)"
+        );
+    }
+}
+
+#[test]
+fn python_m_profile_files_are_refused_clearly() {
+    let path = fixtures("other", "profile-module.prof").remove(0);
+    let err = profile::load(&path, None).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, etlkit::Error::Format { .. }), "{msg}");
+    assert!(
+        msg.contains("python -m profile") && msg.contains("cProfile"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("byte "),
+        "the error names the byte offset: {msg}"
+    );
+}
+
+#[test]
+fn report_views_on_pstats() {
+    let path = fixtures("pstats", "nested-3.11.pstats").remove(0);
+    let p = profile::load(&path, None).unwrap();
+    let r = profile::analyze(&p, &Default::default(), 10, Some("outer"));
+    assert_eq!(r.top_self[0].function, "inner", "inner does the work");
+    // Hot path: exec -> <module> -> main -> outer -> inner.
+    let names: Vec<&str> = r.hot_path.iter().map(|s| s.function.as_str()).collect();
+    let tail = &names[names.len() - 4..];
+    assert_eq!(tail, ["<module>", "main", "outer", "inner"], "{names:?}");
+    let nb = r.neighbours.as_ref().unwrap();
+    assert_eq!(nb.callers[0].function, "main");
+    assert_eq!(nb.callers[0].calls, Some(20));
+    assert_eq!(nb.callees[0].function, "inner");
+    let text = profile::view::render_text(&r);
+    assert!(text.contains("note: cProfile adds a fixed cost"), "{text}");
+    // Columns are aligned: every row of the first table has the function column at the same offset.
+    let table: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("Top functions by self"))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    let col = table[0].find("function").unwrap();
+    for row in &table[1..] {
+        assert!(row.char_indices().nth(col).is_some(), "{row}");
+        let prefix: String = row.chars().take(col).collect();
+        assert!(prefix.ends_with("  "), "misaligned row {row:?}");
+    }
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["top_self"][0]["function"], "inner");
+    assert!(json["top_self"][0]["self"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn filters_hide_builtins_and_imports_in_pstats() {
+    let path = fixtures("pstats", "workload-3.11.pstats").remove(0);
+    let p = profile::load(&path, None).unwrap();
+    let f = profile::Filters {
+        idle: true,
+        imports: true,
+        stdlib: true,
+        site_packages: true,
+    };
+    let r = profile::analyze(&p, &f, 50, None);
+    for row in r.top_self.iter().chain(&r.top_total) {
+        assert_ne!(row.file, "~", "{row:?}");
+        assert!(!row.file.starts_with("<frozen"), "{row:?}");
+        assert!(!row.file.starts_with("/usr/lib/python3"), "{row:?}");
+    }
+    assert_eq!(r.top_self[0].function, "parse_lines");
+    // Shares stay relative to the whole run, so no function exceeds 100%.
+    assert!((r.total - p.total()).abs() < 1e-12);
+    assert!(
+        r.top_total.iter().all(|x| x.total_pct <= 100.0 + 1e-9),
+        "{:?}",
+        r.top_total[0]
+    );
+    let idle_only = profile::Filters {
+        idle: true,
+        ..Default::default()
+    };
+    let r = profile::analyze(&p, &idle_only, 50, None);
+    assert!(r
+        .top_self
+        .iter()
+        .all(|x| x.function != "<built-in method time.sleep>"));
+}
