@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use etlkit::pipeline::{self, PipelineOptions};
+use etlkit::pipeline::{self, Engine, PipelineOptions};
 use etlkit::size::{format_size, parse_size};
 
 #[derive(Debug, clap::Args)]
@@ -20,6 +20,9 @@ pub struct PipelineArgs {
     /// Output directory (created; existing outputs are replaced atomically).
     #[arg(long, short)]
     out: PathBuf,
+    /// The engine: the Rust reference (`csv`) or the same spec on polars.
+    #[arg(long, value_enum, default_value_t = Engine::Csv)]
+    engine: Engine,
     /// Worker threads [default: all cores].
     #[arg(long, short = 'j')]
     threads: Option<usize>,
@@ -46,6 +49,7 @@ pub fn run(args: PipelineArgs) -> anyhow::Result<ExitCode> {
         }
     });
     let mut opts = PipelineOptions::new(&args.data, &args.out);
+    opts.engine = args.engine;
     if let Some(t) = args.threads {
         opts.threads = t;
     }

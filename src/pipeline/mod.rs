@@ -8,6 +8,8 @@
 
 mod dims;
 mod input;
+#[cfg(feature = "polars")]
+mod polars_engine;
 pub mod rules;
 
 use std::collections::BTreeMap;
@@ -34,9 +36,20 @@ pub const TOP_CUSTOMERS: usize = 100;
 /// Raw lines in `rejects.csv` are cut to this many bytes.
 pub const RAW_LIMIT: usize = 200;
 
+/// Which engine runs the spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Engine {
+    /// The streaming Rust reference (csv crate, all cores, bounded memory).
+    #[default]
+    Csv,
+    /// The same spec on polars (lazy + streaming); needs the `polars` cargo feature.
+    Polars,
+}
+
 /// Options of a pipeline run.
 #[derive(Debug, Clone)]
 pub struct PipelineOptions {
+    pub engine: Engine,
     /// The dataset directory (`orders/part-*.csv` and the dimension tables).
     pub data: PathBuf,
     /// Where the outputs go (created; existing outputs are replaced atomically).
@@ -53,6 +66,7 @@ pub struct PipelineOptions {
 impl PipelineOptions {
     pub fn new(data: impl Into<PathBuf>, out: impl Into<PathBuf>) -> Self {
         PipelineOptions {
+            engine: Engine::Csv,
             data: data.into(),
             out: out.into(),
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -323,6 +337,20 @@ fn io_csv(path: &Path) -> impl Fn(csv::Error) -> Error + '_ {
 
 /// Runs the pipeline and writes its outputs; returns the summary (also written as `summary.json`, last).
 pub fn run(opts: &PipelineOptions) -> Result<Summary> {
+    match opts.engine {
+        Engine::Csv => run_csv(opts),
+        #[cfg(feature = "polars")]
+        Engine::Polars => polars_engine::run(opts),
+        #[cfg(not(feature = "polars"))]
+        Engine::Polars => Err(Error::InvalidArgument {
+            what: "engine",
+            value: "polars".into(),
+            expected: "csv (this build has no `polars` feature)".into(),
+        }),
+    }
+}
+
+fn run_csv(opts: &PipelineOptions) -> Result<Summary> {
     let started = Instant::now();
     let dims = dims::load(&opts.data)?;
     let files = input::fact_files(&opts.data)?;
