@@ -32,6 +32,9 @@ pub struct PipelineArgs {
     /// Stop at the first rejected row, with an error naming its file, line and byte offset.
     #[arg(long)]
     fail_fast: bool,
+    /// Profile the pipeline itself with pprof-rs: a flamegraph (FILE.svg) or a pprof protobuf (FILE.pb).
+    #[arg(long, value_name = "FILE")]
+    pprof: Option<PathBuf>,
     /// No progress bar and no summary.
     #[arg(long, short)]
     quiet: bool,
@@ -57,7 +60,13 @@ pub fn run(args: PipelineArgs) -> anyhow::Result<ExitCode> {
     opts.fail_fast = args.fail_fast;
     opts.progress = !args.quiet;
     opts.cancel = Some(cancel);
-    let s = pipeline::run(&opts)?;
+    let s = match &args.pprof {
+        #[cfg(feature = "pprof")]
+        Some(path) => pipeline::selfprof::with_profiler(path, || pipeline::run(&opts))?,
+        #[cfg(not(feature = "pprof"))]
+        Some(_) => anyhow::bail!("--pprof needs a build with the `pprof` feature"),
+        None => pipeline::run(&opts)?,
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&s)?);
     } else if !args.quiet {
@@ -79,6 +88,9 @@ pub fn run(args: PipelineArgs) -> anyhow::Result<ExitCode> {
             text.push_str(&format!("  {kind:<20} {n:>10}\n"));
         }
         text.push_str(&format!("Wrote {}\n", args.out.display()));
+        if let Some(p) = &args.pprof {
+            text.push_str(&format!("Profile: {}\n", p.display()));
+        }
         if std::io::stdout().is_terminal() {
             print!("{text}");
         } else {
