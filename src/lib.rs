@@ -9,6 +9,7 @@
 
 pub mod error;
 pub mod generate;
+pub mod harness;
 pub mod pipeline;
 pub mod profile;
 pub mod size;

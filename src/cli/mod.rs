@@ -1,5 +1,6 @@
 //! Command-line definitions. Each subcommand has its own module that maps arguments to a library call.
 
+mod check;
 mod generate;
 mod pipeline;
 mod profile;
@@ -22,6 +23,10 @@ enum Command {
     Generate(generate::GenerateArgs),
     /// Run the reference ETL on a generated dataset: validate, clean, de-duplicate, join, aggregate.
     Pipeline(pipeline::PipelineArgs),
+    /// Run a candidate Python solution of the ETL exercise under limits; verify, measure and profile it.
+    Check(check::CheckArgs),
+    /// Run several solutions and the reference on the same data: a table, JSON and an HTML report.
+    Compare(check::CompareArgs),
     /// Read a profile (cProfile/pstats, py-spy raw or speedscope, folded stacks): report, export, diff.
     Profile(profile::ProfileArgs),
     /// Print a shell completion script (e.g. `etlkit completions bash > ~/.local/share/bash-completion/completions/etlkit`).
@@ -35,6 +40,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Generate(args) => generate::run(args),
         Command::Pipeline(args) => pipeline::run(args),
+        Command::Check(args) => check::run_check(args),
+        Command::Compare(args) => check::run_compare(args),
         Command::Profile(args) => profile::run(args),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();

@@ -1,0 +1,111 @@
+//! `etlkit check` and `etlkit compare`: argument definitions and adapters to `etlkit::harness`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use etlkit::harness::{self, report, CheckOptions, Limits, Profiler, Verdict};
+use etlkit::size::parse_size;
+
+#[derive(Debug, clap::Args)]
+pub struct LimitArgs {
+    /// The dataset directory (made by `etlkit generate`).
+    #[arg(long, short)]
+    data: PathBuf,
+    /// Python interpreter [default: $ETLKIT_PYTHON, the active venv's, or python3].
+    #[arg(long)]
+    python: Option<PathBuf>,
+    /// Wall-time limit in seconds.
+    #[arg(long, default_value_t = 600.0)]
+    timeout: f64,
+    /// Memory limit of the whole process tree (resident), e.g. 4GB.
+    #[arg(long, default_value = "8GB", value_parser = |s: &str| parse_size(s).map_err(|e| e.to_string()))]
+    memory: u64,
+    /// CPU-time limit in seconds (user + system, whole tree).
+    #[arg(long)]
+    cpu: Option<f64>,
+    /// Limit on the bytes written under the output directory.
+    #[arg(long, default_value = "10GB", value_parser = |s: &str| parse_size(s).map_err(|e| e.to_string()))]
+    max_output: u64,
+    /// Profiler wrapping the solution.
+    #[arg(long, value_enum, default_value_t = Profiler::PySpy)]
+    profiler: Profiler,
+    /// Reference outputs to compare with [default: computed with `etlkit pipeline`].
+    #[arg(long)]
+    reference: Option<PathBuf>,
+    /// Keep working directories (outputs, profiles, logs) here [default: a new temp dir].
+    #[arg(long)]
+    work: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+impl LimitArgs {
+    fn options(&self) -> CheckOptions {
+        let mut o = CheckOptions::new(&self.data);
+        if let Some(p) = &self.python {
+            o.python = p.clone();
+        }
+        o.limits = Limits {
+            wall: Duration::from_secs_f64(self.timeout),
+            memory: Some(self.memory),
+            cpu: self.cpu.map(Duration::from_secs_f64),
+            output: Some(self.max_output),
+        };
+        o.profiler = self.profiler;
+        o.reference = self.reference.clone();
+        o.work = self.work.clone();
+        o
+    }
+}
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_long_help = "The contract: `python SOLUTION.py INPUT_DIR OUTPUT_DIR` writes daily_revenue.csv, \
+top_customers.csv, rejects.csv and summary.json (exercises/etl_10gb/README.md).\nExit code: 0 when correct, 1 otherwise."
+)]
+pub struct CheckArgs {
+    /// The candidate solution (a Python file).
+    solution: PathBuf,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// Candidate solutions (Python files).
+    #[arg(required = true)]
+    solutions: Vec<PathBuf>,
+    #[command(flatten)]
+    limits: LimitArgs,
+    /// Directory for report.html, report.json and the flamegraphs.
+    #[arg(long, default_value = "etlkit-report")]
+    report: PathBuf,
+}
+
+pub fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let r = harness::check(&args.solution, &args.limits.options())?;
+    if args.limits.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        print!("{}", r.render());
+    }
+    Ok(if r.verdict == Verdict::Correct {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+pub fn run_compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
+    let c = harness::compare(&args.solutions, &args.limits.options())?;
+    let html = report::write_html(&c, &args.report)?;
+    if args.limits.json {
+        println!("{}", serde_json::to_string_pretty(&c)?);
+    } else {
+        print!("{}", report::table(&c));
+        println!("Report: {}", html.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}

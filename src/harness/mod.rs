@@ -1,0 +1,604 @@
+//! `etlkit check` and `etlkit compare`: run candidate Python solutions of the ETL exercise under limits,
+//! verify their outputs against the reference pipeline, measure them, profile them.
+//!
+//! The contract for a candidate: `python solution.py INPUT_DIR OUTPUT_DIR` writes the exercise's outputs
+//! (`exercises/etl_10gb/README.md`).
+
+pub mod report;
+pub mod runner;
+pub mod verify;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+pub use runner::{Limit, Limits, RunOutcome};
+pub use verify::Verification;
+
+use crate::pipeline::{self, PipelineOptions};
+use crate::profile::view::{self, Filters, FunctionRow};
+use crate::{Error, Result};
+
+/// Which profiler wraps the candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Profiler {
+    /// py-spy `record --format raw --subprocesses` (sampling, low overhead, sees worker processes).
+    PySpy,
+    /// `python -m cProfile` (deterministic; main process only; inflates call-heavy code).
+    Cprofile,
+    None,
+}
+
+/// The verdict of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Correct,
+    Wrong,
+    Crashed,
+    OverLimit,
+}
+
+impl Verdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Correct => "correct",
+            Verdict::Wrong => "wrong",
+            Verdict::Crashed => "crashed",
+            Verdict::OverLimit => "over limit",
+        }
+    }
+}
+
+/// Options of `check` and `compare`.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    pub data: PathBuf,
+    pub python: PathBuf,
+    pub limits: Limits,
+    pub profiler: Profiler,
+    /// Reference outputs to compare with; computed with the Rust pipeline when absent.
+    pub reference: Option<PathBuf>,
+    /// Where each run's working directory, outputs and profile go (a temp dir when absent).
+    pub work: Option<PathBuf>,
+    /// Rows in the hot-spot lists.
+    pub top: usize,
+}
+
+impl CheckOptions {
+    pub fn new(data: impl Into<PathBuf>) -> Self {
+        CheckOptions {
+            data: data.into(),
+            python: default_python(),
+            limits: Limits::default(),
+            profiler: Profiler::PySpy,
+            reference: None,
+            work: None,
+            top: 8,
+        }
+    }
+}
+
+/// `$ETLKIT_PYTHON`, the active venv's python, or `python3`.
+pub fn default_python() -> PathBuf {
+    if let Some(p) = std::env::var_os("ETLKIT_PYTHON") {
+        return p.into();
+    }
+    if let Some(v) = std::env::var_os("VIRTUAL_ENV") {
+        let p = Path::new(&v).join("bin/python");
+        if p.exists() {
+            return p;
+        }
+    }
+    "python3".into()
+}
+
+/// A hot line with its source text.
+#[derive(Debug, Clone, Serialize)]
+pub struct HotLine {
+    pub file: String,
+    pub line: u32,
+    pub function: String,
+    pub share_pct: f64,
+    pub source: Option<String>,
+}
+
+/// What a profile of the candidate shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProfileSummary {
+    pub profiler: Profiler,
+    pub file: PathBuf,
+    pub flamegraph: Option<PathBuf>,
+    pub top_self: Vec<FunctionRow>,
+    pub hot_lines: Vec<HotLine>,
+    /// Why there is no profile, or what to know about it.
+    pub note: Option<String>,
+}
+
+/// The result of checking one solution.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    pub solution: PathBuf,
+    pub name: String,
+    pub verdict: Verdict,
+    pub run: RunOutcome,
+    pub input_bytes: u64,
+    pub mb_per_s: f64,
+    pub verification: Option<Verification>,
+    pub profile: Option<ProfileSummary>,
+    pub output_dir: PathBuf,
+}
+
+impl CheckResult {
+    /// One paragraph for the terminal.
+    pub fn render(&self) -> String {
+        let r = &self.run;
+        let mut s = format!(
+            "{}: {}\n  wall {:.2} s, CPU {:.2} s, peak RSS {:.0} MB (whole process tree), {:.1} MB/s\n",
+            self.name,
+            self.verdict.label().to_uppercase(),
+            r.wall_seconds,
+            r.cpu_seconds,
+            r.peak_rss_bytes as f64 / 1e6,
+            self.mb_per_s
+        );
+        if let Some(l) = r.limit {
+            s.push_str(&format!(
+                "  stopped: {} limit hit; the whole process group was killed\n",
+                l.name()
+            ));
+        } else if !r.success() {
+            s.push_str(&format!(
+                "  exit: {}\n",
+                r.exit_code.map_or_else(
+                    || format!("killed by signal {}", r.signal.unwrap_or(0)),
+                    |c| format!("code {c}")
+                )
+            ));
+        }
+        if r.killed_leftovers > 0 {
+            s.push_str(&format!(
+                "  {} leftover process(es) of the solution were killed after it ended\n",
+                r.killed_leftovers
+            ));
+        }
+        if self.verdict == Verdict::Crashed && !r.stderr_tail.is_empty() {
+            let lines: Vec<&str> = r.stderr_tail.lines().collect();
+            s.push_str("  stderr (last lines):\n");
+            for l in &lines[lines.len().saturating_sub(8)..] {
+                s.push_str(&format!("    {l}\n"));
+            }
+        }
+        if let Some(v) = &self.verification {
+            s.push_str("  outputs vs reference:\n");
+            s.push_str(&v.render());
+        }
+        if let Some(p) = &self.profile {
+            if let Some(n) = &p.note {
+                s.push_str(&format!("  profile: {n}\n"));
+            }
+            if !p.hot_lines.is_empty() {
+                s.push_str("  hot lines:\n");
+                for h in &p.hot_lines {
+                    s.push_str(&format!(
+                        "    {:>5.1}%  {}:{}  {}  | {}\n",
+                        h.share_pct,
+                        h.file,
+                        h.line,
+                        h.function,
+                        h.source.as_deref().unwrap_or("").trim()
+                    ));
+                }
+            } else if !p.top_self.is_empty() {
+                s.push_str("  hot functions (self time):\n");
+                for f in &p.top_self {
+                    s.push_str(&format!(
+                        "    {:>5.1}%  {} ({})\n",
+                        f.self_pct, f.function, f.file
+                    ));
+                }
+            }
+            if let Some(svg) = &p.flamegraph {
+                s.push_str(&format!("  flamegraph: {}\n", svg.display()));
+            }
+        }
+        s
+    }
+}
+
+/// Bytes of the dataset's fact files (uncompressed size is not known for compressed files: their size on disk).
+fn input_bytes(data: &Path) -> u64 {
+    std::fs::read_dir(data.join("orders"))
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Computes the reference outputs with the Rust pipeline into `dir`.
+pub fn reference(data: &Path, dir: &Path) -> Result<pipeline::Summary> {
+    pipeline::run(&PipelineOptions::new(data, dir))
+}
+
+fn py_spy_next_to(python: &Path) -> Option<PathBuf> {
+    let beside = python.parent().map(|d| d.join("py-spy"));
+    if let Some(p) = beside.filter(|p| p.is_file()) {
+        return Some(p);
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("py-spy"))
+            .find(|p| p.is_file())
+    })
+}
+
+fn source_line(solution_dir: &Path, file: &str, line: u32) -> Option<String> {
+    let candidates = [PathBuf::from(file), solution_dir.join(file)];
+    let path = candidates.iter().find(|p| p.is_file())?;
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines()
+        .nth(line.checked_sub(1)? as usize)
+        .map(str::to_string)
+}
+
+fn summarize_profile(
+    path: &Path,
+    profiler: Profiler,
+    solution: &Path,
+    top: usize,
+    work: &Path,
+) -> ProfileSummary {
+    let mut summary = ProfileSummary {
+        profiler,
+        file: path.to_path_buf(),
+        flamegraph: None,
+        top_self: Vec::new(),
+        hot_lines: Vec::new(),
+        note: None,
+    };
+    let profile = match crate::profile::load(path, None) {
+        Ok(p) => p,
+        Err(e) => {
+            summary.note = Some(format!("could not read the profile: {e}"));
+            return summary;
+        }
+    };
+    let filters = Filters {
+        idle: true,
+        imports: true,
+        stdlib: false,
+        site_packages: false,
+    };
+    let report = view::analyze(&profile, &filters, top, None);
+    let dir = solution.parent().unwrap_or(Path::new("."));
+    let name = solution
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // Lines of the solution itself come first: that is where the candidate can act.
+    let mut lines: Vec<_> = report.hot_lines.iter().collect();
+    lines.sort_by_key(|l| !(l.file.ends_with(&name)));
+    summary.hot_lines = lines
+        .into_iter()
+        .take(top)
+        .map(|l| HotLine {
+            file: l.file.clone(),
+            line: l.line,
+            function: l.function.clone(),
+            share_pct: l.self_pct,
+            source: source_line(dir, &l.file, l.line),
+        })
+        .collect();
+    summary.top_self = report.top_self;
+    if profiler == Profiler::Cprofile {
+        summary.note =
+            Some("cProfile: main process only, and call-heavy code looks slower than it is".into());
+    }
+    let svg = work.join("flamegraph.svg");
+    let written = std::fs::File::create(&svg)
+        .map_err(|e| Error::io(&svg, e))
+        .and_then(|mut f| crate::profile::export::flamegraph(&profile, &name, &mut f, &svg));
+    if written.is_ok() {
+        summary.flamegraph = Some(svg);
+    }
+    summary
+}
+
+/// Checks one solution: runs it under the limits (profiled), verifies its outputs against `reference_dir`.
+pub fn check_with_reference(
+    solution: &Path,
+    opts: &CheckOptions,
+    reference_dir: &Path,
+    work: &Path,
+) -> Result<CheckResult> {
+    let solution = std::fs::canonicalize(solution).map_err(|e| Error::io(solution, e))?;
+    let data = std::fs::canonicalize(&opts.data).map_err(|e| Error::io(&opts.data, e))?;
+    std::fs::create_dir_all(work).map_err(|e| Error::io(work, e))?;
+    let out = work.join("output");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
+    let name = solution
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let script_args: Vec<OsString> = vec![
+        solution.clone().into(),
+        data.clone().into(),
+        out.clone().into(),
+    ];
+    let mut note = None;
+    let mut profile_path = None;
+    let spy = match opts.profiler {
+        Profiler::PySpy => {
+            let spy = py_spy_next_to(&opts.python);
+            if spy.is_none() {
+                note = Some(format!(
+                    "py-spy not found next to {} or on PATH: install it (`pip install py-spy`) or pass --profiler cprofile",
+                    opts.python.display()
+                ));
+            }
+            spy
+        }
+        _ => None,
+    };
+    let mut args = Vec::new();
+    if opts.profiler == Profiler::Cprofile {
+        let p = work.join("profile.pstats");
+        args.extend([
+            "-m".into(),
+            "cProfile".into(),
+            "-o".into(),
+            p.clone().into(),
+        ]);
+        profile_path = Some(p);
+    }
+    args.extend(script_args);
+    let spec = runner::RunSpec {
+        program: opts.python.clone(),
+        args,
+        cwd: work.to_path_buf(),
+        output_dir: out.clone(),
+        env: vec![("PYTHONUNBUFFERED".into(), "1".into())],
+    };
+    // py-spy attaches to the running program (rather than launching it) so that the runner owns the program:
+    // its exit status and rusage are the program's, and its process group holds only the program's processes.
+    let spy_out = work.join("profile.raw.txt");
+    let spy_log = work.join("py-spy.log");
+    let mut spy_child = None;
+    let run = runner::run(&spec, &opts.limits, |pid| {
+        if let Some(spy) = &spy {
+            let log = std::fs::File::create(&spy_log).ok();
+            let mut cmd = std::process::Command::new(spy);
+            cmd.args([
+                "record",
+                "--format",
+                "raw",
+                "--subprocesses",
+                "--rate",
+                "100",
+                "--nonblocking",
+                "-o",
+            ])
+            .arg(&spy_out)
+            .arg("--pid")
+            .arg(pid.to_string())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null());
+            if let Some(log) = log {
+                cmd.stderr(log);
+            }
+            spy_child = cmd.spawn().ok();
+        }
+    })?;
+    if let Some(mut child) = spy_child {
+        // py-spy writes its profile once every process it follows is gone; give it a moment, then stop it.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(s)) => break Some(s),
+                Ok(None) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break None;
+                }
+            }
+        };
+        if spy_out.is_file() {
+            profile_path = Some(spy_out.clone());
+        } else {
+            let log = std::fs::read_to_string(&spy_log).unwrap_or_default();
+            let lower = log.to_lowercase();
+            note = Some(
+                if lower.contains("permission")
+                    || lower.contains("not permitted")
+                    || lower.contains("ptrace")
+                {
+                    "py-spy could not attach (ptrace not permitted): run as root, or `sudo sysctl kernel.yama.ptrace_scope=0`, or use --profiler cprofile".to_string()
+                } else {
+                    format!(
+                        "py-spy wrote no profile ({}): {}",
+                        status.map_or("stopped".into(), |s| s.to_string()),
+                        log.lines()
+                            .last()
+                            .unwrap_or("the program may have ended before it attached")
+                    )
+                },
+            );
+        }
+    }
+    let verdict = if run.limit.is_some() {
+        Verdict::OverLimit
+    } else if !run.success() {
+        Verdict::Crashed
+    } else {
+        Verdict::Wrong
+    };
+    let verification = (verdict == Verdict::Wrong).then(|| verify::verify(reference_dir, &out));
+    let verdict = match &verification {
+        Some(v) if v.ok => Verdict::Correct,
+        _ => verdict,
+    };
+    let mut profile = profile_path
+        .filter(|p| p.is_file())
+        .map(|p| summarize_profile(&p, opts.profiler, &solution, opts.top, work));
+    if let Some(n) = note {
+        match &mut profile {
+            Some(p) => p.note = Some(n),
+            None => {
+                profile = Some(ProfileSummary {
+                    profiler: opts.profiler,
+                    file: PathBuf::new(),
+                    flamegraph: None,
+                    top_self: Vec::new(),
+                    hot_lines: Vec::new(),
+                    note: Some(n),
+                })
+            }
+        }
+    }
+    let input_bytes = input_bytes(&data);
+    Ok(CheckResult {
+        mb_per_s: input_bytes as f64 / 1e6 / run.wall_seconds.max(1e-9),
+        solution,
+        name,
+        verdict,
+        run,
+        input_bytes,
+        verification,
+        profile,
+        output_dir: out,
+    })
+}
+
+/// Working directory for runs: `opts.work` or a fresh temp dir (kept, so outputs and profiles can be read).
+fn work_root(opts: &CheckOptions) -> Result<PathBuf> {
+    match &opts.work {
+        Some(w) => {
+            std::fs::create_dir_all(w).map_err(|e| Error::io(w, e))?;
+            Ok(w.clone())
+        }
+        None => {
+            let t = tempfile::Builder::new()
+                .prefix("etlkit-check-")
+                .tempdir()
+                .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+            Ok(t.keep())
+        }
+    }
+}
+
+/// Checks one solution (computing the reference first unless `opts.reference` is given).
+pub fn check(solution: &Path, opts: &CheckOptions) -> Result<CheckResult> {
+    let root = work_root(opts)?;
+    let reference_dir = match &opts.reference {
+        Some(r) => r.clone(),
+        None => {
+            let r = root.join("reference");
+            reference(&opts.data, &r)?;
+            r
+        }
+    };
+    check_with_reference(solution, opts, &reference_dir, &root.join("run"))
+}
+
+/// One row of a comparison (the reference included, as the first row).
+#[derive(Debug, Clone, Serialize)]
+pub struct CompareRow {
+    pub name: String,
+    pub verdict: Verdict,
+    pub wall_seconds: f64,
+    pub cpu_seconds: f64,
+    pub mb_per_s: f64,
+    pub peak_rss_bytes: u64,
+    /// Wall time relative to the reference (1.0 = as fast).
+    pub ratio_to_reference: f64,
+    pub flamegraph: Option<PathBuf>,
+}
+
+/// The result of `compare`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub data: PathBuf,
+    pub input_bytes: u64,
+    pub rows: Vec<CompareRow>,
+    pub results: Vec<CheckResult>,
+    pub work: PathBuf,
+}
+
+/// Runs the reference and every solution on the same data.
+pub fn compare(solutions: &[PathBuf], opts: &CheckOptions) -> Result<Comparison> {
+    let root = work_root(opts)?;
+    let reference_dir = root.join("reference");
+    // The reference runs in this process: its RSS is this process's own high-water mark, a fair upper bound.
+    let started = std::time::Instant::now();
+    let summary = reference(&opts.data, &reference_dir)?;
+    let ref_wall = started.elapsed().as_secs_f64();
+    let input = input_bytes(&opts.data);
+    let mut rows = vec![CompareRow {
+        name: "etlkit pipeline (reference)".into(),
+        verdict: Verdict::Correct,
+        wall_seconds: ref_wall,
+        cpu_seconds: self_cpu_seconds(),
+        mb_per_s: input as f64 / 1e6 / ref_wall.max(1e-9),
+        peak_rss_bytes: self_peak_rss(),
+        ratio_to_reference: 1.0,
+        flamegraph: None,
+    }];
+    let _ = summary;
+    let mut results = Vec::new();
+    for (i, s) in solutions.iter().enumerate() {
+        let stem = s
+            .file_stem()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let r = check_with_reference(
+            s,
+            opts,
+            &reference_dir,
+            &root.join(format!("{:02}-{stem}", i + 1)),
+        )?;
+        rows.push(CompareRow {
+            name: r.name.clone(),
+            verdict: r.verdict,
+            wall_seconds: r.run.wall_seconds,
+            cpu_seconds: r.run.cpu_seconds,
+            mb_per_s: r.mb_per_s,
+            peak_rss_bytes: r.run.peak_rss_bytes,
+            ratio_to_reference: r.run.wall_seconds / ref_wall.max(1e-9),
+            flamegraph: r.profile.as_ref().and_then(|p| p.flamegraph.clone()),
+        });
+        results.push(r);
+    }
+    Ok(Comparison {
+        data: opts.data.clone(),
+        input_bytes: input,
+        rows,
+        results,
+        work: root,
+    })
+}
+
+fn self_usage() -> libc::rusage {
+    // SAFETY: getrusage fills the struct we own.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    u
+}
+
+fn self_cpu_seconds() -> f64 {
+    let u = self_usage();
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    tv(u.ru_utime) + tv(u.ru_stime)
+}
+
+fn self_peak_rss() -> u64 {
+    self_usage().ru_maxrss as u64 * 1024
+}

@@ -1,0 +1,275 @@
+//! Runs a program as a child in its own process group, under limits, and measures it.
+//!
+//! Limits are enforced by a monitor that samples the whole process group from `/proc` every 50 ms: wall time,
+//! resident memory of the whole tree (so a multiprocessing pool counts as one program), CPU time, and the size
+//! of the output directory. On a breach the whole group is killed. After the program ends, whatever is left
+//! of its group (a forked child that hangs, say) is killed too, so no process survives a run.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::{Error, Result};
+
+/// Limits of one run. `None` means no limit.
+#[derive(Debug, Clone, Serialize)]
+pub struct Limits {
+    pub wall: Duration,
+    /// Resident memory of the whole process tree, in bytes.
+    pub memory: Option<u64>,
+    /// CPU time (user + system) of the whole process tree.
+    pub cpu: Option<Duration>,
+    /// Bytes under the output directory.
+    pub output: Option<u64>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            wall: Duration::from_secs(600),
+            memory: Some(8 << 30),
+            cpu: None,
+            output: Some(10 << 30),
+        }
+    }
+}
+
+/// Which limit stopped a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Limit {
+    Wall,
+    Memory,
+    Cpu,
+    Output,
+}
+
+impl Limit {
+    pub fn name(self) -> &'static str {
+        match self {
+            Limit::Wall => "wall time",
+            Limit::Memory => "memory",
+            Limit::Cpu => "CPU time",
+            Limit::Output => "output size",
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunOutcome {
+    /// The process group the program ran in (its leader's pid).
+    pub pgid: i32,
+    /// Exit code, when the program exited.
+    pub exit_code: Option<i32>,
+    /// Signal that ended the program, when one did.
+    pub signal: Option<i32>,
+    /// The limit that was hit (the group was then killed).
+    pub limit: Option<Limit>,
+    pub wall_seconds: f64,
+    /// User + system CPU of the program and the descendants it waited for (from `wait4`).
+    pub cpu_seconds: f64,
+    /// Peak resident memory of the whole process group (sampled), at least the largest single process's.
+    pub peak_rss_bytes: u64,
+    /// Processes of the group still alive when the program ended, that the runner killed.
+    pub killed_leftovers: usize,
+    pub stdout_tail: String,
+    pub stderr_tail: String,
+}
+
+impl RunOutcome {
+    pub fn success(&self) -> bool {
+        self.exit_code == Some(0) && self.limit.is_none()
+    }
+}
+
+/// One process of the group, from `/proc/PID/stat`.
+struct ProcStat {
+    pgrp: i32,
+    cpu_ticks: u64,
+    rss_pages: u64,
+}
+
+fn read_stat(pid: &str) -> Option<ProcStat> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Zombies hold no memory and are about to go.
+    if text.rsplit(')').next()?.trim_start().starts_with('Z') {
+        return None;
+    }
+    // The command name is in parentheses and may hold spaces: the fields start after the last ')'.
+    let rest = &text[text.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // Field numbers of proc(5), minus 3: state(3) ppid(4) pgrp(5) ... utime(14) stime(15) ... rss(24).
+    Some(ProcStat {
+        pgrp: f.get(2)?.parse().ok()?,
+        cpu_ticks: f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?,
+        rss_pages: f.get(21)?.parse().ok()?,
+    })
+}
+
+/// Live processes of a process group.
+fn group_members(pgid: i32) -> Vec<ProcStat> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name();
+            let name = name.to_str()?;
+            if !name.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            read_stat(name)
+        })
+        .filter(|s| s.pgrp == pgid)
+        .collect()
+}
+
+fn dir_size(path: &Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            match e.metadata() {
+                Ok(m) if m.is_dir() => stack.push(e.path()),
+                Ok(m) => total += m.len(),
+                Err(_) => {}
+            }
+        }
+    }
+    total
+}
+
+fn kill_group(pgid: i32) {
+    // SAFETY: kill(2) with a negative pid signals the process group; no memory is touched.
+    unsafe {
+        libc::kill(-pgid, libc::SIGKILL);
+    }
+}
+
+fn tail(path: &Path, limit: usize) -> String {
+    let data = std::fs::read(path).unwrap_or_default();
+    let start = data.len().saturating_sub(limit);
+    String::from_utf8_lossy(&data[start..]).into_owned()
+}
+
+/// A program to run.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    pub program: PathBuf,
+    pub args: Vec<OsString>,
+    pub cwd: PathBuf,
+    /// Watched for the output-size limit.
+    pub output_dir: PathBuf,
+    pub env: Vec<(OsString, OsString)>,
+}
+
+/// Runs `spec` under `limits`. Standard output and error go to files in `cwd` (their tails are kept).
+/// `on_start` gets the program's pid as soon as it runs (to attach a profiler).
+pub fn run(spec: &RunSpec, limits: &Limits, on_start: impl FnOnce(i32)) -> Result<RunOutcome> {
+    let out_path = spec.cwd.join("stdout.txt");
+    let err_path = spec.cwd.join("stderr.txt");
+    let stdout = std::fs::File::create(&out_path).map_err(|e| Error::io(&out_path, e))?;
+    let stderr = std::fs::File::create(&err_path).map_err(|e| Error::io(&err_path, e))?;
+    let mut cmd = Command::new(&spec.program);
+    cmd.args(&spec.args)
+        .current_dir(&spec.cwd)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .envs(spec.env.iter().map(|(k, v)| (k, v)));
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let started = Instant::now();
+    let child = cmd.spawn().map_err(|e| Error::io(&spec.program, e))?;
+    let pid = child.id() as i32;
+    // The runner reaps the child itself with wait4 (for its rusage), so the std handle is only forgotten.
+    drop(child);
+    on_start(pid);
+    let ticks = (unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).max(1) as f64;
+    let page = (unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).max(1) as u64;
+    let mut peak_rss = 0u64;
+    let mut limit_hit = None;
+    let mut status = 0i32;
+    // SAFETY: rusage is plain old data, zero is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let mut polls = 0u64;
+    loop {
+        // SAFETY: wait4 writes into the two out-pointers we own.
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if r == pid {
+            break;
+        }
+        if r < 0 {
+            return Err(Error::io(&spec.program, std::io::Error::last_os_error()));
+        }
+        let members = group_members(pid);
+        let (rss, cpu) = members.iter().fold((0u64, 0u64), |(r, c), m| {
+            (r + m.rss_pages * page, c + m.cpu_ticks)
+        });
+        peak_rss = peak_rss.max(rss);
+        if limit_hit.is_none() {
+            if started.elapsed() > limits.wall {
+                limit_hit = Some(Limit::Wall);
+            } else if limits.memory.is_some_and(|m| rss > m) {
+                limit_hit = Some(Limit::Memory);
+            } else if limits
+                .cpu
+                .is_some_and(|c| cpu as f64 / ticks > c.as_secs_f64())
+            {
+                limit_hit = Some(Limit::Cpu);
+            } else if polls % 10 == 0
+                && limits
+                    .output
+                    .is_some_and(|o| dir_size(&spec.output_dir) > o)
+            {
+                limit_hit = Some(Limit::Output);
+            }
+            if limit_hit.is_some() {
+                kill_group(pid);
+            }
+        }
+        polls += 1;
+        std::thread::sleep(Duration::from_millis(if polls < 20 { 10 } else { 50 }));
+    }
+    let wall = started.elapsed().as_secs_f64();
+    // Whatever the program left behind in its group dies now.
+    let leftovers = group_members(pid).len();
+    if leftovers > 0 {
+        kill_group(pid);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !group_members(pid).is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let (exit_code, signal) = if libc::WIFEXITED(status) {
+        (Some(libc::WEXITSTATUS(status)), None)
+    } else if libc::WIFSIGNALED(status) {
+        (None, Some(libc::WTERMSIG(status)))
+    } else {
+        (None, None)
+    };
+    Ok(RunOutcome {
+        pgid: pid,
+        exit_code,
+        signal,
+        limit: limit_hit,
+        wall_seconds: wall,
+        cpu_seconds: tv(usage.ru_utime) + tv(usage.ru_stime),
+        peak_rss_bytes: peak_rss.max(usage.ru_maxrss as u64 * 1024),
+        killed_leftovers: leftovers,
+        stdout_tail: tail(&out_path, 4000),
+        stderr_tail: tail(&err_path, 4000),
+    })
+}
+
+/// True when a process of this group is still alive (for tests).
+pub fn group_alive(pgid: i32) -> bool {
+    !group_members(pgid).is_empty()
+}

@@ -1,0 +1,203 @@
+//! Integration tests of `etlkit check` / `compare`: verdicts for good and bad candidates, limits, no surviving
+//! processes, readable diffs, profiles, and the HTML report in a real headless browser.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use etlkit::generate::{generate, GenerateOptions};
+use etlkit::harness::{self, report, runner, CheckOptions, Limit, Profiler, Verdict};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/harness")
+        .join(name)
+}
+
+/// The project's venv python (with py-spy) when scripts/setup made it, else python3 without a profiler.
+fn python() -> (PathBuf, Profiler) {
+    let venv = std::env::var_os("ETLKIT_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(&std::env::var_os("HOME").unwrap()).join(".cache/etlkit-venv")
+        });
+    if venv.join("bin/py-spy").is_file() {
+        (venv.join("bin/python"), Profiler::PySpy)
+    } else {
+        ("python3".into(), Profiler::None)
+    }
+}
+
+/// A small dirty dataset with the reference outputs in DATA/.reference (where the test doubles read them).
+fn setup(dir: &Path) -> CheckOptions {
+    let data = dir.join("data");
+    generate(&GenerateOptions {
+        out: Some(data.clone()),
+        rows: Some(20_000),
+        files: Some(2),
+        dirty_rate: 0.02,
+        ..Default::default()
+    })
+    .unwrap();
+    harness::reference(&data, &data.join(".reference")).unwrap();
+    let mut o = CheckOptions::new(&data);
+    let (py, profiler) = python();
+    o.python = py;
+    o.profiler = profiler;
+    o.reference = Some(data.join(".reference"));
+    o.limits.wall = Duration::from_secs(60);
+    o
+}
+
+fn check(opts: &CheckOptions, name: &str, work: &Path) -> harness::CheckResult {
+    harness::check_with_reference(
+        &fixture(name),
+        opts,
+        opts.reference.as_ref().unwrap(),
+        &work.join(name),
+    )
+    .unwrap()
+}
+
+#[test]
+fn verdicts_for_good_and_bad_candidates() {
+    let t = tempfile::tempdir().unwrap();
+    let mut opts = setup(t.path());
+    let w = t.path();
+
+    let good = check(&opts, "copy_reference.py", w);
+    assert_eq!(good.verdict, Verdict::Correct, "{}", good.render());
+    assert!(good.verification.as_ref().unwrap().ok);
+    assert!(good.run.cpu_seconds > 0.0 && good.run.peak_rss_bytes > 1_000_000);
+    if opts.profiler == Profiler::PySpy {
+        let p = good.profile.as_ref().expect("profiled");
+        assert!(p.flamegraph.as_ref().is_some_and(|f| f.is_file()), "{p:?}");
+        let hot = &p.hot_lines[0];
+        assert!(hot.file.ends_with("copy_reference.py"), "{hot:?}");
+        assert!(
+            hot.source.as_deref().unwrap_or("").contains("total")
+                || hot.source.as_deref().unwrap_or("").contains("range"),
+            "{hot:?}"
+        );
+    }
+
+    let wrong = check(&opts, "wrong_cents.py", w);
+    assert_eq!(wrong.verdict, Verdict::Wrong);
+    let text = wrong.render();
+    assert!(
+        text.contains("daily_revenue.csv") && text.contains("DIFFERS"),
+        "{text}"
+    );
+    assert!(
+        text.contains("by up to 1 cents") && text.contains("rounding"),
+        "{text}"
+    );
+    assert!(text.contains("top_customers.csv    ok"), "{text}");
+
+    let crash = check(&opts, "crashes.py", w);
+    assert_eq!(crash.verdict, Verdict::Crashed);
+    assert_eq!(crash.run.exit_code, Some(1));
+    assert!(
+        crash.render().contains("ZeroDivisionError"),
+        "{}",
+        crash.render()
+    );
+
+    opts.profiler = Profiler::None;
+    opts.limits.memory = Some(300_000_000);
+    let hog = check(&opts, "memory_hog.py", w);
+    assert_eq!(
+        (hog.verdict, hog.run.limit),
+        (Verdict::OverLimit, Some(Limit::Memory))
+    );
+    assert!(hog.run.peak_rss_bytes > 300_000_000);
+    assert!(!runner::group_alive(hog.run.pgid));
+
+    opts.limits.wall = Duration::from_secs(2);
+    let hang = check(&opts, "hangs.py", w);
+    assert_eq!(
+        (hang.verdict, hang.run.limit),
+        (Verdict::OverLimit, Some(Limit::Wall))
+    );
+    assert!(hang.run.wall_seconds < 30.0);
+    assert!(!runner::group_alive(hang.run.pgid));
+}
+
+#[test]
+fn a_forked_child_that_hangs_does_not_survive() {
+    let t = tempfile::tempdir().unwrap();
+    let opts = setup(t.path());
+    let r = check(&opts, "forks_hanging_child.py", t.path());
+    // It wrote no outputs: wrong, not hanging the harness, and its child was killed.
+    assert_eq!(r.verdict, Verdict::Wrong);
+    assert_eq!(r.run.killed_leftovers, 1, "{:?}", r.run);
+    assert!(!runner::group_alive(r.run.pgid));
+    assert!(r.render().contains("not written"));
+    assert!(r.run.wall_seconds < 30.0);
+}
+
+#[test]
+fn compare_writes_a_report_that_renders_in_a_browser() {
+    let t = tempfile::tempdir().unwrap();
+    let mut opts = setup(t.path());
+    opts.work = Some(t.path().join("work"));
+    let c = harness::compare(
+        &[fixture("copy_reference.py"), fixture("wrong_cents.py")],
+        &opts,
+    )
+    .unwrap();
+    assert_eq!(c.rows.len(), 3);
+    assert_eq!(c.rows[0].name, "etlkit pipeline (reference)");
+    assert_eq!(
+        (c.rows[1].verdict, c.rows[2].verdict),
+        (Verdict::Correct, Verdict::Wrong)
+    );
+    let table = report::table(&c);
+    assert!(
+        table.contains("copy_reference.py") && table.contains("wrong"),
+        "{table}"
+    );
+    let html = report::write_html(&c, &t.path().join("report")).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(t.path().join("report/report.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["rows"].as_array().unwrap().len(), 3);
+    // A real browser loads the page: the DOM it builds holds the table rows and both charts.
+    let chromium = ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find(|b| {
+            std::process::Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        });
+    let Some(chromium) = chromium else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromium is required in CI (scripts/setup installs it)"
+        );
+        eprintln!("skipping the browser check: no chromium (scripts/setup installs it)");
+        return;
+    };
+    let profile_dir = t.path().join("chromium-profile");
+    let out = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile_dir.display()))
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(dom.contains("<table id=\"results\">"), "{dom}");
+    assert_eq!(dom.matches("<tr>").count(), 4, "header + 3 rows");
+    assert_eq!(dom.matches("<svg").count(), 2, "two bar charts");
+    assert!(dom.contains("wrong_cents.py"));
+}
