@@ -1,6 +1,7 @@
 //! Command-line definitions. Each subcommand has its own module that maps arguments to a library call.
 
 mod check;
+mod diagnose;
 mod generate;
 mod pipeline;
 mod profile;
@@ -27,6 +28,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Run several solutions and the reference on the same data: a table, JSON and an HTML report.
     Compare(check::CompareArgs),
+    /// Name the bottleneck of a Python program from its profile and its source.
+    Diagnose(diagnose::DiagnoseArgs),
     /// Read a profile (cProfile/pstats, py-spy raw or speedscope, folded stacks): report, export, diff.
     Profile(profile::ProfileArgs),
     /// Print a shell completion script (e.g. `etlkit completions bash > ~/.local/share/bash-completion/completions/etlkit`).
@@ -42,6 +45,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Pipeline(args) => pipeline::run(args),
         Command::Check(args) => check::run_check(args),
         Command::Compare(args) => check::run_compare(args),
+        Command::Diagnose(args) => diagnose::run(args),
         Command::Profile(args) => profile::run(args),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();

@@ -1,0 +1,505 @@
+//! Python source, parsed with tree-sitter, and the syntactic context of a line: the enclosing function, the
+//! loops around it (with what they iterate over), and what the line itself does.
+
+use std::path::{Path, PathBuf};
+
+use tree_sitter::{Node, Parser, Tree};
+
+use crate::{Error, Result};
+
+/// A parsed Python file.
+pub struct SourceFile {
+    pub path: PathBuf,
+    pub text: String,
+    tree: Tree,
+}
+
+/// A loop around a line: a `for`/`while` statement or a comprehension's `for` clause.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoopInfo {
+    pub line: u32,
+    pub kind: &'static str,
+    /// The loop variable(s) (`for` only).
+    pub target: String,
+    /// What it iterates over (`for`) or its condition (`while`).
+    pub iter: String,
+}
+
+/// A function around a line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionInfo {
+    pub name: String,
+    pub start: u32,
+    pub end: u32,
+    pub decorators: Vec<String>,
+    pub params: Vec<String>,
+}
+
+/// What a line is and what is around it.
+#[derive(Debug, Clone)]
+pub struct LineContext {
+    pub line: u32,
+    /// The line's text, trimmed.
+    pub text: String,
+    pub function: Option<FunctionInfo>,
+    /// Enclosing loops, outermost first, including comprehension clauses on the line itself.
+    pub loops: Vec<LoopInfo>,
+    /// Calls made on the line: the callee's text (`re.compile`, `rows.pop`, `sorted`).
+    pub calls: Vec<String>,
+    /// Call texts with arguments (`rows.pop(0)`).
+    pub call_texts: Vec<String>,
+    /// `in` / `not in` comparisons on the line: the right-hand side.
+    pub membership: Vec<String>,
+    /// `==` comparisons on the line: (left, right).
+    pub equalities: Vec<(String, String)>,
+    /// Augmented assignments on the line: (target, operator, value).
+    pub augmented: Vec<(String, String, String)>,
+    /// Plain assignments on the line: (target, value).
+    pub assignments: Vec<(String, String)>,
+    /// Exception types handled by `try` statements around the line (innermost first), when inside a `try` body.
+    pub try_handlers: Vec<String>,
+    /// The line is itself an `except` clause or a `raise`.
+    pub is_except_or_raise: bool,
+    /// The base classes of the class around the line (`(LookupError)`), if any.
+    pub class_bases: Option<String>,
+}
+
+impl SourceFile {
+    pub fn parse(path: &Path) -> Result<SourceFile> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::from_text(path, text)
+    }
+
+    pub fn from_text(path: &Path, text: String) -> Result<SourceFile> {
+        let mut parser = Parser::new();
+        parser
+            .set_language(&tree_sitter_python::LANGUAGE.into())
+            .map_err(|e| Error::Format {
+                path: path.to_path_buf(),
+                message: format!("cannot load the Python grammar: {e}"),
+            })?;
+        let tree = parser.parse(&text, None).ok_or_else(|| Error::Format {
+            path: path.to_path_buf(),
+            message: "the Python parser gave up".into(),
+        })?;
+        Ok(SourceFile {
+            path: path.to_path_buf(),
+            text,
+            tree,
+        })
+    }
+
+    pub fn node_text(&self, n: Node<'_>) -> String {
+        n.utf8_text(self.text.as_bytes()).unwrap_or("").to_string()
+    }
+
+    pub fn line_text(&self, line: u32) -> String {
+        self.text
+            .lines()
+            .nth(line.saturating_sub(1) as usize)
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    }
+
+    /// Number of lines.
+    pub fn lines(&self) -> u32 {
+        self.text.lines().count() as u32
+    }
+
+    /// Every function definition (name, first line, last line).
+    pub fn functions(&self) -> Vec<FunctionInfo> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.tree.root_node()];
+        while let Some(n) = stack.pop() {
+            if n.kind() == "function_definition" {
+                out.push(self.function_info(n));
+            }
+            let mut c = n.walk();
+            stack.extend(n.named_children(&mut c));
+        }
+        out.sort_by_key(|f| f.start);
+        out
+    }
+
+    fn function_info(&self, f: Node<'_>) -> FunctionInfo {
+        let name = f
+            .child_by_field_name("name")
+            .map(|n| self.node_text(n))
+            .unwrap_or_default();
+        let mut decorators = Vec::new();
+        if let Some(p) = f.parent().filter(|p| p.kind() == "decorated_definition") {
+            let mut c = p.walk();
+            for d in p.named_children(&mut c).filter(|d| d.kind() == "decorator") {
+                decorators.push(self.node_text(d));
+            }
+        }
+        let mut params = Vec::new();
+        if let Some(ps) = f.child_by_field_name("parameters") {
+            let mut c = ps.walk();
+            for p in ps.named_children(&mut c) {
+                let t = self.node_text(p);
+                let name = t
+                    .split([':', '='])
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .trim_start_matches('*')
+                    .to_string();
+                params.push(name);
+            }
+        }
+        FunctionInfo {
+            name,
+            start: f.start_position().row as u32 + 1,
+            end: f.end_position().row as u32 + 1,
+            decorators,
+            params,
+        }
+    }
+
+    /// The innermost statement that starts on `line` (1-based), if any.
+    fn statement_at(&self, line: u32) -> Option<Node<'_>> {
+        let row = line.checked_sub(1)? as usize;
+        let text_line = self.text.lines().nth(row)?;
+        let col = text_line.len() - text_line.trim_start().len();
+        let point = tree_sitter::Point::new(row, col);
+        let mut n = self
+            .tree
+            .root_node()
+            .named_descendant_for_point_range(point, point)?;
+        loop {
+            let k = n.kind();
+            if (k.ends_with("_statement")
+                || k == "function_definition"
+                || k == "class_definition"
+                || k.ends_with("_clause"))
+                && n.start_position().row == row
+            {
+                return Some(n);
+            }
+            n = n.parent()?;
+        }
+    }
+
+    /// The context of `line` (1-based).
+    pub fn context(&self, line: u32) -> LineContext {
+        let mut ctx = LineContext {
+            line,
+            text: self.line_text(line),
+            function: None,
+            loops: Vec::new(),
+            calls: Vec::new(),
+            call_texts: Vec::new(),
+            membership: Vec::new(),
+            equalities: Vec::new(),
+            augmented: Vec::new(),
+            assignments: Vec::new(),
+            try_handlers: Vec::new(),
+            is_except_or_raise: false,
+            class_bases: None,
+        };
+        let Some(stmt) = self.statement_at(line) else {
+            return ctx;
+        };
+        let row = line as usize - 1;
+        ctx.is_except_or_raise = matches!(stmt.kind(), "except_clause" | "raise_statement");
+        // Ancestors: loops, try bodies, the function.
+        let mut child = stmt;
+        let mut n = stmt.parent();
+        let mut loops = Vec::new();
+        while let Some(p) = n {
+            match p.kind() {
+                "for_statement" | "while_statement" => loops.push(self.loop_info(p)),
+                // Only a line inside the try body is protected by the handlers.
+                "try_statement"
+                    if p.child_by_field_name("body")
+                        .is_some_and(|b| b.id() == child.id()) =>
+                {
+                    let mut c = p.walk();
+                    for h in p
+                        .named_children(&mut c)
+                        .filter(|h| h.kind() == "except_clause")
+                    {
+                        let t = self.node_text(h);
+                        let head = t
+                            .lines()
+                            .next()
+                            .unwrap_or("")
+                            .trim_start_matches("except")
+                            .trim()
+                            .trim_end_matches(':');
+                        ctx.try_handlers
+                            .push(head.split(" as ").next().unwrap_or("").trim().to_string());
+                    }
+                }
+                "function_definition" if ctx.function.is_none() => {
+                    ctx.function = Some(self.function_info(p))
+                }
+                "class_definition" if ctx.class_bases.is_none() => {
+                    ctx.class_bases = Some(
+                        p.child_by_field_name("superclasses")
+                            .map(|b| self.node_text(b))
+                            .unwrap_or_default(),
+                    );
+                }
+                _ => {}
+            }
+            child = p;
+            n = p.parent();
+        }
+        loops.reverse();
+        // Nodes of the line itself: for a compound statement only its header (the body is other lines).
+        let mut stack = vec![stmt];
+        let mut own_loops = Vec::new();
+        while let Some(x) = stack.pop() {
+            if x.start_position().row > row {
+                continue;
+            }
+            match x.kind() {
+                "call" => {
+                    if let Some(f) = x.child_by_field_name("function") {
+                        ctx.calls.push(self.node_text(f));
+                    }
+                    ctx.call_texts.push(self.node_text(x));
+                }
+                "comparison_operator" => {
+                    let t = self.node_text(x);
+                    let mut c = x.walk();
+                    let kids: Vec<Node<'_>> = x.children(&mut c).collect();
+                    for (i, k) in kids.iter().enumerate() {
+                        let op = k.kind();
+                        if (op == "in" || op == "not in") && i + 1 < kids.len() {
+                            ctx.membership.push(self.node_text(kids[i + 1]));
+                        }
+                        if op == "==" && i > 0 && i + 1 < kids.len() {
+                            ctx.equalities
+                                .push((self.node_text(kids[i - 1]), self.node_text(kids[i + 1])));
+                        }
+                    }
+                    let _ = t;
+                }
+                "augmented_assignment" => {
+                    let l = x
+                        .child_by_field_name("left")
+                        .map(|n| self.node_text(n))
+                        .unwrap_or_default();
+                    let r = x
+                        .child_by_field_name("right")
+                        .map(|n| self.node_text(n))
+                        .unwrap_or_default();
+                    let op = x
+                        .child_by_field_name("operator")
+                        .map(|n| self.node_text(n))
+                        .unwrap_or_default();
+                    ctx.augmented.push((l, op, r));
+                }
+                "assignment" => {
+                    let l = x
+                        .child_by_field_name("left")
+                        .map(|n| self.node_text(n))
+                        .unwrap_or_default();
+                    let r = x
+                        .child_by_field_name("right")
+                        .map(|n| self.node_text(n))
+                        .unwrap_or_default();
+                    ctx.assignments.push((l, r));
+                }
+                "for_in_clause" => {
+                    let target = x
+                        .child_by_field_name("left")
+                        .map(|n| self.node_text(n))
+                        .unwrap_or_default();
+                    let iter = x
+                        .child_by_field_name("right")
+                        .map(|n| self.node_text(n))
+                        .unwrap_or_default();
+                    own_loops.push((
+                        x.start_byte(),
+                        LoopInfo {
+                            line: x.start_position().row as u32 + 1,
+                            kind: "comprehension",
+                            target,
+                            iter,
+                        },
+                    ));
+                }
+                _ => {}
+            }
+            let mut c = x.walk();
+            for (i, k) in x.children(&mut c).enumerate() {
+                // Skip the bodies of compound statements and nested definitions.
+                let field = x.field_name_for_child(i as u32);
+                if matches!(
+                    field,
+                    Some("body") | Some("alternative") | Some("consequence")
+                ) && k.start_position().row > row
+                {
+                    continue;
+                }
+                if k.kind() == "block" && k.start_position().row > row {
+                    continue;
+                }
+                stack.push(k);
+            }
+        }
+        if matches!(stmt.kind(), "for_statement" | "while_statement") {
+            loops.push(self.loop_info(stmt));
+        }
+        own_loops.sort_by_key(|l| l.0);
+        loops.extend(own_loops.into_iter().map(|l| l.1));
+        ctx.loops = loops;
+        ctx
+    }
+
+    fn loop_info(&self, n: Node<'_>) -> LoopInfo {
+        let line = n.start_position().row as u32 + 1;
+        if n.kind() == "for_statement" {
+            LoopInfo {
+                line,
+                kind: "for",
+                target: n
+                    .child_by_field_name("left")
+                    .map(|x| self.node_text(x))
+                    .unwrap_or_default(),
+                iter: n
+                    .child_by_field_name("right")
+                    .map(|x| self.node_text(x))
+                    .unwrap_or_default(),
+            }
+        } else {
+            LoopInfo {
+                line,
+                kind: "while",
+                target: String::new(),
+                iter: n
+                    .child_by_field_name("condition")
+                    .map(|x| self.node_text(x))
+                    .unwrap_or_default(),
+            }
+        }
+    }
+
+    /// What a name is bound to in the file: the right-hand sides of `name = ...` assignments (any scope).
+    pub fn bindings(&self, name: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.tree.root_node()];
+        while let Some(n) = stack.pop() {
+            if n.kind() == "assignment" {
+                let l = n
+                    .child_by_field_name("left")
+                    .map(|x| self.node_text(x))
+                    .unwrap_or_default();
+                if l == name || l.split(',').any(|p| p.trim() == name) {
+                    if let Some(r) = n.child_by_field_name("right") {
+                        out.push(self.node_text(r));
+                    }
+                }
+            }
+            let mut c = n.walk();
+            stack.extend(n.named_children(&mut c));
+        }
+        out
+    }
+
+    /// The expressions returned by the function `name`.
+    pub fn returns_of(&self, name: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.tree.root_node()];
+        while let Some(n) = stack.pop() {
+            if n.kind() == "function_definition"
+                && n.child_by_field_name("name")
+                    .is_some_and(|x| self.node_text(x) == name)
+            {
+                let mut inner = vec![n];
+                while let Some(x) = inner.pop() {
+                    if x.kind() == "return_statement" {
+                        if let Some(v) = x.named_child(0) {
+                            out.push(self.node_text(v));
+                        }
+                    }
+                    let mut c = x.walk();
+                    inner.extend(x.named_children(&mut c));
+                }
+            }
+            let mut c = n.walk();
+            stack.extend(n.named_children(&mut c));
+        }
+        out
+    }
+
+    /// True when the whole text contains `needle` (cheap checks for imports and APIs).
+    pub fn mentions(&self, needle: &str) -> bool {
+        self.text.contains(needle)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CODE: &str = r#"import re
+
+def enrich(orders, customers):
+    out = []
+    for o in orders:
+        for c in customers:
+            if c["id"] == o["cid"]:
+                out.append((o, c))
+    return out
+
+@cache
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+def f(rows, seen):
+    s = ""
+    while rows:
+        r = rows.pop(0)
+        try:
+            v = int(r)
+        except ValueError:
+            continue
+        if r not in seen:
+            s += str(v)
+    return [x for x in rows for y in seen if x == y]
+"#;
+
+    #[test]
+    fn contexts() {
+        let s = SourceFile::from_text(Path::new("t.py"), CODE.into()).unwrap();
+        let c = s.context(7);
+        assert_eq!(c.function.as_ref().unwrap().name, "enrich");
+        assert_eq!(
+            c.loops.iter().map(|l| l.iter.as_str()).collect::<Vec<_>>(),
+            ["orders", "customers"]
+        );
+        assert_eq!(
+            c.equalities,
+            vec![("c[\"id\"]".to_string(), "o[\"cid\"]".to_string())]
+        );
+        let c = s.context(18);
+        assert_eq!(c.call_texts, vec!["rows.pop(0)"]);
+        assert_eq!(c.loops[0].kind, "while");
+        let c = s.context(20);
+        assert_eq!(c.try_handlers, vec!["ValueError"]);
+        assert!(s.context(21).is_except_or_raise);
+        let c = s.context(23);
+        assert_eq!(c.membership, vec!["seen"]);
+        let c = s.context(24);
+        assert_eq!(
+            c.augmented,
+            vec![("s".to_string(), "+=".to_string(), "str(v)".to_string())]
+        );
+        let c = s.context(25);
+        assert_eq!(c.loops.len(), 2);
+        assert_eq!(c.loops[1].iter, "seen");
+        let fib = s.functions().into_iter().find(|f| f.name == "fib").unwrap();
+        assert_eq!(fib.decorators, vec!["@cache"]);
+        assert_eq!(s.bindings("out"), vec!["[]"]);
+        // The header line of a loop sees only its header.
+        let c = s.context(5);
+        assert_eq!(c.loops.last().unwrap().iter, "orders");
+        assert!(c.calls.is_empty());
+    }
+}
