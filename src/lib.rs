@@ -8,6 +8,7 @@
 //! - [`profile`]: profile ingestion (cProfile/pstats, py-spy, folded, speedscope), views, exports, diffs.
 
 pub mod diagnose;
+pub mod drill;
 pub mod error;
 pub mod generate;
 pub mod harness;

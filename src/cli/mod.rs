@@ -2,6 +2,7 @@
 
 mod check;
 mod diagnose;
+mod drill;
 mod generate;
 mod pipeline;
 mod profile;
@@ -30,6 +31,8 @@ enum Command {
     Compare(check::CompareArgs),
     /// Name the bottleneck of a Python program from its profile and its source.
     Diagnose(diagnose::DiagnoseArgs),
+    /// Practise naming bottlenecks: a profile, your answer, a grade, the fix and its measured speedup.
+    Drill(drill::DrillArgs),
     /// Read a profile (cProfile/pstats, py-spy raw or speedscope, folded stacks): report, export, diff.
     Profile(profile::ProfileArgs),
     /// Print a shell completion script (e.g. `etlkit completions bash > ~/.local/share/bash-completion/completions/etlkit`).
@@ -46,6 +49,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check::run_check(args),
         Command::Compare(args) => check::run_compare(args),
         Command::Diagnose(args) => diagnose::run(args),
+        Command::Drill(args) => drill::run(args),
         Command::Profile(args) => profile::run(args),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();

@@ -1,0 +1,318 @@
+//! `etlkit drill`: pick a drill, show its profile without the answer, ask, grade, explain, measure the fix.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use etlkit::diagnose::Category;
+use etlkit::drill::{self, Attempt, Drill, Guess};
+use etlkit::profile::view::{self, Filters};
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_long_help = "Examples:\n  etlkit drill                      # a random drill, interactive\n  etlkit drill --focus              # practise your weakest category\n  etlkit drill 01 --answer slow.py:36 --category nested_loop_join --json\n  etlkit drill --list ; etlkit drill --stats"
+)]
+pub struct DrillArgs {
+    /// Drill id or part of it (e.g. `01` or `order-enrichment`) [default: random].
+    name: Option<String>,
+    /// Only drills of this category.
+    #[arg(long, value_name = "CATEGORY")]
+    only: Option<String>,
+    /// Only drills of this difficulty (easy, medium, hard).
+    #[arg(long)]
+    difficulty: Option<String>,
+    /// Pick from the categories you miss most (from your history).
+    #[arg(long)]
+    focus: bool,
+    /// Seed for the random pick [default: the clock].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Your answer's location, non-interactively: `slow.py:LINE`, `LINE` or a function name.
+    #[arg(long)]
+    answer: Option<String>,
+    /// Your answer's category id (with --answer).
+    #[arg(long)]
+    category: Option<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Do not time slow.py against fast.py.
+    #[arg(long)]
+    no_run: bool,
+    /// Record a new profile with py-spy instead of using the drill's recorded one.
+    #[arg(long)]
+    fresh: bool,
+    /// Do not add this attempt to the history.
+    #[arg(long)]
+    no_history: bool,
+    /// List the drills.
+    #[arg(long)]
+    list: bool,
+    /// Show your score per category.
+    #[arg(long)]
+    stats: bool,
+    /// The drills folder [default: ./exercises/drills, else the one etlkit was built with].
+    #[arg(long)]
+    drills: Option<PathBuf>,
+    /// Python interpreter for running the drill [default: $ETLKIT_PYTHON, the venv's, or python3].
+    #[arg(long)]
+    python: Option<PathBuf>,
+}
+
+fn drills_dir(arg: &Option<PathBuf>) -> PathBuf {
+    if let Some(d) = arg {
+        return d.clone();
+    }
+    let here = PathBuf::from("exercises/drills");
+    if here.is_dir() {
+        return here;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("exercises/drills")
+}
+
+fn py_spy(python: &Path) -> Option<PathBuf> {
+    let beside = python
+        .parent()
+        .map(|d| d.join("py-spy"))
+        .filter(|p| p.is_file());
+    beside.or_else(|| {
+        std::env::var_os("PATH").and_then(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("py-spy"))
+                .find(|p| p.is_file())
+        })
+    })
+}
+
+/// Runs a script, returns (seconds, stdout).
+fn time_script(python: &Path, script: &Path) -> anyhow::Result<(f64, Vec<u8>)> {
+    let started = Instant::now();
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .current_dir(script.parent().unwrap_or(Path::new(".")))
+        .output()?;
+    if !out.status.success() {
+        anyhow::bail!(
+            "{} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok((started.elapsed().as_secs_f64(), out.stdout))
+}
+
+fn profile_of(d: &Drill, args: &DrillArgs, python: &Path) -> anyhow::Result<PathBuf> {
+    if !args.fresh {
+        if let Some(p) = d.cached_profile() {
+            return Ok(p);
+        }
+    }
+    let spy = py_spy(python).ok_or_else(|| anyhow::anyhow!("py-spy not found next to {} or on PATH: `pip install py-spy`, or use a drill's recorded profile (drop --fresh)", python.display()))?;
+    let out =
+        std::env::temp_dir().join(format!("etlkit-drill-{}-{}.txt", d.id, std::process::id()));
+    let status = std::process::Command::new(spy)
+        .args(["record", "--format", "raw", "--rate", "200", "-o"])
+        .arg(&out)
+        .arg("--")
+        .arg(python)
+        .arg(d.slow())
+        .current_dir(&d.dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()?;
+    if !status.success() || !out.is_file() {
+        anyhow::bail!("py-spy could not record {} ({status}); if ptrace is not permitted run as root or use the recorded profile", d.slow().display());
+    }
+    Ok(out)
+}
+
+fn show(d: &Drill, profile_path: &Path) -> anyhow::Result<String> {
+    let profile = etlkit::profile::load(profile_path, None)?;
+    let filters = Filters {
+        idle: false,
+        imports: true,
+        stdlib: false,
+        site_packages: false,
+    };
+    let r = view::analyze(&profile, &filters, 8, None);
+    let src = std::fs::read_to_string(d.slow()).unwrap_or_default();
+    let lines: Vec<&str> = src.lines().collect();
+    let mut s = format!(
+        "Drill {} ({}, {})\n\n{}\n\nProfile of slow.py ({} samples):\n\nHot functions (self time)\n",
+        d.id,
+        d.answer.difficulty,
+        d.slow().display(),
+        d.story.trim(),
+        r.total
+    );
+    for f in r.top_self.iter().take(6) {
+        s.push_str(&format!(
+            "  {:>5.1}%  {} ({})\n",
+            f.self_pct, f.function, f.file
+        ));
+    }
+    s.push_str("\nHot lines\n");
+    for l in r.hot_lines.iter().take(8) {
+        let text = if l.file.ends_with("slow.py") {
+            lines.get(l.line as usize - 1).map_or("", |t| t.trim())
+        } else {
+            ""
+        };
+        s.push_str(&format!(
+            "  {:>5.1}%  {}:{:<4} {:<22} {}\n",
+            l.self_pct, l.file, l.line, l.function, text
+        ));
+    }
+    Ok(s)
+}
+
+pub fn run(args: DrillArgs) -> anyhow::Result<ExitCode> {
+    let dir = drills_dir(&args.drills);
+    // Absolute paths: scripts run with their own folder as the working directory.
+    let dir = std::fs::canonicalize(&dir).map_err(|e| etlkit::Error::io(&dir, e))?;
+    let drills = drill::catalog(&dir)?;
+    let history_path = drill::history_path();
+    let history = drill::load_history(&history_path);
+    if args.list {
+        for d in &drills {
+            println!(
+                "{:<28} {:<26} {}",
+                d.id, d.answer.category, d.answer.difficulty
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.stats {
+        println!(
+            "{:<26} {:>8} {:>10} {:>10}",
+            "category", "attempts", "kind ok", "place ok"
+        );
+        for (c, (n, k, l)) in drill::stats(&history) {
+            println!("{c:<26} {n:>8} {k:>10} {l:>10}");
+        }
+        println!("history: {}", history_path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let seed = args.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+    });
+    let d = drill::pick(
+        &drills,
+        args.name.as_deref(),
+        args.only.as_deref(),
+        args.difficulty.as_deref(),
+        args.focus.then_some(&history[..]),
+        seed,
+    )?;
+    let python = args
+        .python
+        .clone()
+        .unwrap_or_else(etlkit::harness::default_python);
+    let profile_path = profile_of(d, &args, &python)?;
+    let shown = show(d, &profile_path)?;
+    let interactive = args.answer.is_none() && std::io::stdin().is_terminal();
+    if !args.json {
+        println!("{shown}");
+    }
+    let guess = match (&args.answer, &args.category) {
+        (Some(loc), Some(cat)) => Guess {
+            location: loc.clone(),
+            category: cat.clone(),
+        },
+        (Some(_), None) | (None, Some(_)) => {
+            anyhow::bail!("pass both --answer LOCATION and --category KIND")
+        }
+        (None, None) if interactive => {
+            let location: String = dialoguer::Input::new()
+                .with_prompt("Where is the bottleneck? (slow.py:LINE, LINE or a function)")
+                .interact_text()?;
+            let items: Vec<String> = Category::ALL
+                .iter()
+                .map(|c| format!("{:<26} {}", c.id(), c.title()))
+                .collect();
+            let i = dialoguer::Select::new()
+                .with_prompt("What kind of bottleneck? (arrow keys, Enter)")
+                .items(&items)
+                .default(0)
+                .interact()?;
+            Guess {
+                location,
+                category: Category::ALL[i].id().to_string(),
+            }
+        }
+        (None, None) => anyhow::bail!(
+            "no answer: run in a terminal, or pass --answer slow.py:LINE --category KIND"
+        ),
+    };
+    let grade = drill::grade(d, &guess);
+    if !args.no_history {
+        drill::record(
+            &history_path,
+            &Attempt {
+                drill: d.id.clone(),
+                category: d.answer.category.clone(),
+                answered_category: guess.category.clone(),
+                location: grade.location,
+                category_mark: grade.category,
+                unix_time: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs()),
+            },
+        )?;
+    }
+    let profile = etlkit::profile::load(&profile_path, None)?;
+    let tool = etlkit::diagnose::diagnose(&profile, &d.slow())?;
+    let speed = if args.no_run {
+        None
+    } else {
+        let (slow_s, slow_out) = time_script(&python, &d.slow())?;
+        let (fast_s, fast_out) = time_script(&python, &d.fast())?;
+        Some((slow_s, fast_s, slow_out == fast_out))
+    };
+    if args.json {
+        let v = serde_json::json!({
+            "drill": d.id,
+            "guess": guess,
+            "grade": grade,
+            "points": grade.points(),
+            "answer": d.answer,
+            "diagnosis": tool.top(),
+            "speedup": speed.map(|(s, f, same)| serde_json::json!({"slow_seconds": s, "fast_seconds": f, "ratio": s / f.max(1e-9), "same_output": same})),
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!(
+            "\nYour answer: {} / {}  ->  {}/4 points",
+            guess.location,
+            guess.category,
+            grade.points()
+        );
+        println!("{}\n", grade.comment);
+        println!("Why: {}\n", d.answer.explanation.trim());
+        println!("Fix: {}\n", d.answer.fix.trim());
+        if let Some(f) = tool.top() {
+            println!(
+                "etlkit diagnose says: {} at line {} ({:.0}% of the time): {}",
+                f.category.map_or("?", |c| c.id()),
+                f.line,
+                f.share_pct,
+                f.evidence
+            );
+        }
+        if let Some((s, f, same)) = speed {
+            println!(
+                "Measured now: slow.py {s:.2} s, fast.py {f:.2} s: {:.1}x faster{}",
+                s / f.max(1e-9),
+                if same {
+                    ", same output"
+                } else {
+                    " (OUTPUTS DIFFER)"
+                }
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
