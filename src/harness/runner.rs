@@ -72,7 +72,8 @@ pub struct RunOutcome {
     pub wall_seconds: f64,
     /// User + system CPU of the program and the descendants it waited for (from `wait4`).
     pub cpu_seconds: f64,
-    /// Peak resident memory of the whole process group (sampled), at least the largest single process's.
+    /// Peak resident memory of the whole process group (sampled every 50 ms), at least the largest single
+    /// process's own peak.
     pub peak_rss_bytes: u64,
     /// Processes of the group still alive when the program ended, that the runner killed.
     pub killed_leftovers: usize,
@@ -88,6 +89,7 @@ impl RunOutcome {
 
 /// One process of the group, from `/proc/PID/stat`.
 struct ProcStat {
+    pid: String,
     pgrp: i32,
     cpu_ticks: u64,
     rss_pages: u64,
@@ -104,10 +106,21 @@ fn read_stat(pid: &str) -> Option<ProcStat> {
     let f: Vec<&str> = rest.split_whitespace().collect();
     // Field numbers of proc(5), minus 3: state(3) ppid(4) pgrp(5) ... utime(14) stime(15) ... rss(24).
     Some(ProcStat {
+        pid: pid.to_string(),
         pgrp: f.get(2)?.parse().ok()?,
         cpu_ticks: f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?,
         rss_pages: f.get(21)?.parse().ok()?,
     })
+}
+
+/// A process's own peak resident memory since it started (`VmHWM`), in bytes.
+fn peak_of(pid: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
 }
 
 /// Live processes of a process group.
@@ -212,7 +225,10 @@ pub fn run(spec: &RunSpec, limits: &Limits, on_start: impl FnOnce(i32)) -> Resul
         let (rss, cpu) = members.iter().fold((0u64, 0u64), |(r, c), m| {
             (r + m.rss_pages * page, c + m.cpu_ticks)
         });
-        peak_rss = peak_rss.max(rss);
+        // The tree's current total, and each process's own high-water mark (which catches peaks between
+        // samples). wait4's ru_maxrss is not used: Linux carries the parent's RSS at fork into it.
+        let hwm = members.iter().map(|m| peak_of(&m.pid)).max().unwrap_or(0);
+        peak_rss = peak_rss.max(rss).max(hwm);
         if limit_hit.is_none() {
             if started.elapsed() > limits.wall {
                 limit_hit = Some(Limit::Wall);
@@ -262,7 +278,7 @@ pub fn run(spec: &RunSpec, limits: &Limits, on_start: impl FnOnce(i32)) -> Resul
         limit: limit_hit,
         wall_seconds: wall,
         cpu_seconds: tv(usage.ru_utime) + tv(usage.ru_stime),
-        peak_rss_bytes: peak_rss.max(usage.ru_maxrss as u64 * 1024),
+        peak_rss_bytes: peak_rss,
         killed_leftovers: leftovers,
         stdout_tail: tail(&out_path, 4000),
         stderr_tail: tail(&err_path, 4000),

@@ -1,0 +1,39 @@
+"""Revenue per product category in EUR cents, from a CSV of order lines."""
+import io
+import random
+
+import pandas as pd
+
+FX_TO_EUR = {"EUR": 1.0, "USD": 0.9215, "GBP": 1.1632, "PLN": 0.2311, "SEK": 0.0874}
+CATEGORIES = ["garden", "kitchen", "tools", "toys", "books", "outdoor", "audio"]
+
+
+def make_csv(n=70000):
+    rng = random.Random(17)
+    lines = ["order_id,category,quantity,unit_price_cents,discount_pct,currency"]
+    for i in range(n):
+        lines.append(f"{i},{rng.choice(CATEGORIES)},{rng.randint(1, 12)},{rng.randrange(99, 50000)},"
+                     f"{rng.choice([0, 0, 0, 5, 10, 15])},{rng.choice(list(FX_TO_EUR))}")
+    return "\n".join(lines) + "\n"
+
+
+def revenue_by_category(df):
+    totals = {}
+    for _, row in df.iterrows():
+        gross = row["quantity"] * row["unit_price_cents"]
+        net = gross * (100 - row["discount_pct"]) // 100
+        eur_cents = round(net * FX_TO_EUR[row["currency"]])
+        totals[row["category"]] = totals.get(row["category"], 0) + eur_cents
+    return totals
+
+
+def main():
+    df = pd.read_csv(io.StringIO(make_csv()))
+    totals = revenue_by_category(df)
+    for category in sorted(totals):
+        print(f"{category:8} {int(totals[category]) / 100:14.2f}")
+    print(f"lines={len(df)} total_eur={sum(int(v) for v in totals.values()) / 100:.2f}")
+
+
+if __name__ == "__main__":
+    main()

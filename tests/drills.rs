@@ -1,0 +1,227 @@
+//! The drills: `etlkit diagnose` names every shipped drill's bottleneck (category and place), every fast.py
+//! prints what its slow.py prints and is faster (or, for memory drills, smaller), and `etlkit drill` grades.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use etlkit::diagnose::diagnose;
+use etlkit::drill::{catalog, Mark};
+use etlkit::harness::runner::{self, Limits, RunSpec};
+
+fn drills_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("exercises/drills")
+}
+
+/// Accuracy per category on the recorded profiles; every drill must be named right.
+#[test]
+fn diagnose_names_every_drill() {
+    let drills = catalog(&drills_dir()).unwrap();
+    assert!(drills.len() >= 24, "{} drills", drills.len());
+    let mut per_category: BTreeMap<String, (u32, u32)> = BTreeMap::new();
+    let mut misses = Vec::new();
+    for d in &drills {
+        let profile_path = d
+            .cached_profile()
+            .unwrap_or_else(|| panic!("{} has no profile.raw.txt", d.id));
+        let profile = etlkit::profile::load(&profile_path, None).unwrap();
+        let dx = diagnose(&profile, &d.slow()).unwrap();
+        let [lo, hi] = d.answer.lines;
+        let ok = dx.top().is_some_and(|f| {
+            f.category.map(|c| c.id()) == Some(d.answer.category.as_str())
+                && std::iter::once(f.line)
+                    .chain(f.related.iter().copied())
+                    .any(|l| lo <= l && l <= hi)
+        });
+        let e = per_category.entry(d.answer.category.clone()).or_default();
+        e.0 += 1;
+        e.1 += ok as u32;
+        if !ok {
+            misses.push(format!(
+                "{}: want {}@{lo}-{hi}, got {:?}",
+                d.id,
+                d.answer.category,
+                dx.top().map(|f| (f.category, f.line))
+            ));
+        }
+    }
+    for (c, (n, k)) in &per_category {
+        eprintln!("{c:<26} {k}/{n}");
+    }
+    assert!(
+        per_category.len() >= 14,
+        "every category has drills: {per_category:?}"
+    );
+    assert!(misses.is_empty(), "{misses:#?}");
+}
+
+fn python() -> PathBuf {
+    let venv = std::env::var_os("ETLKIT_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(&std::env::var_os("HOME").unwrap()).join(".cache/etlkit-venv")
+        });
+    if venv.join("bin/python").is_file() {
+        venv.join("bin/python")
+    } else {
+        "python3".into()
+    }
+}
+
+/// fast.py prints the same as slow.py and is faster (a generous ratio, not a tight timing); for the memory
+/// drills it peaks lower.
+#[test]
+fn every_fix_keeps_the_output_and_is_faster() {
+    let drills = catalog(&drills_dir()).unwrap();
+    let limits = Limits {
+        wall: Duration::from_secs(120),
+        memory: None,
+        cpu: None,
+        output: None,
+    };
+    let py = python();
+    let mut failures = Vec::new();
+    for d in &drills {
+        let run = |script: PathBuf| {
+            let work = tempfile::tempdir().unwrap();
+            let spec = RunSpec {
+                program: py.clone(),
+                args: vec![script.into()],
+                cwd: work.path().to_path_buf(),
+                output_dir: work.path().to_path_buf(),
+                env: vec![],
+            };
+            let r = runner::run(&spec, &limits, |_| {}).unwrap();
+            let out = std::fs::read(work.path().join("stdout.txt")).unwrap();
+            (r, out)
+        };
+        let (slow, slow_out) = run(d.slow());
+        let (fast, fast_out) = run(d.fast());
+        if !slow.success() || !fast.success() {
+            failures.push(format!(
+                "{}: slow {:?} fast {:?}: {}",
+                d.id, slow.exit_code, fast.exit_code, fast.stderr_tail
+            ));
+            continue;
+        }
+        if slow_out != fast_out {
+            failures.push(format!("{}: outputs differ", d.id));
+        }
+        let faster = fast.wall_seconds < 0.8 * slow.wall_seconds;
+        let smaller = fast.peak_rss_bytes < slow.peak_rss_bytes * 4 / 5;
+        // Processes beat threads by at most the core count (2 here), and only on an idle machine: a GIL drill's
+        // fix passes when it runs on more than one core at once (CPU time above wall time), or when it moves the
+        // work to processes without costing more CPU than the threads did.
+        let fast_src = std::fs::read_to_string(d.fast()).unwrap();
+        let uses_processes =
+            fast_src.contains("ProcessPoolExecutor") || fast_src.contains("multiprocessing");
+        let parallel = fast.cpu_seconds > 1.15 * fast.wall_seconds
+            || (uses_processes && fast.cpu_seconds < 1.5 * slow.cpu_seconds.max(0.1));
+        let ok = match d.answer.category.as_str() {
+            "whole_file_load" => smaller || faster,
+            "gil_bound_threads" => parallel || faster,
+            _ => faster,
+        };
+        if !ok {
+            failures.push(format!(
+                "{}: slow {:.2}s/{}MB, fast {:.2}s (CPU {:.2}s)/{}MB",
+                d.id,
+                slow.wall_seconds,
+                slow.peak_rss_bytes >> 20,
+                fast.wall_seconds,
+                fast.cpu_seconds,
+                fast.peak_rss_bytes >> 20
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// The CLI grades right, half-right and wrong answers and keeps a history.
+#[test]
+fn drill_cli_grades_and_keeps_history() {
+    let home = tempfile::tempdir().unwrap();
+    let d = &catalog(&drills_dir()).unwrap()[0];
+    let [lo, _] = d.answer.lines;
+    let func_start = {
+        let src = etlkit::diagnose::source::SourceFile::parse(&d.slow()).unwrap();
+        src.functions()
+            .into_iter()
+            .find(|f| f.name == d.answer.function)
+            .unwrap()
+            .start
+    };
+    let wrong_cat = if d.answer.category == "sort_in_loop" {
+        "deepcopy_in_loop"
+    } else {
+        "sort_in_loop"
+    };
+    let cases = [
+        (
+            format!("slow.py:{lo}"),
+            d.answer.category.clone(),
+            4,
+            Mark::Right,
+        ),
+        (
+            format!("slow.py:{func_start}"),
+            wrong_cat.to_string(),
+            1,
+            Mark::Partly,
+        ),
+        (
+            "slow.py:1".to_string(),
+            wrong_cat.to_string(),
+            0,
+            Mark::Wrong,
+        ),
+    ];
+    for (loc, cat, points, mark) in cases {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_etlkit"))
+            .args([
+                "drill",
+                &d.id,
+                "--answer",
+                &loc,
+                "--category",
+                &cat,
+                "--json",
+                "--no-run",
+                "--drills",
+            ])
+            .arg(drills_dir())
+            .env("ETLKIT_HOME", home.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["points"], points, "{loc} {cat}: {v}");
+        assert_eq!(v["grade"]["location"], serde_json::to_value(mark).unwrap());
+    }
+    let history = std::fs::read_to_string(home.path().join("drill-history.jsonl")).unwrap();
+    assert_eq!(history.lines().count(), 3);
+    // --focus then prefers a category never attempted.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_etlkit"))
+        .args([
+            "drill",
+            "--focus",
+            "--answer",
+            "1",
+            "--category",
+            "sort_in_loop",
+            "--json",
+            "--no-run",
+            "--no-history",
+            "--drills",
+        ])
+        .arg(drills_dir())
+        .env("ETLKIT_HOME", home.path())
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_ne!(v["answer"]["category"], d.answer.category.as_str());
+}
