@@ -322,10 +322,13 @@ pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
             .function
             .as_ref()
             .map_or("<module>".to_string(), |f| f.name.clone());
-        let rel = files[*fi]
-            .strip_prefix(source_dir)
-            .map(|p| p.to_string_lossy().into_owned())
-            .unwrap_or_else(|_| files[*fi].to_string_lossy().into_owned());
+        let rel = match files[*fi].strip_prefix(source_dir) {
+            Ok(p) if !p.as_os_str().is_empty() => p.to_string_lossy().into_owned(),
+            _ => files[*fi].file_name().map_or_else(
+                || files[*fi].to_string_lossy().into_owned(),
+                |n| n.to_string_lossy().into_owned(),
+            ),
+        };
         let mut matches = rules::apply(src, &ctx, repeated, threaded_line);
         matches.extend(rules::apply_with_callers(src, &ctx, &ancestors));
         let io_line = matches.iter().any(|m| m.category == Category::SequentialIo)

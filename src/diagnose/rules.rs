@@ -492,10 +492,15 @@ pub fn apply(src: &SourceFile, ctx: &LineContext, repeated: bool, threaded: bool
         }
     }
     if in_loop {
+        // Names that change from pass to pass: loop variables and anything bound in a loop body.
         let vars: Vec<&str> = ctx
             .loops
             .iter()
-            .flat_map(|l| l.target.split([',', ' ', '(', ')']))
+            .flat_map(|l| {
+                l.target
+                    .split([',', ' ', '(', ')'])
+                    .chain(l.assigned.iter().map(|a| a.as_str()))
+            })
             .filter(|v| !v.is_empty())
             .collect();
         for call in &ctx.call_texts {
@@ -751,8 +756,8 @@ pub fn apply_with_callers(
                 at: None,
                 confidence: 0.9,
                 evidence: format!(
-                    "`{}` scans `{}` for a matching key (line {}), and it is called on every pass of the loop over {} (line {}): a join by scanning, O(n*m)",
-                    f.name, scan.iter, ctx.line, loops_text(looping), looping.line
+                    "`{}` scans `{}` for a matching key (line {}), and line {} calls it on every pass of the loop over {}: a join by scanning, O(n*m)",
+                    f.name, scan.iter, ctx.line, looping.line, loops_text(looping)
                 ),
             });
         }

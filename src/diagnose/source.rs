@@ -23,6 +23,8 @@ pub struct LoopInfo {
     pub target: String,
     /// What it iterates over (`for`) or its condition (`while`).
     pub iter: String,
+    /// Names bound inside the loop's body (they change from one pass to the next).
+    pub assigned: Vec<String>,
 }
 
 /// A function around a line.
@@ -321,6 +323,7 @@ impl SourceFile {
                             kind: "comprehension",
                             target,
                             iter,
+                            assigned: Vec::new(),
                         },
                     ));
                 }
@@ -354,28 +357,52 @@ impl SourceFile {
 
     fn loop_info(&self, n: Node<'_>) -> LoopInfo {
         let line = n.start_position().row as u32 + 1;
+        // Names bound in the body: assignment targets, nested loop targets, `with ... as x`.
+        let mut assigned: Vec<String> = Vec::new();
+        if let Some(body) = n.child_by_field_name("body") {
+            let mut stack = vec![body];
+            while let Some(x) = stack.pop() {
+                let target = match x.kind() {
+                    "assignment" | "augmented_assignment" | "for_statement" | "for_in_clause" => {
+                        x.child_by_field_name("left")
+                    }
+                    "as_pattern_target" => Some(x),
+                    _ => None,
+                };
+                if let Some(t) = target {
+                    for name in self
+                        .node_text(t)
+                        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    {
+                        if !name.is_empty() && !assigned.iter().any(|a| a == name) {
+                            assigned.push(name.to_string());
+                        }
+                    }
+                }
+                let mut c = x.walk();
+                stack.extend(x.named_children(&mut c));
+            }
+        }
+        let field = |f: &str| {
+            n.child_by_field_name(f)
+                .map(|x| self.node_text(x))
+                .unwrap_or_default()
+        };
         if n.kind() == "for_statement" {
             LoopInfo {
                 line,
                 kind: "for",
-                target: n
-                    .child_by_field_name("left")
-                    .map(|x| self.node_text(x))
-                    .unwrap_or_default(),
-                iter: n
-                    .child_by_field_name("right")
-                    .map(|x| self.node_text(x))
-                    .unwrap_or_default(),
+                target: field("left"),
+                iter: field("right"),
+                assigned,
             }
         } else {
             LoopInfo {
                 line,
                 kind: "while",
                 target: String::new(),
-                iter: n
-                    .child_by_field_name("condition")
-                    .map(|x| self.node_text(x))
-                    .unwrap_or_default(),
+                iter: field("condition"),
+                assigned,
             }
         }
     }
