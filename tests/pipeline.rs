@@ -351,3 +351,58 @@ fn rerun_replaces_outputs_atomically() {
     assert!(names.iter().all(|n| !n.contains("etlkit-tmp")), "{names:?}");
     assert!(names.contains(&"summary.json".to_string()));
 }
+
+/// Hand-made edge cases: a quote inside an unquoted field is an ordinary character (as csv-core reads it), a lone
+/// CR is data, and none of it depends on where blocks are cut.
+#[test]
+fn bare_quotes_and_lone_cr_read_the_same_whatever_the_block_size() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("d");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/orders/sample");
+    std::fs::create_dir_all(data.join("orders")).unwrap();
+    for dim in ["customers.csv", "products.csv", "fx_rates.csv"] {
+        std::fs::copy(sample.join(dim), data.join(dim)).unwrap();
+    }
+    let header = "order_id,customer_id,product_id,quantity,unit_price,discount_pct,currency,order_ts,status,notes\n";
+    let mut text = String::from(header);
+    for i in 1..=60 {
+        text.push_str(&format!(
+            "{},5,7,2,10.00,0,USD,2024-03-01T10:00:00Z,placed,size 3\" only\n",
+            3 * i
+        ));
+        text.push_str(&format!(
+            "{},5,7,2,10.00,0,USD,2024-03-01T10:00:00Z,paid,\"two\nlines, \"\"quoted\"\"\"\n",
+            3 * i + 1
+        ));
+        text.push_str(&format!(
+            "{},5,7,1,10.00,0,USD,2024-03-01T10:00:00Z,paid,x\rmore\n",
+            3 * i + 2
+        ));
+    }
+    text.push_str("999,5,7,2,10.00,0,USD,2024-03-01T10:00:00Z,placed,size 3\" only\n");
+    std::fs::write(data.join("orders/part-00000.csv"), &text).unwrap();
+    let mut results = Vec::new();
+    for block in [8 << 20, 301, 97] {
+        let out = t.path().join(format!("o{block}"));
+        let s = pipeline(&data, &out, 2, block);
+        assert_eq!(
+            (s.rows_read, s.rejected, s.valid),
+            (181, 0, 181),
+            "block {block}: {s:?}"
+        );
+        results.push(outputs(&out));
+    }
+    assert!(results.windows(2).all(|w| w[0] == w[1]));
+    // 60 x (2 + 2 + 1) units + the last row's 2.
+    assert!(
+        results[0]["daily_revenue.csv"].contains("2024-03-01,"),
+        "{}",
+        results[0]["daily_revenue.csv"]
+    );
+    let units: u64 = results[0]["daily_revenue.csv"]
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(4).unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(units, 302);
+}

@@ -18,21 +18,26 @@ pub enum IdIndex {
 }
 
 impl IdIndex {
-    fn build(ids: &[u64]) -> Self {
+    /// Fails with the first id that appears twice.
+    fn build(ids: &[u64]) -> std::result::Result<Self, u64> {
         let max = ids.iter().copied().max().unwrap_or(0);
         if max <= ids.len() as u64 * 4 + 1_000_000 {
             let mut v = vec![u32::MAX; max as usize + 1];
             for (i, &id) in ids.iter().enumerate() {
+                if v[id as usize] != u32::MAX {
+                    return Err(id);
+                }
                 v[id as usize] = i as u32;
             }
-            IdIndex::Dense(v)
+            Ok(IdIndex::Dense(v))
         } else {
-            IdIndex::Sparse(
-                ids.iter()
-                    .enumerate()
-                    .map(|(i, &id)| (id, i as u32))
-                    .collect(),
-            )
+            let mut m = HashMap::with_capacity(ids.len());
+            for (i, &id) in ids.iter().enumerate() {
+                if m.insert(id, i as u32).is_some() {
+                    return Err(id);
+                }
+            }
+            Ok(IdIndex::Sparse(m))
         }
     }
 
@@ -216,7 +221,9 @@ pub fn load(dir: &Path) -> Result<Dimensions> {
             customer_ids.push(id_field(p, rec, 0)?);
             names.push_str(text_field(p, rec, 1)?);
             name_end.push(names.len() as u32);
-            let country = text_field(p, rec, 3)?.trim().to_ascii_uppercase();
+            // Padding is spaces and tabs, as for status and currency.
+            let country = String::from_utf8_lossy(trim(&rec[3])).to_ascii_uppercase();
+            text_field(p, rec, 3)?;
             if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
                 return Err(bad(
                     p,
@@ -231,7 +238,7 @@ pub fn load(dir: &Path) -> Result<Dimensions> {
     let mut product_ids = Vec::new();
     let mut product_category = Vec::new();
     let mut categories = Interner::default();
-    read_table(
+    let prod = read_table(
         dir,
         "products",
         &["product_id", "name", "category", "unit_price"],
@@ -255,22 +262,25 @@ pub fn load(dir: &Path) -> Result<Dimensions> {
             .as_bytes()
             .try_into()
             .map_err(|_| bad(p, rec, format!("currency {code:?} is not 3 letters")))?;
+        if fx.iter().any(|(c, _)| *c == code) {
+            return Err(bad(
+                p,
+                rec,
+                format!("currency {} appears twice", String::from_utf8_lossy(&code)),
+            ));
+        }
         fx.push((code, rate));
         Ok(())
     })?;
-    let customers = IdIndex::build(&customer_ids);
-    if let IdIndex::Dense(v) = &customers {
-        // Duplicate ids in a dimension would make joins ambiguous.
-        let distinct = v.iter().filter(|&&i| i != u32::MAX).count();
-        if distinct != customer_ids.len() {
-            return Err(Error::Format {
-                path: cust,
-                message: "customer_id is not unique".into(),
-            });
-        }
-    }
+    // Duplicate ids in a dimension would make joins ambiguous: an error, not a silent choice.
+    let dup = |path: PathBuf, what: &str, id: u64| Error::Format {
+        path,
+        message: format!("{what} {id} appears more than once"),
+    };
+    let customers = IdIndex::build(&customer_ids).map_err(|id| dup(cust, "customer_id", id))?;
+    let products = IdIndex::build(&product_ids).map_err(|id| dup(prod, "product_id", id))?;
     Ok(Dimensions {
-        products: IdIndex::build(&product_ids),
+        products,
         customers,
         customer_ids,
         customer_country,

@@ -81,18 +81,55 @@ pub fn fact_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// The end of the last complete record in `buf` (just after a `\n` that is outside quotes), if any. `buf` starts
-/// outside quotes; a quote toggles the state (a doubled quote toggles twice), as RFC 4180 reads it.
-pub fn last_record_end(buf: &[u8]) -> Option<usize> {
-    let total = memchr::memchr_iter(b'"', buf).count();
-    let mut end = buf.len();
-    let mut quotes_after = 0;
-    while let Some(nl) = memchr::memrchr(b'\n', &buf[..end]) {
-        quotes_after += memchr::memchr_iter(b'"', &buf[nl + 1..end]).count();
-        if (total - quotes_after) % 2 == 0 {
-            return Some(nl + 1);
+/// Quoted spans of `buf` (which starts at a record boundary), read as csv-core reads RFC 4180: a quote opens a
+/// quoted field only at the start of a field (elsewhere it is an ordinary character); inside, a doubled quote is
+/// a literal quote and a single one closes the field. Returns the closed spans `(open, close)` and the position
+/// of a quote still open at the end, if any. Only the quotes are visited (memchr), so this is cheap.
+pub fn quoted_spans(buf: &[u8]) -> (Vec<(usize, usize)>, Option<usize>) {
+    let quotes: Vec<usize> = memchr::memchr_iter(b'"', buf).collect();
+    let mut spans = Vec::new();
+    let mut open: Option<usize> = None;
+    let mut k = 0;
+    while k < quotes.len() {
+        let p = quotes[k];
+        match open {
+            None => {
+                if p == 0 || matches!(buf[p - 1], b',' | b'\n') {
+                    open = Some(p);
+                }
+                k += 1;
+            }
+            Some(o) => {
+                if k + 1 < quotes.len() && quotes[k + 1] == p + 1 {
+                    k += 2;
+                } else {
+                    spans.push((o, p));
+                    open = None;
+                    k += 1;
+                }
+            }
         }
-        end = nl;
+    }
+    (spans, open)
+}
+
+/// True when `buf` (starting at a record boundary) ends inside a quoted field.
+pub fn ends_in_quotes(buf: &[u8]) -> bool {
+    quoted_spans(buf).1.is_some()
+}
+
+/// The end of the last complete record in `buf` (just after a `\n` outside quoted fields), if any. `buf`
+/// starts at a record boundary.
+pub fn last_record_end(buf: &[u8]) -> Option<usize> {
+    let (spans, open) = quoted_spans(buf);
+    let mut limit = open.unwrap_or(buf.len());
+    while let Some(nl) = memchr::memrchr(b'\n', &buf[..limit]) {
+        // Inside a closed quoted span? Spans are sorted: find the last one opening before the newline.
+        let i = spans.partition_point(|s| s.0 < nl);
+        match i.checked_sub(1).map(|j| spans[j]) {
+            Some((o, c)) if nl < c => limit = o,
+            _ => return Some(nl + 1),
+        }
     }
     None
 }
@@ -181,6 +218,11 @@ mod tests {
         assert_eq!(last_record_end(b"a,\"say \"\"hi\"\"\"\nb"), Some(15));
         assert_eq!(last_record_end(b"no newline"), None);
         assert_eq!(last_record_end(b"\"all\ninside"), None);
+        // A quote inside an unquoted field is an ordinary character (as csv-core reads it).
+        assert_eq!(last_record_end(b"a,size 3\" only\nb,\"x\ny\"\nc"), Some(23));
+        assert!(!ends_in_quotes(b"3,size 3\" only\n"));
+        assert!(ends_in_quotes(b"3,\"open\nmore"));
+        assert!(!ends_in_quotes(b"3,\"say \"\"hi\"\"\"\n"));
     }
 
     #[test]

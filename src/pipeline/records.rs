@@ -53,7 +53,10 @@ impl<'a> Records<'a> {
         let mut r = Records {
             data,
             pos: start,
-            core: csv_core::Reader::new(),
+            // Records end with `\n` only (the spec): a lone `\r` is data, as on the unquoted path.
+            core: csv_core::ReaderBuilder::new()
+                .terminator(csv_core::Terminator::Any(b'\n'))
+                .build(),
             out: vec![0; 4096],
             ends: vec![0; 64],
         };
@@ -128,11 +131,18 @@ impl<'a> Records<'a> {
         let end = self.data.len() - input.len();
         self.pos = end;
         self.skip_blank();
+        // With `\n` as the terminator, the `\r` of a CRLF ends up at the end of the last field: drop it.
+        let crlf = end >= 2 && &self.data[end - 2..end] == b"\r\n";
         let mut items: [&[u8]; MAX_FIELDS] = [&[]; MAX_FIELDS];
         let mut prev = 0;
         for (i, &e) in self.ends[..nend].iter().enumerate() {
+            let e2 = if crlf && i + 1 == nend && e > prev && self.out[e - 1] == b'\r' {
+                e - 1
+            } else {
+                e
+            };
             if i < MAX_FIELDS {
-                items[i] = &self.out[prev..e];
+                items[i] = &self.out[prev..e2];
             }
             prev = e;
         }
