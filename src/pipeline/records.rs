@@ -82,7 +82,17 @@ impl<'a> Records<'a> {
         let end;
         match memchr::memchr2(b'\n', b'"', &data[start..]) {
             Some(i) if data[start + i] == b'"' => {
-                return self.quoted(start);
+                let Some((end, items, n)) = quoted_last_field(data, start, start + i) else {
+                    return self.quoted(start);
+                };
+                self.pos = end;
+                self.skip_blank();
+                return Some(Record {
+                    start,
+                    end,
+                    last: self.pos >= data.len(),
+                    fields: Fields { items, n },
+                });
             }
             found => {
                 let line_end = found.map_or(data.len(), |i| start + i);
@@ -155,6 +165,52 @@ impl<'a> Records<'a> {
     }
 }
 
+/// The common quoted record: only its last field is quoted (`...,"a, ""b""\nc"` then the line end). The
+/// fields before the quote are split on commas and the quoted field is returned as it is written, quotes
+/// doubled (the checks need its bytes, not its unescaped text). Anything else: None, and csv-core reads it.
+fn quoted_last_field(
+    data: &[u8],
+    start: usize,
+    quote: usize,
+) -> Option<(usize, [&[u8]; MAX_FIELDS], usize)> {
+    if quote == start || data[quote - 1] != b',' {
+        return None;
+    }
+    // The closing quote: a quote not followed by another one (a doubled quote is a literal quote).
+    let mut p = quote + 1;
+    let close = loop {
+        let q = p + memchr::memchr(b'"', &data[p..])?;
+        if data.get(q + 1) == Some(&b'"') {
+            p = q + 2;
+        } else {
+            break q;
+        }
+    };
+    let after = &data[close + 1..];
+    let end = if after.starts_with(b"\n") {
+        close + 2
+    } else if after.starts_with(b"\r\n") {
+        close + 3
+    } else if after.is_empty() {
+        close + 1
+    } else {
+        return None;
+    };
+    let mut items: [&[u8]; MAX_FIELDS] = [&[]; MAX_FIELDS];
+    let mut n = 0;
+    for f in data[start..quote - 1].split(|&b| b == b',') {
+        if n < MAX_FIELDS {
+            items[n] = f;
+        }
+        n += 1;
+    }
+    if n < MAX_FIELDS {
+        items[n] = &data[quote + 1..close];
+    }
+    n += 1;
+    Some((end, items, n))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +233,22 @@ mod tests {
             .collect();
         assert_eq!(mine, theirs);
         assert_eq!(mine.len(), 6);
+    }
+
+    /// A quoted last field takes the fast path: split before it, the field as written (quotes still doubled).
+    #[test]
+    fn quoted_last_field_fast_path() {
+        let text = b"1,2,\"a, \"\"b\"\"\nc\"\r\n3,\"x\"y\",z\n";
+        let mut r = Records::new(text, 0);
+        let rec = r.next_record().unwrap();
+        let fields: Vec<&[u8]> = rec.fields.iter().collect();
+        assert_eq!(fields, vec![&b"1"[..], b"2", b"a, \"\"b\"\"\nc"]);
+        assert_eq!((rec.start, rec.end), (0, 18));
+        // A quoted field followed by more text is not the fast case: csv-core reads it.
+        let rec = r.next_record().unwrap();
+        let fields: Vec<&[u8]> = rec.fields.iter().collect();
+        assert_eq!(fields, vec![&b"3"[..], b"xy\"", b"z"]);
+        assert!(rec.last);
     }
 
     #[test]
