@@ -39,6 +39,9 @@ pub struct LimitArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
+    /// Also name each solution's bottleneck from its profile and source (`etlkit diagnose`).
+    #[arg(long)]
+    diagnose: bool,
 }
 
 impl LimitArgs {
@@ -56,6 +59,7 @@ impl LimitArgs {
         o.profiler = self.profiler;
         o.reference = self.reference.clone();
         o.work = self.work.clone();
+        o.diagnose = self.diagnose;
         o
     }
 }

@@ -10,6 +10,8 @@ pub mod verify;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -65,6 +67,11 @@ pub struct CheckOptions {
     pub work: Option<PathBuf>,
     /// Rows in the hot-spot lists.
     pub top: usize,
+    /// Also name the bottleneck (`etlkit diagnose`) from the profile and the solution's source.
+    pub diagnose: bool,
+    /// Set to stop early (Ctrl-C): the running solution's process group is killed and the call fails with
+    /// [`Error::Interrupted`].
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl CheckOptions {
@@ -77,6 +84,8 @@ impl CheckOptions {
             reference: None,
             work: None,
             top: 8,
+            diagnose: false,
+            cancel: None,
         }
     }
 }
@@ -128,7 +137,19 @@ pub struct CheckResult {
     pub mb_per_s: f64,
     pub verification: Option<Verification>,
     pub profile: Option<ProfileSummary>,
+    /// The bottleneck named from the profile and the source (with `diagnose`).
+    pub diagnosis: Option<crate::diagnose::Diagnosis>,
+    /// The reference's run on the same data, for the ratios.
+    pub reference: Option<ReferenceRun>,
     pub output_dir: PathBuf,
+}
+
+/// How the Rust reference did on the same data.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReferenceRun {
+    pub wall_seconds: f64,
+    /// Known when the reference ran in this process (not with `--reference DIR`).
+    pub peak_rss_bytes: Option<u64>,
 }
 
 impl CheckResult {
@@ -171,6 +192,18 @@ impl CheckResult {
                 s.push_str(&format!("    {l}\n"));
             }
         }
+        if let Some(rf) = &self.reference {
+            s.push_str(&format!(
+                "  vs the Rust reference: {:.1}x its time ({:.2} s){}\n",
+                r.wall_seconds / rf.wall_seconds.max(1e-9),
+                rf.wall_seconds,
+                rf.peak_rss_bytes.map_or(String::new(), |m| format!(
+                    ", {:.1}x its memory ({:.0} MB)",
+                    r.peak_rss_bytes as f64 / m.max(1) as f64,
+                    m as f64 / 1e6
+                ))
+            ));
+        }
         if let Some(v) = &self.verification {
             s.push_str("  outputs vs reference:\n");
             s.push_str(&v.render());
@@ -204,6 +237,12 @@ impl CheckResult {
                 s.push_str(&format!("  flamegraph: {}\n", svg.display()));
             }
         }
+        if let Some(d) = &self.diagnosis {
+            s.push_str("  diagnosis:\n");
+            for l in d.render().lines() {
+                s.push_str(&format!("    {l}\n"));
+            }
+        }
         s
     }
 }
@@ -222,7 +261,17 @@ fn input_bytes(data: &Path) -> u64 {
 
 /// Computes the reference outputs with the Rust pipeline into `dir`.
 pub fn reference(data: &Path, dir: &Path) -> Result<pipeline::Summary> {
-    pipeline::run(&PipelineOptions::new(data, dir))
+    reference_cancellable(data, dir, None)
+}
+
+fn reference_cancellable(
+    data: &Path,
+    dir: &Path,
+    cancel: Option<Arc<AtomicBool>>,
+) -> Result<pipeline::Summary> {
+    let mut opts = PipelineOptions::new(data, dir);
+    opts.cancel = cancel;
+    pipeline::run(&opts)
 }
 
 fn py_spy_next_to(python: &Path) -> Option<PathBuf> {
@@ -370,7 +419,7 @@ pub fn check_with_reference(
     let spy_out = work.join("profile.raw.txt");
     let spy_log = work.join("py-spy.log");
     let mut spy_child = None;
-    let run = runner::run(&spec, &opts.limits, |pid| {
+    let run = runner::run_cancellable(&spec, &opts.limits, opts.cancel.as_deref(), |pid| {
         if let Some(spy) = &spy {
             let log = std::fs::File::create(&spy_log).ok();
             let mut cmd = std::process::Command::new(spy);
@@ -464,8 +513,24 @@ pub fn check_with_reference(
             }
         }
     }
+    let diagnosis = match (&profile, opts.diagnose) {
+        (Some(p), true) if p.file.is_file() => crate::profile::load(&p.file, None)
+            .and_then(|prof| crate::diagnose::diagnose(&prof, &solution))
+            .ok(),
+        _ => None,
+    };
+    // The reference's own summary says how long it took.
+    let reference = std::fs::read(reference_dir.join("summary.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<pipeline::Summary>(&b).ok())
+        .map(|s| ReferenceRun {
+            wall_seconds: s.elapsed_seconds,
+            peak_rss_bytes: None,
+        });
     let input_bytes = input_bytes(&data);
     Ok(CheckResult {
+        diagnosis,
+        reference,
         mb_per_s: input_bytes as f64 / 1e6 / run.wall_seconds.max(1e-9),
         solution,
         name,
@@ -502,11 +567,19 @@ pub fn check(solution: &Path, opts: &CheckOptions) -> Result<CheckResult> {
         Some(r) => r.clone(),
         None => {
             let r = root.join("reference");
-            reference(&opts.data, &r)?;
+            reference_cancellable(&opts.data, &r, opts.cancel.clone())?;
             r
         }
     };
-    check_with_reference(solution, opts, &reference_dir, &root.join("run"))
+    let computed_here = opts.reference.is_none();
+    let mut result = check_with_reference(solution, opts, &reference_dir, &root.join("run"))?;
+    if computed_here {
+        // It ran in this process: this process's peak is an upper bound of its memory.
+        if let Some(rf) = &mut result.reference {
+            rf.peak_rss_bytes = Some(self_peak_rss());
+        }
+    }
+    Ok(result)
 }
 
 /// One row of a comparison (the reference included, as the first row).

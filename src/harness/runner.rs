@@ -8,6 +8,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -186,6 +187,17 @@ pub struct RunSpec {
 /// Runs `spec` under `limits`. Standard output and error go to files in `cwd` (their tails are kept).
 /// `on_start` gets the program's pid as soon as it runs (to attach a profiler).
 pub fn run(spec: &RunSpec, limits: &Limits, on_start: impl FnOnce(i32)) -> Result<RunOutcome> {
+    run_cancellable(spec, limits, None, on_start)
+}
+
+/// [`run`], stopped early when `cancel` is set: the whole group is killed and reaped, then the call fails
+/// with [`Error::Interrupted`].
+pub fn run_cancellable(
+    spec: &RunSpec,
+    limits: &Limits,
+    cancel: Option<&AtomicBool>,
+    on_start: impl FnOnce(i32),
+) -> Result<RunOutcome> {
     let out_path = spec.cwd.join("stdout.txt");
     let err_path = spec.cwd.join("stderr.txt");
     let stdout = std::fs::File::create(&out_path).map_err(|e| Error::io(&out_path, e))?;
@@ -212,6 +224,7 @@ pub fn run(spec: &RunSpec, limits: &Limits, on_start: impl FnOnce(i32)) -> Resul
     // SAFETY: rusage is plain old data, zero is a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let mut polls = 0u64;
+    let mut cancelled = false;
     loop {
         // SAFETY: wait4 writes into the two out-pointers we own.
         let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
@@ -250,6 +263,10 @@ pub fn run(spec: &RunSpec, limits: &Limits, on_start: impl FnOnce(i32)) -> Resul
                 kill_group(pid);
             }
         }
+        if !cancelled && cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            cancelled = true;
+            kill_group(pid);
+        }
         polls += 1;
         std::thread::sleep(Duration::from_millis(if polls < 20 { 10 } else { 50 }));
     }
@@ -262,6 +279,9 @@ pub fn run(spec: &RunSpec, limits: &Limits, on_start: impl FnOnce(i32)) -> Resul
         while !group_members(pid).is_empty() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+    if cancelled {
+        return Err(Error::Interrupted);
     }
     let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     let (exit_code, signal) = if libc::WIFEXITED(status) {

@@ -742,12 +742,12 @@ impl Table {
                     s.push_str("  ");
                 }
                 if self.right[i] {
-                    s.extend(std::iter::repeat(' ').take(pad));
+                    s.extend(std::iter::repeat_n(' ', pad));
                     s.push_str(c);
                 } else {
                     s.push_str(c);
                     if i + 1 < n {
-                        s.extend(std::iter::repeat(' ').take(pad));
+                        s.extend(std::iter::repeat_n(' ', pad));
                     }
                 }
             }

@@ -1,0 +1,5 @@
+"""``python -m etlkit ARGS...``: the same as the ``etlkit`` command."""
+
+from ._cli import main
+
+main()
