@@ -424,6 +424,8 @@ fn run_csv(opts: &PipelineOptions) -> Result<Summary> {
     drop(rejects);
     fs::rename(&rejects_tmp, &rejects_path).map_err(|e| Error::io(&rejects_path, e))?;
     write_outputs(opts, &dims, &mut totals)?;
+    #[cfg(feature = "polars")]
+    polars_engine::write_parquet_copies(&opts.out)?;
     let mut s = totals.summary;
     s.elapsed_seconds = started.elapsed().as_secs_f64();
     s.mb_per_s = s.bytes_read as f64 / 1e6 / s.elapsed_seconds.max(1e-9);
