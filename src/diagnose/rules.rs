@@ -619,29 +619,7 @@ pub fn apply(src: &SourceFile, ctx: &LineContext, repeated: bool, threaded: bool
         ));
     }
     // blocking I/O in sequence
-    let io = [
-        "urlopen",
-        "get",
-        "post",
-        "request",
-        "recv",
-        "sleep",
-        "read",
-        "connect",
-        "sendall",
-        "getresponse",
-    ];
-    let io_call = ctx.calls.iter().any(|c| {
-        io.contains(&method(c))
-            && (c.contains("urllib")
-                || c.contains("requests")
-                || c.contains("http")
-                || c.contains("time.sleep")
-                || c.contains("socket")
-                || c.contains("sock")
-                || c.contains("conn")
-                || c.contains("urlopen"))
-    });
+    let io_call = is_blocking_io(ctx);
     if io_call && !threaded {
         out.extend(m(
             Category::SequentialIo,
@@ -839,27 +817,7 @@ pub fn apply_with_callers(
         }
     }
     // Blocking I/O reached from a loop over work items: the loop is where the waits line up.
-    let io = [
-        "urlopen",
-        "recv",
-        "sleep",
-        "getresponse",
-        "connect",
-        "request",
-        "get",
-        "post",
-        "read",
-    ];
-    let io_call = ctx.calls.iter().any(|c| {
-        io.contains(&method(c))
-            && (c.contains("urllib")
-                || c.contains("requests")
-                || c.contains("http")
-                || c.contains("time.sleep")
-                || c.contains("sock")
-                || c.contains("conn")
-                || c.contains("urlopen"))
-    });
+    let io_call = is_blocking_io(ctx);
     if io_call {
         // A retry loop (`for attempt in range(retries)`) is not a loop over work items.
         let work = |l: &super::source::LoopInfo| {
