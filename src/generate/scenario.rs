@@ -118,6 +118,13 @@ impl Chunk {
         self.rows = 0;
     }
 
+    /// A dimension table's header line.
+    fn header(&mut self, columns: &[&str]) {
+        self.data.extend_from_slice(columns.join(",").as_bytes());
+        self.data.push(b'\n');
+        self.lines += 1;
+    }
+
     fn defect(&mut self, kind: DirtKind, column: &'static str, detail: String) {
         self.defects.push(ChunkDefect {
             offset: self.data.len() as u64,
@@ -753,10 +760,7 @@ impl Scenario {
     /// Renders customers (0-based rows; ids are row + 1).
     pub fn render_customers(&self, rows: Range<u64>, first: bool, out: &mut Chunk) {
         if first {
-            out.data
-                .extend_from_slice(CUSTOMER_COLUMNS.join(",").as_bytes());
-            out.data.push(b'\n');
-            out.lines += 1;
+            out.header(&CUSTOMER_COLUMNS);
         }
         for r in rows {
             out.rows += 1;
@@ -850,10 +854,7 @@ impl Scenario {
     /// Renders products (ids are row + 1).
     pub fn render_products(&self, rows: Range<u64>, first: bool, out: &mut Chunk) {
         if first {
-            out.data
-                .extend_from_slice(PRODUCT_COLUMNS.join(",").as_bytes());
-            out.data.push(b'\n');
-            out.lines += 1;
+            out.header(&PRODUCT_COLUMNS);
         }
         for r in rows {
             out.rows += 1;
@@ -879,9 +880,7 @@ impl Scenario {
     /// Renders the FX table (fixed: one row per currency, six decimals).
     pub fn render_fx(&self, rows: Range<u64>, first: bool, out: &mut Chunk) {
         if first {
-            out.data.extend_from_slice(FX_COLUMNS.join(",").as_bytes());
-            out.data.push(b'\n');
-            out.lines += 1;
+            out.header(&FX_COLUMNS);
         }
         for r in rows {
             out.rows += 1;

@@ -426,7 +426,11 @@ fn run_csv(opts: &PipelineOptions) -> Result<Summary> {
     write_outputs(opts, &dims, &mut totals)?;
     #[cfg(feature = "polars")]
     polars_engine::write_parquet_copies(&opts.out)?;
-    let mut s = totals.summary;
+    finish_summary(opts, started, totals.summary)
+}
+
+/// Stamps the run's timing on the summary and writes `summary.json`, last (every engine ends here).
+fn finish_summary(opts: &PipelineOptions, started: Instant, mut s: Summary) -> Result<Summary> {
     s.elapsed_seconds = started.elapsed().as_secs_f64();
     s.mb_per_s = s.bytes_read as f64 / 1e6 / s.elapsed_seconds.max(1e-9);
     let path = opts.out.join("summary.json");

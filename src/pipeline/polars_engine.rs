@@ -886,7 +886,7 @@ pub fn run(opts: &PipelineOptions) -> Result<Summary> {
     }
     write_parquet_copies(&opts.out)?;
     let rejected = rejects.len() as u64;
-    let mut s = Summary {
+    let s = Summary {
         engine: "polars".into(),
         files: files.len() as u64,
         bytes_read,
@@ -900,14 +900,7 @@ pub fn run(opts: &PipelineOptions) -> Result<Summary> {
         elapsed_seconds: 0.0,
         mb_per_s: 0.0,
     };
-    s.elapsed_seconds = started.elapsed().as_secs_f64();
-    s.mb_per_s = s.bytes_read as f64 / 1e6 / s.elapsed_seconds.max(1e-9);
-    let path = opts.out.join("summary.json");
-    write_temp(&path, |w| {
-        serde_json::to_writer_pretty(&mut *w, &s)?;
-        w.write_all(b"\n")
-    })?;
-    Ok(s)
+    super::finish_summary(opts, started, s)
 }
 
 /// Tail rejects were cut off before polars read the file, so they are not in its row count.
