@@ -166,14 +166,16 @@ pub fn split(
         let mut target = block_size;
         let mut eof = false;
         loop {
-            while buf.len() < target {
-                let start = buf.len();
-                buf.resize(target, 0);
-                let n = reader
-                    .read(&mut buf[start..])
+            if buf.len() < target {
+                // read_to_end fills spare capacity without zeroing it first (a resize would write every
+                // byte twice); it stops at the limit or at the end of the input.
+                buf.reserve(target - buf.len());
+                let want = (target - buf.len()) as u64;
+                let n = (&mut reader)
+                    .take(want)
+                    .read_to_end(&mut buf)
                     .map_err(|e| Error::io(path, e))?;
-                buf.truncate(start + n);
-                if n == 0 {
+                if (n as u64) < want {
                     eof = true;
                     break;
                 }

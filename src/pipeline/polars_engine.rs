@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use polars::prelude::*;
 
-use super::dims::{self, Dimensions, IdIndex};
+use super::dims::{self, Dimensions};
 use super::rules::{self, RejectKind, STATUSES};
 use super::{input, write_temp, PipelineOptions, Summary, RAW_LIMIT, TOP_CUSTOMERS};
 use crate::generate::scenario::ORDER_COLUMNS;
@@ -489,22 +489,9 @@ fn raw_expr() -> Expr {
     concat_str([concat_str(fields, ",", false), extra], "", false).alias("raw")
 }
 
-/// (id, index) pairs of an id index: each id once, like the csv engine's lookups.
-fn id_pairs(index: &IdIndex) -> Vec<(u64, usize)> {
-    match index {
-        IdIndex::Dense(v) => v
-            .iter()
-            .enumerate()
-            .filter(|(_, &i)| i != u32::MAX)
-            .map(|(id, &i)| (id as u64, i as usize))
-            .collect(),
-        IdIndex::Sparse(m) => m.iter().map(|(&id, &i)| (id, i as usize)).collect(),
-    }
-}
-
 /// Customers (`_cid`, `name`, `country`) and products (`_pid`, `category`) as frames.
 fn dimension_frames(dims: &Dimensions) -> PolarsResult<(LazyFrame, LazyFrame)> {
-    let pairs = id_pairs(&dims.customers);
+    let pairs = dims.customers.pairs();
     let customers = DataFrame::new(
         pairs.len(),
         vec![
@@ -525,7 +512,7 @@ fn dimension_frames(dims: &Dimensions) -> PolarsResult<(LazyFrame, LazyFrame)> {
             ),
         ],
     )?;
-    let pairs = id_pairs(&dims.products);
+    let pairs = dims.products.pairs();
     let products = DataFrame::new(
         pairs.len(),
         vec![

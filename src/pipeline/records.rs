@@ -71,6 +71,9 @@ impl<'a> Records<'a> {
         }
     }
 
+    // Inlined into the caller's loop so that the record is built in place (it is 200+ bytes: returning it
+    // by value cost a memcpy per row); the rarer quoted paths stay out of line.
+    #[inline(always)]
     pub fn next_record(&mut self) -> Option<Record<'_>> {
         if self.pos >= self.data.len() {
             return None;
@@ -78,7 +81,7 @@ impl<'a> Records<'a> {
         let data = self.data;
         let start = self.pos;
         let mut items: [&[u8]; MAX_FIELDS] = [&[]; MAX_FIELDS];
-        let mut n = 0;
+        let n;
         let end;
         match memchr::memchr2(b'\n', b'"', &data[start..]) {
             Some(i) if data[start + i] == b'"' => {
@@ -99,12 +102,7 @@ impl<'a> Records<'a> {
                 end = found.map_or(data.len(), |i| start + i + 1);
                 let mut line = &data[start..line_end];
                 line = line.strip_suffix(b"\r").unwrap_or(line);
-                for f in line.split(|&b| b == b',') {
-                    if n < MAX_FIELDS {
-                        items[n] = f;
-                    }
-                    n += 1;
-                }
+                n = split_fields(line, &mut items);
             }
         }
         self.pos = end;
@@ -118,6 +116,7 @@ impl<'a> Records<'a> {
     }
 
     /// A record with quotes: csv-core reads exactly one record from `start`.
+    #[inline(never)]
     fn quoted(&mut self, start: usize) -> Option<Record<'_>> {
         use csv_core::ReadRecordResult as R;
         self.core.reset();
@@ -165,9 +164,46 @@ impl<'a> Records<'a> {
     }
 }
 
+/// Splits an unquoted line on commas into `items` (the first `MAX_FIELDS` fields); returns the field count.
+/// Eight bytes at a time (SWAR): a byte-at-a-time split was a fifth of the whole pipeline's time.
+#[inline]
+fn split_fields<'a>(line: &'a [u8], items: &mut [&'a [u8]; MAX_FIELDS]) -> usize {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const COMMAS: u64 = 0x2c2c_2c2c_2c2c_2c2c;
+    let (mut n, mut field) = (0, 0);
+    let mut push = |end: usize, n: &mut usize| {
+        if *n < MAX_FIELDS {
+            items[*n] = &line[field..end];
+        }
+        *n += 1;
+        field = end + 1;
+    };
+    let mut base = 0;
+    while base + 8 <= line.len() {
+        let word: [u8; 8] = line[base..base + 8].try_into().expect("8 bytes");
+        // A byte equal to ',' becomes 0 after the xor; this sets the top bit of exactly those bytes (no
+        // false positives, unlike the shorter `(x - 0x01..) & !x` trick).
+        let x = u64::from_le_bytes(word) ^ COMMAS;
+        let mut hits = !(((x & LOW7) + LOW7) | x | LOW7);
+        while hits != 0 {
+            push(base + (hits.trailing_zeros() / 8) as usize, &mut n);
+            hits &= hits - 1;
+        }
+        base += 8;
+    }
+    for (i, &b) in line.iter().enumerate().skip(base) {
+        if b == b',' {
+            push(i, &mut n);
+        }
+    }
+    push(line.len(), &mut n);
+    n
+}
+
 /// The common quoted record: only its last field is quoted (`...,"a, ""b""\nc"` then the line end). The
 /// fields before the quote are split on commas and the quoted field is returned as it is written, quotes
 /// doubled (the checks need its bytes, not its unescaped text). Anything else: None, and csv-core reads it.
+#[inline(never)]
 fn quoted_last_field(
     data: &[u8],
     start: usize,
@@ -197,13 +233,7 @@ fn quoted_last_field(
         return None;
     };
     let mut items: [&[u8]; MAX_FIELDS] = [&[]; MAX_FIELDS];
-    let mut n = 0;
-    for f in data[start..quote - 1].split(|&b| b == b',') {
-        if n < MAX_FIELDS {
-            items[n] = f;
-        }
-        n += 1;
-    }
+    let mut n = split_fields(&data[start..quote - 1], &mut items);
     if n < MAX_FIELDS {
         items[n] = &data[quote + 1..close];
     }
@@ -236,6 +266,32 @@ mod tests {
     }
 
     /// A quoted last field takes the fast path: split before it, the field as written (quotes still doubled).
+    #[test]
+    fn split_fields_matches_a_plain_split() {
+        let lines: [&[u8]; 9] = [
+            b"",
+            b",",
+            b"a,b,c",
+            b"1,60029,715,4,3.00,0,USD,2024-06-20T10:29:56+01:00,delivered,",
+            b",,,,,,,,,,,,,,,,,,",
+            b"abcdefgh,ijklmnop,",
+            b"-,\x01,\x2d,\xac,\x2c\x2c",
+            b"no commas here at all, one",
+            b"\xff\xfe,\x00,\x7f\x80",
+        ];
+        for line in lines {
+            let mut items = [&b""[..]; MAX_FIELDS];
+            let n = split_fields(line, &mut items);
+            let want: Vec<&[u8]> = line.split(|&b| b == b',').collect();
+            assert_eq!(n, want.len(), "{line:?}");
+            assert_eq!(
+                &items[..n.min(MAX_FIELDS)],
+                &want[..n.min(MAX_FIELDS)],
+                "{line:?}"
+            );
+        }
+    }
+
     #[test]
     fn quoted_last_field_fast_path() {
         let text = b"1,2,\"a, \"\"b\"\"\nc\"\r\n3,\"x\"y\",z\n";

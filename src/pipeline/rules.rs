@@ -208,8 +208,23 @@ pub fn parse_ts_utc_day(s: &[u8]) -> Option<i64> {
         }
         _ => return None,
     };
-    let local_min = days_from_civil(y, mo, d) * 1440 + h as i64 * 60 + mi as i64;
-    Some((local_min - offset_min).div_euclid(1440))
+    // Shifted so the division is of a non-negative number (a signed floor division costs several times more,
+    // and this runs once per row); years are 0..=9999 here, so days are above -800,000.
+    const SHIFT: i64 = 800_000 * 1440;
+    let local_min = days_from_civil_0_9999(y as u32, mo, d) * 1440 + h as i64 * 60 + mi as i64;
+    Some(((local_min - offset_min + SHIFT) as u64 / 1440) as i64 - 800_000)
+}
+
+/// `days_from_civil` for years 0..=9999 (what four digits can write), in unsigned arithmetic.
+#[inline]
+fn days_from_civil_0_9999(y: u32, m: u32, d: u32) -> i64 {
+    // 400 years (146,097 days) later, so that January and February of year 0 stay non-negative.
+    let y = y + 400 - (m <= 2) as u32;
+    let (era, yoe) = (y / 400, y % 400);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    (era * 146_097 + doe) as i64 - 719_468 - 146_097
 }
 
 /// `YYYY-MM-DD` of a day number.
@@ -245,6 +260,10 @@ pub fn trim(s: &[u8]) -> &[u8] {
 
 /// Status after trimming and lower-casing, as an index into [`STATUSES`].
 pub fn parse_status(s: &[u8]) -> Option<u8> {
+    // Clean values first: an exact match is one comparison, no trimming or case folding.
+    if let Some(i) = STATUSES.iter().position(|st| st.as_bytes() == s) {
+        return Some(i as u8);
+    }
     let t = trim(s);
     STATUSES
         .iter()
@@ -363,6 +382,31 @@ mod tests {
             let (y, m, d) = civil_from_days(z);
             assert_eq!(days_from_civil(y, m, d), z);
         }
+    }
+
+    #[test]
+    fn fast_days_from_civil_agrees() {
+        for y in 0..=9999 {
+            for m in 1..=12 {
+                for d in [1, 15, days_in_month(y, m)] {
+                    assert_eq!(
+                        days_from_civil_0_9999(y as u32, m, d),
+                        days_from_civil(y, m, d),
+                        "{y}-{m}-{d}"
+                    );
+                }
+            }
+        }
+        // Floor division across the epoch and across year 0.
+        assert_eq!(parse_ts_utc_day(b"1970-01-01T00:30:00+01:00"), Some(-1));
+        assert_eq!(
+            parse_ts_utc_day(b"0000-01-01T00:00:00+00:01"),
+            Some(-719_529)
+        );
+        assert_eq!(
+            parse_ts_utc_day(b"9999-12-31T23:59:59-23:59"),
+            Some(2_932_897)
+        );
     }
 
     #[test]
