@@ -120,6 +120,10 @@ impl Dimensions {
     /// The rate for a currency field after trimming and upper-casing.
     #[inline]
     pub fn fx_micros(&self, field: &[u8]) -> Option<u64> {
+        // Clean codes first: one three-byte compare per currency, no trimming or case folding.
+        if let Some((_, r)) = self.fx.iter().find(|(c, _)| c[..] == *field) {
+            return Some(*r);
+        }
         let t = trim(field);
         if t.len() != 3 {
             return None;

@@ -114,12 +114,22 @@ pub fn parse_discount_bp(s: &[u8]) -> Option<u64> {
 
 /// Net amount after the discount, in the same unit: `round_half_up(gross * (10000 - bp) / 10000)`.
 pub fn apply_discount(gross_cents: u64, discount_bp: u64) -> u64 {
-    ((gross_cents as u128 * (10_000 - discount_bp) as u128 + 5_000) / 10_000) as u64
+    // In 64 bits when it fits (every sane amount): a 128-bit division is a library call, per row.
+    match (gross_cents.checked_mul(10_000 - discount_bp)).and_then(|v| v.checked_add(5_000)) {
+        Some(v) => v / 10_000,
+        None => ((gross_cents as u128 * (10_000 - discount_bp) as u128 + 5_000) / 10_000) as u64,
+    }
 }
 
 /// Local cents to USD cents at a fixed rate in micro-dollars per unit, rounded half up. None when the result
 /// does not fit in 64 bits (an absurd amount: the row is rejected).
 pub fn to_usd_cents(local_cents: u64, usd_per_unit_micros: u64) -> Option<u64> {
+    if let Some(v) = local_cents
+        .checked_mul(usd_per_unit_micros)
+        .and_then(|v| v.checked_add(500_000))
+    {
+        return Some(v / 1_000_000);
+    }
     u64::try_from((local_cents as u128 * usd_per_unit_micros as u128 + 500_000) / 1_000_000).ok()
 }
 
@@ -164,21 +174,28 @@ fn days_in_month(y: i64, m: u32) -> u32 {
 /// An order timestamp: `YYYY-MM-DDTHH:MM:SS` with optional `.fraction`, then `Z` or `+HH:MM` / `-HH:MM`, a real
 /// calendar date and time (no leap seconds). Returns the UTC date as days since 1970-01-01.
 pub fn parse_ts_utc_day(s: &[u8]) -> Option<i64> {
+    let head: &[u8; 19] = s.get(..19)?.try_into().ok()?;
     if s.len() < 20
-        || s[4] != b'-'
-        || s[7] != b'-'
-        || s[10] != b'T'
-        || s[13] != b':'
-        || s[16] != b':'
+        || head[4] != b'-'
+        || head[7] != b'-'
+        || head[10] != b'T'
+        || head[13] != b':'
+        || head[16] != b':'
     {
         return None;
     }
-    let y = digits::<4>(&s[0..4])? as i64;
-    let mo = digits::<2>(&s[5..7])?;
-    let d = digits::<2>(&s[8..10])?;
-    let h = digits::<2>(&s[11..13])?;
-    let mi = digits::<2>(&s[14..16])?;
-    let se = digits::<2>(&s[17..19])?;
+    // All fourteen digit checks at once (this runs for every row): a byte minus '0' is a digit when below 10.
+    let dg = |i: usize| head[i].wrapping_sub(b'0') as u32;
+    let is = |i: usize| dg(i) < 10;
+    #[rustfmt::skip]
+    let all = is(0) & is(1) & is(2) & is(3) & is(5) & is(6) & is(8) & is(9)
+        & is(11) & is(12) & is(14) & is(15) & is(17) & is(18);
+    if !all {
+        return None;
+    }
+    let two = |i: usize| dg(i) * 10 + dg(i + 1);
+    let y = (two(0) * 100 + two(2)) as i64;
+    let (mo, d, h, mi, se) = (two(5), two(8), two(11), two(14), two(17));
     if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 59
     {
         return None;
@@ -344,6 +361,33 @@ mod tests {
             None,
             "too large for 64 bits"
         );
+        // Around the point where the 64-bit shortcut stops applying, both ways agree.
+        let wide_discount =
+            |g: u64, bp: u64| ((g as u128 * (10_000 - bp) as u128 + 5_000) / 10_000) as u64;
+        let wide_usd =
+            |c: u64, r: u64| u64::try_from((c as u128 * r as u128 + 500_000) / 1_000_000).ok();
+        let edge = u64::MAX / 10_000;
+        for g in [
+            0,
+            1,
+            12_345,
+            edge - 1,
+            edge,
+            edge + 1,
+            u64::MAX / 2,
+            u64::MAX,
+        ] {
+            for bp in [0, 1, 1_250, 5_000, 9_999, 10_000] {
+                assert_eq!(apply_discount(g, bp), wide_discount(g, bp), "{g} {bp}");
+            }
+            for r in [1, 6_700, 1_000_000, 1_085_000, 300_000_000] {
+                assert_eq!(to_usd_cents(g, r), wide_usd(g, r), "{g} {r}");
+                let e = (u64::MAX - 500_000) / r;
+                for c in [e - 1, e, e + 1] {
+                    assert_eq!(to_usd_cents(c, r), wide_usd(c, r), "{c} {r}");
+                }
+            }
+        }
     }
 
     #[test]
