@@ -196,7 +196,14 @@ pub fn parse_ts_utc_day(s: &[u8]) -> Option<i64> {
     let two = |i: usize| dg(i) * 10 + dg(i + 1);
     let y = (two(0) * 100 + two(2)) as i64;
     let (mo, d, h, mi, se) = (two(5), two(8), two(11), two(14), two(17));
-    if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 59
+    // Year 0000 does not exist in the spec's calendar (0001-9999), as in Python's `datetime`.
+    if y == 0
+        || !(1..=12).contains(&mo)
+        || d == 0
+        || d > days_in_month(y, mo)
+        || h > 23
+        || mi > 59
+        || se > 59
     {
         return None;
     }
@@ -441,12 +448,13 @@ mod tests {
                 }
             }
         }
-        // Floor division across the epoch and across year 0.
+        // Floor division across the epoch and back into year 0; year 0000 itself is not a date.
         assert_eq!(parse_ts_utc_day(b"1970-01-01T00:30:00+01:00"), Some(-1));
         assert_eq!(
-            parse_ts_utc_day(b"0000-01-01T00:00:00+00:01"),
-            Some(-719_529)
+            parse_ts_utc_day(b"0001-01-01T00:00:00+00:01"),
+            Some(-719_163)
         );
+        assert_eq!(parse_ts_utc_day(b"0000-06-01T00:00:00Z"), None);
         assert_eq!(
             parse_ts_utc_day(b"9999-12-31T23:59:59-23:59"),
             Some(2_932_897)
