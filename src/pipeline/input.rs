@@ -140,9 +140,17 @@ pub struct Block {
     pub file: usize,
     /// Offset of `data[0]` in the (uncompressed) file.
     pub offset: u64,
+    /// The buffer: `data[..len]` is the block, the rest is spare (kept for reuse).
     pub data: Vec<u8>,
+    pub len: usize,
     pub first: bool,
     pub last: bool,
+}
+
+impl Block {
+    pub fn bytes(&self) -> &[u8] {
+        &self.data[..self.len]
+    }
 }
 
 /// Reads `reader` and calls `emit` with blocks of about `block_size` bytes that end at record boundaries.
@@ -159,45 +167,52 @@ pub fn split(
     let mut offset = 0u64;
     let mut first = true;
     loop {
+        // Recycled buffers stay initialized to their full length (`Block::len` says how much is data), so
+        // only new memory is ever zeroed: clearing and regrowing would write every byte twice.
         let mut buf = take_buf();
-        buf.clear();
-        buf.extend_from_slice(&carry);
+        let mut filled = carry.len();
+        if buf.len() < filled {
+            buf.resize(filled, 0);
+        }
+        buf[..filled].copy_from_slice(&carry);
         carry.clear();
         let mut target = block_size;
         let mut eof = false;
         loop {
             if buf.len() < target {
-                // read_to_end fills spare capacity without zeroing it first (a resize would write every
-                // byte twice); it stops at the limit or at the end of the input.
-                buf.reserve(target - buf.len());
-                let want = (target - buf.len()) as u64;
-                let n = (&mut reader)
-                    .take(want)
-                    .read_to_end(&mut buf)
-                    .map_err(|e| Error::io(path, e))?;
-                if (n as u64) < want {
+                buf.resize(target, 0);
+            }
+            while filled < target {
+                let n = match reader.read(&mut buf[filled..target]) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(Error::io(path, e)),
+                };
+                if n == 0 {
                     eof = true;
                     break;
                 }
+                filled += n;
             }
             if eof {
                 break;
             }
-            match last_record_end(&buf) {
+            match last_record_end(&buf[..filled]) {
                 Some(cut) => {
-                    carry.extend_from_slice(&buf[cut..]);
-                    buf.truncate(cut);
+                    carry.extend_from_slice(&buf[cut..filled]);
+                    filled = cut;
                     break;
                 }
                 // One record longer than the block: read more.
                 None => target *= 2,
             }
         }
-        let len = buf.len() as u64;
+        let len = filled as u64;
         emit(Block {
             file,
             offset,
             data: buf,
+            len: filled,
             first,
             last: eof,
         })?;
@@ -240,25 +255,26 @@ mod tests {
             Path::new("t"),
             Box::new(std::io::Cursor::new(text.clone())),
             100,
-            Vec::new,
+            // Recycled buffers hold old bytes past `len`: they must never leak into a block.
+            || vec![b'#'; 300],
             |b| {
                 blocks.push(b);
                 Ok(())
             },
         )
         .unwrap();
-        let joined: Vec<u8> = blocks.iter().flat_map(|b| b.data.clone()).collect();
+        let joined: Vec<u8> = blocks.iter().flat_map(|b| b.bytes().to_vec()).collect();
         assert_eq!(joined, text);
         assert!(blocks.len() > 10);
         assert!(blocks[0].first && blocks.last().unwrap().last);
         let mut offset = 0;
         for b in &blocks[..blocks.len() - 1] {
             assert_eq!(b.offset, offset);
-            offset += b.data.len() as u64;
+            offset += b.len as u64;
             assert!(
-                b.data.ends_with(b",x\n"),
+                b.bytes().ends_with(b",x\n"),
                 "{:?}",
-                String::from_utf8_lossy(&b.data)
+                String::from_utf8_lossy(b.bytes())
             );
         }
     }

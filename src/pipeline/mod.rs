@@ -134,7 +134,7 @@ fn process(
     out.valid.clear();
     out.rejects.clear();
     out.rows = 0;
-    let data = &block.data[..];
+    let data = block.bytes();
     out.newlines = memchr::memchr_iter(b'\n', data).count() as u64;
     let base = if block.first && data.starts_with(b"\xef\xbb\xbf") {
         3
@@ -554,7 +554,7 @@ fn ordered(
                 line_base = 0;
             }
             s.rows_read += out.rows;
-            s.bytes_read += block.data.len() as u64;
+            s.bytes_read += block.len as u64;
             for r in &out.rejects {
                 let (line, offset) = (line_base + r.line + 1, block.offset + r.offset);
                 s.rejected += 1;
@@ -583,6 +583,9 @@ fn ordered(
                 }
             }
             bar.set_position(read_bytes.load(Ordering::Relaxed));
+            if !bar.is_hidden() {
+                bar.set_message(format!("{} rows", s.rows_read));
+            }
             let _ = pool_tx.send(block.data);
             let _ = spare_tx.try_send(out);
         }
