@@ -27,7 +27,7 @@ pub struct PipelineArgs {
     #[arg(long, short = 'j')]
     threads: Option<usize>,
     /// Bytes per block handed to a worker.
-    #[arg(long, default_value = "8MiB", value_parser = |s: &str| parse_size(s).map_err(|e| e.to_string()))]
+    #[arg(long, default_value = "4MiB", value_parser = |s: &str| parse_size(s).map_err(|e| e.to_string()))]
     block_size: u64,
     /// Stop at the first rejected row, with an error naming its file, line and byte offset.
     #[arg(long)]

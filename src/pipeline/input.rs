@@ -94,7 +94,7 @@ pub fn quoted_spans(buf: &[u8]) -> (Vec<(usize, usize)>, Option<usize>) {
         let p = quotes[k];
         match open {
             None => {
-                if p == 0 || matches!(buf[p - 1], b',' | b'\n') {
+                if opens_field(buf, p) {
                     open = Some(p);
                 }
                 k += 1;
@@ -111,6 +111,18 @@ pub fn quoted_spans(buf: &[u8]) -> (Vec<(usize, usize)>, Option<usize>) {
         }
     }
     (spans, open)
+}
+
+/// True when position `p` starts a field: after a comma, or at the start of a record. A record starts at the
+/// start of `buf` or after a newline, and blank lines and lone `\r`s before it are skipped (as the parser
+/// skips them), so a quote after `\n\r\r` opens a field too.
+fn opens_field(buf: &[u8], p: usize) -> bool {
+    let before = &buf[..p];
+    if before.last() == Some(&b',') {
+        return true;
+    }
+    let rest = before.len() - before.iter().rev().take_while(|&&b| b == b'\r').count();
+    rest == 0 || buf[rest - 1] == b'\n'
 }
 
 /// True when `buf` (starting at a record boundary) ends inside a quoted field.
@@ -238,6 +250,10 @@ mod tests {
         // A quote inside an unquoted field is an ordinary character (as csv-core reads it).
         assert_eq!(last_record_end(b"a,size 3\" only\nb,\"x\ny\"\nc"), Some(23));
         assert!(!ends_in_quotes(b"3,size 3\" only\n"));
+        // Lone CRs before a record are skipped by the parser, so the quote after them opens a field.
+        assert_eq!(last_record_end(b"1,a\n\r\"13\n\",b\nc"), Some(13));
+        assert!(ends_in_quotes(b"1,a\n\r\r\"open\nmore"));
+        assert!(!ends_in_quotes(b"1,a\rb\"x\n"));
         assert!(ends_in_quotes(b"3,\"open\nmore"));
         assert!(!ends_in_quotes(b"3,\"say \"\"hi\"\"\"\n"));
     }

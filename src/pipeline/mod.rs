@@ -1,7 +1,7 @@
 //! `etlkit pipeline`: the streaming reference ETL for the `orders` scenario (the answer key of the
 //! "10 GB CSV" exercise, `exercises/etl_10gb/README.md`).
 //!
-//! One reader thread cuts each fact file into ~8 MiB blocks at record boundaries (quote-aware); worker threads
+//! One reader thread cuts each fact file into ~4 MiB blocks at record boundaries (quote-aware); worker threads
 //! parse, validate, clean and price the records of a block; the calling thread takes the blocks' results back in
 //! file order, drops duplicate order ids (a bitmap: ids are dense), aggregates, and streams rejects. Buffers are
 //! recycled and only as many blocks as there are buffers exist at once, so memory stays bounded.
@@ -76,7 +76,7 @@ impl PipelineOptions {
             data: data.into(),
             out: out.into(),
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            block_size: 8 << 20,
+            block_size: 4 << 20,
             fail_fast: false,
             progress: false,
             cancel: None,

@@ -154,7 +154,9 @@ impl Seen {
         }
         let (w, b) = ((id / 64) as usize, id % 64);
         if w >= self.bits.len() {
-            self.bits.resize((w + 1).max(self.bits.len() * 2), 0);
+            // Grown in 512 KiB steps, not doubled: a doubled bitmap is zero-filled, so resident, up to twice
+            // what the ids need (Vec still reallocates geometrically underneath).
+            self.bits.resize((w + 1).next_multiple_of(1 << 16), 0);
         }
         let seen = self.bits[w] >> b & 1 == 1;
         self.bits[w] |= 1 << b;
