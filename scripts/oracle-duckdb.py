@@ -2,7 +2,7 @@
 """The "10 GB CSV ETL" exercise (exercises/etl_10gb/README.md) in DuckDB SQL: an independent oracle of
 `etlkit pipeline` for clean datasets.
 
-Usage: oracle-duckdb.py INPUT_DIR OUTPUT_DIR [--threads N] [--memory-limit 8GB]
+Usage: oracle-duckdb.py INPUT_DIR OUTPUT_DIR [--threads N] [--memory-limit 1GB] [--temp-dir DIR]
 
 Writes OUTPUT_DIR/daily_revenue.csv and OUTPUT_DIR/top_customers.csv, byte for byte what `etlkit pipeline`
 writes for the same input, and OUTPUT_DIR/summary.json with the counts `rows_read`, `valid`, `rejected`,
@@ -22,11 +22,19 @@ What is implemented, all in SQL (the Python around it only lists files, checks h
   `net = (gross * (10000 - bp) + 5000) // 10000`, `usd = (net * micros + 500000) // 1000000`.
 - Date: the UTC calendar date of the local time minus its offset (floor division by 1440 minutes).
 - De-duplicate: among records that pass validation, the first occurrence of an `order_id` by (file name,
-  position in the file) wins; the position is `WITH ORDINALITY` over the scan, which DuckDB numbers in scan
-  order (insertion order is preserved, `preserve_insertion_order` is on by default).
+  position in the file) wins. The position is the `rowid` of the table the records are loaded into: the load
+  is a single-table SELECT over read_csv, which DuckDB runs in parallel while keeping the insertion order
+  (`preserve_insertion_order`, on by default). Then the ids that valid records repeat (a GROUP BY over every
+  order id, HAVING count > 1) keep only the row at their smallest position.
 - Aggregate and load: cancelled orders counted, not summed; daily revenue sorted by date, country, category
   (byte order); the top 100 customers by revenue, ties by smaller `customer_id`; `name` quoted only when it
   holds `,`, `"`, CR or LF (the csv crate's and Python's csv module's minimal quoting).
+
+Memory: bounded by `--memory-limit` (DuckDB's memory_limit, default 1GB; the process peaks a little above
+it). The loaded records go to a DuckDB database file in a temporary directory (`--temp-dir`, default the
+system's), and DuckDB spills what does not fit (the GROUP BY over every order id, at 10 GB) to files next to it;
+the directory, about 0.3-0.6 GB per GB of input at its peak, is removed at the end. Only the operators whose
+output order matters (the load) keep the insertion order; the rest run with `preserve_insertion_order = false`.
 
 What it does NOT implement (dirty data runs without a crash, but its rejects are not exact):
 - No `rejects.csv`: no line numbers, byte offsets or raw text of rejected records.
@@ -60,6 +68,9 @@ TABLES = {
 }
 FACT_NAME = re.compile(r"^part-.*\.csv(\.gz|\.zst)?$")
 U64_MAX = 2**64 - 1
+# Enough for the dimension tables and the hash joins at 10 GB; beyond it DuckDB spills to disk (the GROUP BY
+# over every order id does).
+DEFAULT_MEMORY_LIMIT = "1GB"
 
 
 def sql_str(s: str) -> str:
@@ -108,7 +119,10 @@ def main() -> None:
     ap.add_argument("input", type=Path)
     ap.add_argument("output", type=Path)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--memory-limit", default=None, help="DuckDB memory_limit (default: DuckDB's, 80%% of RAM)")
+    ap.add_argument("--memory-limit", default=DEFAULT_MEMORY_LIMIT,
+                    help=f"DuckDB memory_limit: beyond it, DuckDB spills to disk (default {DEFAULT_MEMORY_LIMIT})")
+    ap.add_argument("--temp-dir", type=Path, default=None,
+                    help="where the working database and the spill files go (default: the system temp dir)")
     args = ap.parse_args()
     started = time.perf_counter()
     data, out = args.input, args.output
@@ -121,22 +135,23 @@ def main() -> None:
         sys.exit(f"oracle-duckdb: {orders}: no part-*.csv files")
     out.mkdir(parents=True, exist_ok=True)
 
-    con = duckdb.connect()
-    con.execute(f"SET threads = {int(args.threads)}")
-    if args.memory_limit:
-        con.execute(f"SET memory_limit = {sql_str(args.memory_limit)}")
-    spill = tempfile.mkdtemp(prefix="oracle-duckdb-")
+    work = Path(tempfile.mkdtemp(prefix="oracle-duckdb-", dir=args.temp_dir))
     try:
-        con.execute(f"SET temp_directory = {sql_str(spill)}")
-        con.execute("SET preserve_insertion_order = true")
-        run(con, data, out, files, started)
+        # A database file, not an in-memory one: the loaded table lives on disk and DuckDB's buffer manager
+        # keeps only what it works on in memory (within memory_limit), spilling the rest to temp_directory.
+        con = duckdb.connect(str(work / "work.duckdb"))
+        try:
+            con.execute(f"SET threads = {int(args.threads)}")
+            con.execute(f"SET memory_limit = {sql_str(args.memory_limit)}")
+            con.execute(f"SET temp_directory = {sql_str(str(work / 'spill'))}")
+            run(con, work, data, out, files, started)
+        finally:
+            con.close()
     finally:
-        con.close()
-        shutil.rmtree(spill, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
 
 
-def run(con, data: Path, out: Path, files, started: float) -> None:
-
+def run(con, work: Path, data: Path, out: Path, files, started: float) -> None:
     for p in files:
         check_header(con, p, ORDER_COLUMNS)
     dims = {}
@@ -148,17 +163,17 @@ def run(con, data: Path, out: Path, files, started: float) -> None:
     # Dimensions, cleaned like the reference cleans them (ids as integers, country trimmed and upper-cased,
     # category trimmed, the rate as integer micro-dollars).
     con.execute(f"""
-        CREATE TEMP TABLE customers AS
+        CREATE TABLE customers AS
         SELECT CAST(customer_id AS UBIGINT) AS customer_id, coalesce(name, '') AS name,
                upper(regexp_replace(coalesce(country, ''), '^\\s+|\\s+$', '', 'g')) AS country
         FROM {dims['customers']}""")
     con.execute(f"""
-        CREATE TEMP TABLE products AS
+        CREATE TABLE products AS
         SELECT CAST(product_id AS UBIGINT) AS product_id,
                regexp_replace(coalesce(category, ''), '^\\s+|\\s+$', '', 'g') AS category
         FROM {dims['products']}""")
     con.execute(f"""
-        CREATE TEMP TABLE fx AS
+        CREATE TABLE fx AS
         SELECT upper(trim(currency)) AS currency,
                CAST(split_part(usd_per_unit, '.', 1) AS HUGEINT) * 1000000
                  + CAST(rpad(split_part(usd_per_unit, '.', 2), 6, '0') AS HUGEINT) AS micros
@@ -170,29 +185,31 @@ def run(con, data: Path, out: Path, files, started: float) -> None:
     if dup:
         sys.exit("oracle-duckdb: customers: customer_id is not unique")
 
-    file_list = "[" + ", ".join(sql_str(str(p)) for p in files) + "]"
-    scan = read_csv(files, ORDER_COLUMNS,
-                    ", header = true, filename = true, ignore_errors = true, store_rejects = true")
-    # `checked`: one row per record, its validation outcome (the first failing rule's kind, or NULL: CASE
-    # tests in order) and, for a valid record, what aggregation needs. Then the first occurrence wins among
-    # the valid records: per order id, the values at the smallest (file, position in the scan). Rejected
-    # records collapse into one row per kind, so one table holds every count.
+    scan = read_csv(files, ORDER_COLUMNS, ", header = true, ignore_errors = true, store_rejects = true")
+    # The loaded records go to a database file of their own, deleted once `checked` is built from them: a
+    # database file does not shrink when a table is dropped, and the disk it holds would add to the spill files.
+    stage = work / "load.duckdb"
+    con.execute(f"ATTACH {sql_str(str(stage))} AS load")
+    # 1. Load: one row per fact record, in input order (file name order, then line order), with what the rules
+    # that need no dimension table decide (`kind0`: the first failing rule among 4-8, or NULL) and the typed
+    # values. Only a single-table FROM, SELECT and CTEs of those: DuckDB keeps the insertion order there
+    # (preserve_insertion_order, on by default) while it reads the files in parallel, so the table's `rowid`
+    # is the record's position in the input, which "first occurrence wins" needs.
     con.execute(f"""
-        CREATE TEMP TABLE firsts AS
-        WITH raw AS (
-            SELECT list_position({file_list}, filename) AS file_idx, ordinality AS ord, *
-            FROM {scan} WITH ORDINALITY
-        ),
-        parsed AS (
-            SELECT file_idx, ord, order_id, customer_id, product_id, quantity, unit_price, discount_pct, order_ts, notes,
+        CREATE TABLE load.facts AS
+        WITH parsed AS (
+            SELECT order_id, customer_id, product_id, quantity, unit_price, discount_pct, order_ts, notes,
                    -- ASCII case folding only, like the reference (strlen counts bytes, length characters)
                    CASE WHEN strlen(status) = length(status) THEN lower(trim(status, {TRIM})) END AS status_clean,
                    CASE WHEN strlen(currency) = length(currency) THEN upper(trim(currency, {TRIM})) END
                        AS currency_clean,
-                   regexp_extract(order_ts,
-                       '^([0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}})T([0-9]{{2}}):([0-9]{{2}}):([0-9]{{2}})(\\.[0-9]+)?(Z|([+-])([0-9]{{2}}):([0-9]{{2}}))$',
-                       ['date', 'hh', 'mi', 'ss', 'frac', 'zone', 'sign', 'oh', 'om']) AS ts
-            FROM raw
+                   -- the shape of the timestamp; its fields are then at fixed places (the zone: the last 6
+                   -- characters, or `Z`)
+                   regexp_full_match(coalesce(order_ts, ''),
+                       '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}T[0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}(\\.[0-9]+)?(Z|[+-][0-9]{{2}}:[0-9]{{2}})')
+                       AS ok_ts,
+                   right(order_ts, 6) AS zone
+            FROM {scan}
         ),
         typed AS (
             SELECT *,
@@ -202,33 +219,74 @@ def run(con, data: Path, out: Path, files, started: float) -> None:
                 regexp_full_match(coalesce(quantity, ''), '-?[0-9]{{1,18}}') AS ok_quantity,
                 regexp_full_match(coalesce(unit_price, ''), '[0-9]{{1,18}}\\.[0-9]{{2}}') AS ok_price,
                 regexp_full_match(coalesce(discount_pct, ''), '[0-9]{{1,18}}(\\.[0-9]{{1,2}})?') AS ok_discount,
-                try_cast(ts.date AS DATE) AS local_date,
-                try_cast(ts.hh AS BIGINT) AS hh, try_cast(ts.mi AS BIGINT) AS mi, try_cast(ts.ss AS BIGINT) AS ss,
-                coalesce(try_cast(ts.oh AS BIGINT), 0) AS oh, coalesce(try_cast(ts.om AS BIGINT), 0) AS om
+                CASE WHEN ok_ts THEN try_cast(substr(order_ts, 1, 10) AS DATE) END AS local_date,
+                CASE WHEN ok_ts THEN CAST(substr(order_ts, 12, 2) AS BIGINT) END AS hh,
+                CASE WHEN ok_ts THEN CAST(substr(order_ts, 15, 2) AS BIGINT) END AS mi,
+                CASE WHEN ok_ts THEN CAST(substr(order_ts, 18, 2) AS BIGINT) END AS ss,
+                CASE WHEN ok_ts AND NOT ends_with(order_ts, 'Z') THEN CAST(substr(zone, 2, 2) AS BIGINT) ELSE 0 END
+                    AS oh,
+                CASE WHEN ok_ts AND NOT ends_with(order_ts, 'Z') THEN CAST(substr(zone, 5, 2) AS BIGINT) ELSE 0 END
+                    AS om
             FROM parsed
         ),
         valued AS (
             SELECT *,
                 CASE WHEN ok_price THEN CAST(replace(unit_price, '.', '') AS HUGEINT) END AS price_cents,
-                CASE WHEN ok_quantity THEN CAST(quantity AS HUGEINT) END AS qty,
+                CASE WHEN ok_quantity THEN CAST(quantity AS BIGINT) END AS qty,
                 CASE WHEN ok_discount THEN CAST(split_part(discount_pct, '.', 1) AS HUGEINT) * 100
                      + CAST(rpad(split_part(discount_pct, '.', 2), 2, '0') AS HUGEINT) END AS bp,
-                CASE WHEN ts.zone <> '' AND local_date IS NOT NULL AND hh <= 23 AND mi <= 59 AND ss <= 59
-                          AND oh <= 23 AND om <= 59
+                CASE WHEN local_date IS NOT NULL AND hh <= 23 AND mi <= 59 AND ss <= 59 AND oh <= 23 AND om <= 59
                 THEN (local_date - DATE '1970-01-01') * 1440 + hh * 60 + mi
-                     - (CASE WHEN ts.sign = '-' THEN -1 ELSE 1 END) * (oh * 60 + om)
-                END AS utc_minute,
-                CASE WHEN ok_customer_id THEN CAST(customer_id AS UBIGINT) END AS customer_key,
-                CASE WHEN ok_product_id THEN CAST(product_id AS UBIGINT) END AS product_key
+                     - (CASE WHEN left(zone, 1) = '-' THEN -1 ELSE 1 END) * (oh * 60 + om)
+                END AS utc_minute
             FROM typed
         ),
-        joined AS (
-            SELECT v.*, f.micros, c.customer_id AS cust, p.product_id AS prod,
-                   CASE WHEN price_cents <= {U64_MAX} THEN price_cents * qty END AS gross
-            FROM valued v
-            LEFT JOIN fx f ON f.currency = v.currency_clean
-            LEFT JOIN customers c ON c.customer_id = v.customer_key
-            LEFT JOIN products p ON p.product_id = v.product_key
+        ruled AS (
+            SELECT *,
+                CASE
+                    -- Never true; it makes DuckDB read `notes`, and so check its UTF-8 (an unread column is not
+                    -- decoded): such records are then skipped as unparsed, like rule 4 rejects them.
+                    WHEN strlen(notes) < 0 THEN 'invalid_utf8'
+                    WHEN NOT ok_order_id OR NOT ok_customer_id OR NOT ok_product_id OR NOT ok_quantity
+                         OR NOT ok_price OR price_cents > {U64_MAX} OR NOT ok_discount OR bp > 10000
+                         THEN 'bad_number'
+                    WHEN qty <= 0 THEN 'bad_quantity'
+                    WHEN utc_minute IS NULL THEN 'bad_timestamp'
+                    WHEN status_clean IS NULL
+                         OR status_clean NOT IN ('placed', 'paid', 'shipped', 'delivered', 'cancelled', 'returned')
+                         THEN 'unknown_status'
+                END AS kind0
+            FROM valued
+        )
+        SELECT kind0,
+            -- the values only for records that passed rules 4-8 (NULL otherwise: the table stays small)
+            CASE WHEN kind0 IS NULL THEN CAST(order_id AS UBIGINT) END AS oid,
+            CASE WHEN kind0 IS NULL THEN CAST(customer_id AS UBIGINT) END AS customer_key,
+            CASE WHEN kind0 IS NULL THEN CAST(product_id AS UBIGINT) END AS product_key,
+            CASE WHEN kind0 IS NULL THEN currency_clean END AS currency,
+            CASE WHEN kind0 IS NULL THEN CAST(qty AS UBIGINT) END AS qty,
+            CASE WHEN kind0 IS NULL THEN CAST(price_cents AS UBIGINT) END AS price_cents,
+            CASE WHEN kind0 IS NULL THEN CAST(bp AS USMALLINT) END AS bp,
+            -- floor division: the UTC day of the UTC minute
+            CASE WHEN kind0 IS NULL
+                 THEN CAST((utc_minute - ((utc_minute % 1440) + 1440) % 1440) // 1440 AS INTEGER) END AS day,
+            CASE WHEN kind0 IS NULL THEN status_clean = 'cancelled' END AS cancelled
+        FROM ruled""")
+    unparsed = con.execute("SELECT count(DISTINCT (file_id, line)) FROM reject_errors").fetchone()[0]
+
+    # From here on no result depends on row order: let DuckDB run every operator in parallel and spill.
+    con.execute("SET preserve_insertion_order = false")
+    # 2. Every record with its final kind (rules 9-11 need the dimension tables, then the 64-bit overflow rule),
+    # its position in the input (`pos`, the load's rowid) and, if valid, what the reports need.
+    con.execute(f"""
+        CREATE TABLE checked AS
+        WITH joined AS (
+            SELECT f.rowid AS pos, f.*, x.micros, c.customer_id AS cust, c.country, p.product_id AS prod,
+                   p.category, CAST(f.price_cents AS HUGEINT) * f.qty AS gross
+            FROM load.facts f
+            LEFT JOIN fx x ON x.currency = f.currency
+            LEFT JOIN customers c ON c.customer_id = f.customer_key
+            LEFT JOIN products p ON p.product_id = f.product_key
         ),
         priced AS (
             SELECT *,
@@ -236,77 +294,63 @@ def run(con, data: Path, out: Path, files, started: float) -> None:
                      THEN ((gross * (10000 - bp) + 5000) // 10000 * micros + 500000) // 1000000 END AS usd
             FROM joined
         ),
-        checked AS (
-        SELECT file_idx, ord,
-            CASE
-                -- Never true; it makes DuckDB read `notes`, and so check its UTF-8 (an unread column is not
-                -- decoded): such records are then skipped as unparsed, like rule 4 rejects them.
-                WHEN strlen(notes) < 0 THEN 'invalid_utf8'
-                WHEN NOT ok_order_id OR NOT ok_customer_id OR NOT ok_product_id OR NOT ok_quantity
-                     OR NOT ok_price OR price_cents > {U64_MAX} OR NOT ok_discount OR bp > 10000 THEN 'bad_number'
-                WHEN qty <= 0 THEN 'bad_quantity'
-                WHEN utc_minute IS NULL THEN 'bad_timestamp'
-                WHEN status_clean IS NULL
-                     OR status_clean NOT IN ('placed', 'paid', 'shipped', 'delivered', 'cancelled', 'returned')
-                     THEN 'unknown_status'
+        ruled AS (
+            SELECT *, coalesce(kind0, CASE
                 WHEN micros IS NULL THEN 'unknown_currency'
                 WHEN cust IS NULL THEN 'orphan_customer'
                 WHEN prod IS NULL THEN 'orphan_product'
-                WHEN gross IS NULL OR usd IS NULL OR usd > {U64_MAX} THEN 'bad_number'
-            END AS kind,
-            CASE WHEN ok_order_id THEN CAST(order_id AS UBIGINT) END AS oid,
-            cust, prod,
-            CAST(CASE WHEN ok_quantity AND qty > 0 THEN qty END AS UBIGINT) AS qty,
-            CAST(CASE WHEN usd BETWEEN 0 AND {U64_MAX} THEN usd END AS UBIGINT) AS usd,
-            -- floor division: the UTC day of the UTC minute
-            CAST((utc_minute - ((utc_minute % 1440) + 1440) % 1440) // 1440 AS INTEGER) AS utc_day,
-            status_clean = 'cancelled' AS cancelled
-        FROM priced
+                WHEN gross > {U64_MAX} OR usd IS NULL OR usd > {U64_MAX} THEN 'bad_number'
+            END) AS kind
+            FROM priced
         )
-        SELECT CASE WHEN kind IS NULL THEN oid END AS oid, kind, count(*) AS copies,
-               -- one arg_min per column: fixed-size states (a STRUCT argument costs ~10x the memory)
-               {', '.join(f"arg_min({c}, file_idx::BIGINT * 1099511627776 + ord) FILTER (WHERE kind IS NULL) AS {c}"
-                          for c in ('cust', 'prod', 'qty', 'usd', 'utc_day', 'cancelled'))}
-        FROM checked
-        GROUP BY CASE WHEN kind IS NULL THEN oid END, kind""")
+        SELECT pos, kind, oid, cust, country, category, qty, CAST(usd AS UBIGINT) AS usd, day, cancelled
+        FROM ruled""")
+    con.execute("DETACH load")
+    for f in work.glob("load.duckdb*"):
+        f.unlink()
+    # 3. First occurrence wins: the order ids that valid records repeat (few), with the position of the first.
+    # This GROUP BY over every order id is the one big state of the run; DuckDB spills it beyond memory_limit.
     con.execute("""
-        CREATE TEMP VIEW kept AS
-        SELECT cust, prod, qty, usd, utc_day AS day, cancelled FROM firsts WHERE kind IS NULL""")
+        CREATE TABLE repeated AS
+        SELECT oid, min(pos) AS first_pos, count(*) - 1 AS dropped
+        FROM checked WHERE kind IS NULL
+        GROUP BY oid HAVING count(*) > 1""")
+    con.execute("""
+        CREATE VIEW kept AS
+        SELECT c.* FROM checked c LEFT JOIN repeated r ON r.oid = c.oid
+        WHERE c.kind IS NULL AND (r.oid IS NULL OR r.first_pos = c.pos)""")
 
-    rows_read, rejected, valid, copies = con.execute("""
-        SELECT sum(copies), coalesce(sum(copies) FILTER (WHERE kind IS NOT NULL), 0),
-               count(*) FILTER (WHERE kind IS NULL), coalesce(sum(copies) FILTER (WHERE kind IS NULL), 0)
-        FROM firsts""").fetchone()
-    by_kind = dict(con.execute("SELECT kind, copies FROM firsts WHERE kind IS NOT NULL").fetchall())
-    unparsed = con.execute("SELECT count(DISTINCT (file_id, line)) FROM reject_errors").fetchone()[0]
-    cancelled, revenue = con.execute(
-        "SELECT count(*) FILTER (WHERE cancelled), coalesce(sum(usd) FILTER (WHERE NOT cancelled), 0) FROM kept"
-    ).fetchone()
+    by_kind = dict(con.execute("SELECT coalesce(kind, ''), count(*) FROM checked GROUP BY kind").fetchall())
+    records = by_kind.pop("", 0)
+    duplicates = con.execute("SELECT coalesce(sum(dropped), 0) FROM repeated").fetchone()[0]
+    rejected = sum(by_kind.values())
+    rows_read = records + rejected
+    valid = records - duplicates
 
+    # 4. The reports: one aggregation each over the kept records (cancelled ones are counted in `daily` too,
+    # as their own groups, then left out of the file).
     daily = con.execute("""
-        SELECT strftime(DATE '1970-01-01' + k.day, '%Y-%m-%d') || ',' || c.country || ',' || p.category || ','
-               || count(*) || ',' || sum(k.qty) || ',' || sum(k.usd) AS line
-        FROM kept k JOIN customers c ON c.customer_id = k.cust JOIN products p ON p.product_id = k.prod
-        WHERE NOT k.cancelled
-        GROUP BY k.day, c.country, p.category
-        ORDER BY strftime(DATE '1970-01-01' + k.day, '%Y-%m-%d'), c.country, p.category""").fetchall()
+        SELECT strftime(DATE '1970-01-01' + day, '%Y-%m-%d') AS date, country, category, cancelled,
+               count(*) AS orders, sum(qty) AS units, sum(usd) AS cents
+        FROM kept GROUP BY ALL""").fetchall()
+    cancelled = sum(r[4] for r in daily if r[3])
+    daily = sorted((r for r in daily if not r[3]), key=lambda r: (r[0].encode(), r[1].encode(), r[2].encode()))
+    revenue = sum(r[6] for r in daily)
     top = con.execute("""
         WITH per AS (
             SELECT cust, count(*) AS orders, sum(usd) AS cents FROM kept WHERE NOT cancelled GROUP BY cust
-        ),
-        ranked AS (
-            SELECT row_number() OVER (ORDER BY cents DESC, cust) AS rank, * FROM per
             ORDER BY cents DESC, cust LIMIT 100
         )
-        SELECT rank || ',' || r.cust || ','
+        SELECT row_number() OVER (ORDER BY r.cents DESC, r.cust) || ',' || r.cust || ','
                || CASE WHEN regexp_matches(c.name, '[",\\r\\n]') THEN '"' || replace(c.name, '"', '""') || '"'
                        ELSE c.name END
                || ',' || c.country || ',' || r.orders || ',' || r.cents AS line
-        FROM ranked r JOIN customers c ON c.customer_id = r.cust
-        ORDER BY rank""").fetchall()
+        FROM per r JOIN customers c ON c.customer_id = r.cust
+        ORDER BY r.cents DESC, r.cust""").fetchall()
 
     write_atomic(out / "daily_revenue.csv",
-                 "date,country,category,orders,units,revenue_usd_cents\n" + "".join(r[0] + "\n" for r in daily))
+                 "date,country,category,orders,units,revenue_usd_cents\n"
+                 + "".join(f"{d},{co},{ca},{o},{u},{c}\n" for d, co, ca, _, o, u, c in daily))
     write_atomic(out / "top_customers.csv",
                  "rank,customer_id,name,country,orders,revenue_usd_cents\n" + "".join(r[0] + "\n" for r in top))
     summary = {
@@ -317,7 +361,7 @@ def run(con, data: Path, out: Path, files, started: float) -> None:
         "rejected": rejected + unparsed,
         "rejected_by_kind": dict(sorted(by_kind.items())),
         "unparsed": unparsed,
-        "duplicates_dropped": copies - valid,
+        "duplicates_dropped": duplicates,
         "cancelled": cancelled,
         "revenue_usd_cents": int(revenue),
         "elapsed_seconds": round(time.perf_counter() - started, 3),

@@ -130,3 +130,166 @@ fn bad_solutions_get_the_right_verdicts() {
         (Verdict::OverLimit, Some(Limit::Wall))
     );
 }
+
+/// Fact records for the chunk cutter: every field after `order_id`, then the notes.
+const FIELDS: &[u8] = b",285,1,18,18.29,0,CHF,2024-12-13T04:02:41-05:00,delivered,";
+const HEADER: &[u8] =
+    b"order_id,customer_id,product_id,quantity,unit_price,discount_pct,currency,order_ts,status,notes";
+
+fn record(order_id: u32, notes: &[u8]) -> Vec<u8> {
+    [order_id.to_string().as_bytes(), FIELDS, notes].concat()
+}
+
+/// A small hand-made dirty dataset (the committed sample's dimension tables) whose records are hard to cut
+/// into chunks: bare quotes inside unquoted fields (ordinary characters, an odd number of them on a line),
+/// quoted fields holding line breaks, doubled quotes and a line that looks like a record, a quote opening the
+/// first field of a record (also after a lone `\r` that is skipped before it), text after a closing quote,
+/// CRLF, blank lines, a BOM, a gzip file, repeated order ids, and a file that ends inside a quoted field.
+fn quotes_dataset(dir: &Path) -> PathBuf {
+    let data = dir.join("quotes");
+    std::fs::create_dir_all(data.join("orders")).unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/orders/sample");
+    for t in ["customers.csv", "products.csv", "fx_rates.csv"] {
+        std::fs::copy(sample.join(t), data.join(t)).unwrap();
+    }
+    let lines = |records: Vec<Vec<u8>>| -> Vec<u8> {
+        records
+            .into_iter()
+            .flat_map(|mut r| {
+                r.push(b'\n');
+                r
+            })
+            .collect()
+    };
+    let part0 = lines(vec![
+        [b"\xef\xbb\xbf", HEADER].concat(),
+        record(1, b"size 3\" only"),
+        record(2, b"\"two\nlines, and a comma\""),
+        record(3, b"\"he said \"\"hi\"\"\nthen \"\"bye\"\"\""),
+        record(4, b"one bare \" quote"),
+        record(5, b"\"quoted\nline break after the bare quote\""),
+        [&b"6"[..], FIELDS, b"\"fake record inside:\n7", FIELDS, b"not a record\nend\""].concat(),
+        b"8,285,1,18,18.29,0,CHF,2024-12-13T04:02:41-05:00,pai\"d,\"a bare quote in status\n(rejected)\"".to_vec(),
+        [&b"\"9\""[..], FIELDS, b"quoted order id"].concat(),
+        record(10, b"\"abc\"def\" tail"),
+        record(11, b"\"x\ny\"z"),
+        Vec::new(),
+        b"12,2\"85,1,18,18.29,0,CHF,2024-12-13T04:02:41-05:00,delivered,\"bad number\nquoted\"".to_vec(),
+        [&b"\r\"13\n\""[..], FIELDS, b"a record start after a lone CR"].concat(),
+        [record(14, b"\"crlf inside\r\nand a \"\" quote\""), b"\r".to_vec()].concat(),
+        record(15, b"plain \" and \"\" and \"\"\""),
+        record(2, b"\"a repeat of 2\nwith its own line break\""),
+    ]);
+    let part1 = lines(vec![
+        HEADER.to_vec(),
+        record(16, b"\"multi\n\n\nline\""),
+        record(17, b"x\"y"),
+        [record(18, b"\"quoted, then CRLF\""), b"\r".to_vec()].concat(),
+        record(19, b"an 8\" pipe"),
+        record(3, b"\"a repeat of 3 in another file\""),
+    ]);
+    let part2 = lines(vec![
+        [HEADER, b"\r"].concat(),
+        [record(20, b"2\" tape"), b"\r".to_vec()].concat(),
+        [record(21, b"\"ok\""), b"\r".to_vec()].concat(),
+        // The file ends inside this quoted field: rule 1 for the last record.
+        [
+            &b"22"[..],
+            FIELDS,
+            b"\"never closed\n23",
+            FIELDS,
+            b"looks like a record",
+        ]
+        .concat(),
+    ]);
+    std::fs::write(data.join("orders/part-00000.csv"), part0).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &part1).unwrap();
+    std::fs::write(data.join("orders/part-00001.csv.gz"), gz.finish().unwrap()).unwrap();
+    std::fs::write(data.join("orders/part-00002.csv"), part2).unwrap();
+    data
+}
+
+/// Bytes per chunk: from one record per chunk to one chunk per file.
+const CHUNK_SIZES: [usize; 15] = [
+    1,
+    2,
+    3,
+    5,
+    8,
+    13,
+    21,
+    34,
+    55,
+    89,
+    144,
+    233,
+    377,
+    610,
+    1 << 20,
+];
+
+/// multiprocessing_chunks.py cuts the files into chunks at record boundaries with the reader's quote rule (a
+/// quote opens a quoted field only at the start of a field), so its outputs are the reference's, byte for
+/// byte, whatever the chunk size.
+#[test]
+fn multiprocessing_chunks_matches_the_reference_at_every_chunk_size() {
+    let t = tempfile::tempdir().unwrap();
+    let data = quotes_dataset(t.path());
+    let reference = t.path().join("reference");
+    let s = harness::reference(&data, &reference).unwrap();
+    // The dataset holds what it is meant to: every record read, the tricky ones valid, a few rejects.
+    let kinds: Vec<_> = s.rejected_by_kind.iter().filter(|(_, &n)| n > 0).collect();
+    assert_eq!(
+        (s.rows_read, s.valid, s.duplicates_dropped, s.rejected),
+        (23, 17, 2, 4),
+        "{s:?}"
+    );
+    assert_eq!(
+        format!("{kinds:?}"),
+        r#"[("bad_number", 2), ("unknown_status", 1), ("unterminated_quote", 1)]"#
+    );
+    let mut o = CheckOptions::new(&data);
+    o.python = python();
+    o.profiler = Profiler::None;
+    o.reference = Some(reference.clone());
+    o.limits.wall = Duration::from_secs(120);
+    // The harness runs `python SCRIPT INPUT OUTPUT`: a wrapper adds the chunk size.
+    for chunk in CHUNK_SIZES {
+        let wrapper = t.path().join(format!("multiprocessing_chunks_{chunk}.py"));
+        std::fs::write(
+            &wrapper,
+            format!(
+                "import sys\nsys.path.insert(0, {:?})\nimport multiprocessing_chunks as m\n\
+                 sys.argv = [m.__file__, sys.argv[1], sys.argv[2], '--chunk-size', '{chunk}', '--workers', '2']\n\
+                 sys.exit(m.main())\n",
+                solutions().to_str().unwrap()
+            ),
+        )
+        .unwrap();
+        let r = harness::check_with_reference(
+            &wrapper,
+            &o,
+            &reference,
+            &t.path().join(format!("run-{chunk}")),
+        )
+        .unwrap();
+        assert!(
+            !runner::group_alive(r.run.pgid),
+            "chunk size {chunk}: processes left behind"
+        );
+        assert_eq!(
+            r.verdict,
+            Verdict::Correct,
+            "chunk size {chunk}:\n{}",
+            r.render()
+        );
+        for name in ["rejects.csv", "daily_revenue.csv", "top_customers.csv"] {
+            assert_eq!(
+                String::from_utf8_lossy(&std::fs::read(r.output_dir.join(name)).unwrap()),
+                String::from_utf8_lossy(&std::fs::read(reference.join(name)).unwrap()),
+                "chunk size {chunk}: {name}"
+            );
+        }
+    }
+}
