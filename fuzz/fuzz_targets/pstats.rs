@@ -1,17 +1,18 @@
-//! Fuzz the pstats reader, then the views and exporters on whatever parses: errors are fine, panics are not.
+//! Fuzz the pstats reader (marshal), then the views and exporters on whatever parses: errors are fine, panics are not.
 #![no_main]
 
 use std::path::Path;
 
-use etlkit::profile::{self, export, Format};
+use etlkit::profile::{self, Format};
 use libfuzzer_sys::fuzz_target;
 
+#[path = "common.rs"]
+mod common;
+
 fuzz_target!(|data: &[u8]| {
-    let path = Path::new("fuzz");
-    if let Ok(p) = profile::parse(data, path, Some(Format::Pstats)) {
-        let r = profile::analyze(&p, &Default::default(), 10, Some("main"));
-        let _ = profile::view::render_text(&r);
-        let _ = export::write_folded(&p, &mut std::io::sink(), path);
-        let _ = export::write_speedscope(&p, "fuzz", &mut std::io::sink(), path);
+    // The fast pstats decoder must agree with the generic one whenever it accepts the input.
+    profile::pstats::check_fast_path(data);
+    if let Ok(p) = profile::parse(data, Path::new("fuzz"), Some(Format::Pstats)) {
+        common::exercise(&p);
     }
 });

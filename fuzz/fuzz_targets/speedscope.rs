@@ -3,15 +3,14 @@
 
 use std::path::Path;
 
-use etlkit::profile::{self, export, Format};
+use etlkit::profile::{self, Format};
 use libfuzzer_sys::fuzz_target;
 
+#[path = "common.rs"]
+mod common;
+
 fuzz_target!(|data: &[u8]| {
-    let path = Path::new("fuzz");
-    if let Ok(p) = profile::parse(data, path, Some(Format::Speedscope)) {
-        let r = profile::analyze(&p, &Default::default(), 10, Some("main"));
-        let _ = profile::view::render_text(&r);
-        let _ = export::write_folded(&p, &mut std::io::sink(), path);
-        let _ = export::write_speedscope(&p, "fuzz", &mut std::io::sink(), path);
+    if let Ok(p) = profile::parse(data, Path::new("fuzz"), Some(Format::Speedscope)) {
+        common::exercise(&p);
     }
 });

@@ -5,9 +5,12 @@
 //! time, the way flameprof and gprof2dot do it); the exported file says so.
 
 use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
+
+use rustc_hash::FxHashMap;
 
 use super::{folded, speedscope, FrameId, Profile, Stack};
 use crate::{Error, Result};
@@ -140,8 +143,12 @@ fn svg_label(p: &Profile, f: FrameId) -> String {
     p.frames[f as usize].label().replace(';', ":")
 }
 
-/// Folded lines with integer counts for inferno: samples as-is, times in microseconds.
-fn inferno_lines(p: &Profile) -> (Vec<String>, &'static str) {
+/// inferno adds counts in a u64 (and takes differences as i64): larger totals would wrap around.
+const MAX_DRAWN_TOTAL: u64 = i64::MAX as u64;
+
+/// Folded lines with integer counts for inferno: samples as-is, times in microseconds. Refuses weights
+/// whose total inferno cannot add up.
+fn inferno_lines(p: &Profile, path: &Path) -> Result<(Vec<String>, &'static str)> {
     let (scale, name) = match p.meta.unit.seconds() {
         Some(s) => (s * 1e6, "µs"),
         None => (1.0, "samples"),
@@ -150,27 +157,33 @@ fn inferno_lines(p: &Profile) -> (Vec<String>, &'static str) {
     let labels: Vec<String> = (0..p.frames.len() as FrameId)
         .map(|f| svg_label(p, f))
         .collect();
-    let lines = p
-        .stacks
-        .iter()
-        .filter(|s| !s.frames.is_empty())
-        .filter_map(|s| {
-            let n = (s.weight * scale).round();
-            (n >= 1.0).then(|| {
-                let mut line = String::new();
-                for (i, &f) in s.frames.iter().enumerate() {
-                    if i > 0 {
-                        line.push(';');
-                    }
-                    line.push_str(&labels[f as usize]);
+    let mut total: u64 = 0;
+    let mut lines = Vec::new();
+    for s in p.stacks.iter().filter(|s| !s.frames.is_empty()) {
+        let n = (s.weight * scale).round();
+        if n >= 1.0 {
+            total = total
+                .checked_add(n as u64)
+                .filter(|&t| t <= MAX_DRAWN_TOTAL)
+                .ok_or_else(|| Error::Format {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "the weights add up to more than {MAX_DRAWN_TOTAL} {name}, too many to draw"
+                    ),
+                })?;
+            let mut line = String::new();
+            for (i, &f) in s.frames.iter().enumerate() {
+                if i > 0 {
+                    line.push(';');
                 }
-                line.push(' ');
-                line.push_str(&(n as u64).to_string());
-                line
-            })
-        })
-        .collect();
-    (lines, name)
+                line.push_str(&labels[f as usize]);
+            }
+            line.push(' ');
+            line.push_str(itoa::Buffer::new().format(n as u64));
+            lines.push(line);
+        }
+    }
+    Ok((lines, name))
 }
 
 fn svg_options(title: &str, count_name: &str) -> inferno::flamegraph::Options<'static> {
@@ -192,7 +205,15 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
 /// Writes a flamegraph SVG.
 pub fn flamegraph(profile: &Profile, title: &str, out: &mut dyn Write, path: &Path) -> Result<()> {
     let p = with_stacks(profile);
-    let (lines, count) = inferno_lines(&p);
+    if let Some(svg) = pruned_flamegraph(&p, title) {
+        return out.write_all(&svg).map_err(io(path));
+    }
+    full_flamegraph(&p, title, out, path)
+}
+
+/// Every stack as a folded line, sorted and merged by inferno: the reference for [`pruned_flamegraph`].
+fn full_flamegraph(p: &Profile, title: &str, out: &mut dyn Write, path: &Path) -> Result<()> {
+    let (lines, count) = inferno_lines(p, path)?;
     if lines.is_empty() {
         return Err(Error::Format {
             path: path.to_path_buf(),
@@ -202,6 +223,206 @@ pub fn flamegraph(profile: &Profile, title: &str, out: &mut dyn Write, path: &Pa
     let mut opts = svg_options(title, count);
     inferno::flamegraph::from_lines(&mut opts, lines.iter().map(String::as_str), out)
         .map_err(io(path))
+}
+
+/// The same SVG as [`full_flamegraph`], from far fewer lines. inferno sorts the folded lines as strings,
+/// merges neighbours that share a prefix into frames, and then drops frames narrower than `min_width`
+/// (and so everything above them). This does the sort and the merge on frame ids, finds the frames
+/// inferno will drop, cuts every stack just above its first dropped frame and adds up neighbours that
+/// became equal. inferno then draws the same frames at the same places: a kept frame spans the same
+/// lines as before, and a dropped one still spans the same lines and is dropped again.
+///
+/// `None` when the profile has no stack to draw, or when a frame label could make inferno read the cut
+/// lines differently from the full ones (leading/trailing spaces, a trailing number, a `# ` comment
+/// prefix): the full path handles those.
+fn pruned_flamegraph(p: &Profile, title: &str) -> Option<Vec<u8>> {
+    let (scale, count_name) = match p.meta.unit.seconds() {
+        Some(s) => (s * 1e6, "µs"),
+        None => (1.0, "samples"),
+    };
+    let labels: Vec<String> = (0..p.frames.len() as FrameId)
+        .map(|f| svg_label(p, f))
+        .collect();
+    // Frames with equal labels are one frame to inferno.
+    let mut by_label: FxHashMap<&str, u32> = FxHashMap::default();
+    let label_id: Vec<u32> = labels
+        .iter()
+        .map(|l| {
+            let next = by_label.len() as u32;
+            *by_label.entry(l.as_str()).or_insert(next)
+        })
+        .collect();
+    let mut used = vec![false; labels.len()];
+    let mut lines: Vec<(&[FrameId], u64)> = Vec::with_capacity(p.stacks.len());
+    let mut time: u64 = 0;
+    for s in p.stacks.iter().filter(|s| !s.frames.is_empty()) {
+        let n = (s.weight * scale).round();
+        if n >= 1.0 {
+            for &f in &s.frames {
+                used[f as usize] = true;
+            }
+            lines.push((&s.frames, n as u64));
+            time = time
+                .checked_add(n as u64)
+                .filter(|&t| t <= MAX_DRAWN_TOTAL)?;
+        }
+    }
+    // Labels inferno could read differently once they end a cut line or start one.
+    let odd = |l: &String| {
+        let count_like = l
+            .rsplit_once(' ')
+            .is_some_and(|(_, t)| t.bytes().all(|b| b.is_ascii_digit() || b == b'.'));
+        l.is_empty()
+            || l.starts_with(char::is_whitespace)
+            || l.ends_with(char::is_whitespace)
+            || l.starts_with("# ")
+            || count_like
+    };
+    if lines.is_empty() || labels.iter().zip(&used).any(|(l, &u)| u && odd(l)) {
+        return None;
+    }
+    // Labels in string order: when no label is a prefix of another, two lines compare as the first
+    // pair of different labels does.
+    let mut sorted: Vec<u32> = (0..labels.len() as u32)
+        .filter(|&f| used[f as usize])
+        .collect();
+    sorted.sort_unstable_by(|&a, &b| labels[a as usize].cmp(&labels[b as usize]));
+    let mut rank = vec![0u32; labels.len()];
+    for (r, &f) in sorted.iter().enumerate() {
+        rank[f as usize] = r as u32;
+    }
+    let prefixes = sorted.windows(2).any(|w| {
+        let (a, b) = (&labels[w[0] as usize], &labels[w[1] as usize]);
+        a != b && b.starts_with(a.as_str())
+    });
+    lines.sort_unstable_by(|a, b| {
+        if !prefixes {
+            let i =
+                a.0.iter()
+                    .zip(b.0)
+                    .take_while(|(x, y)| label_id[**x as usize] == label_id[**y as usize])
+                    .count();
+            if let (Some(&x), Some(&y)) = (a.0.get(i), b.0.get(i)) {
+                return rank[x as usize].cmp(&rank[y as usize]);
+            }
+        }
+        line_cmp(a, b, &labels)
+    });
+
+    // inferno's merge, on label ids: a frame opens where a line stops sharing the previous line's
+    // prefix and closes where a later line stops sharing it.
+    let min_time = svg_options(title, count_name).min_width / (100.0 / time as f64);
+    // The depth of each line's first dropped frame.
+    let mut cut = vec![usize::MAX; lines.len()];
+    let mut open: Vec<(u32, u64, usize)> = Vec::new(); // label id, start time, first line
+    let mut now: u64 = 0;
+    let mut close = |open: &mut Vec<(u32, u64, usize)>, keep: usize, now: u64, line: usize| {
+        while open.len() > keep {
+            let depth = open.len() - 1;
+            let Some((_, start, first)) = open.pop() else {
+                break;
+            };
+            if ((now - start) as f64) < min_time {
+                for c in &mut cut[first..line] {
+                    *c = (*c).min(depth);
+                }
+            }
+        }
+    };
+    for (k, (frames, n)) in lines.iter().enumerate() {
+        let shared = open
+            .iter()
+            .zip(frames.iter())
+            .take_while(|(o, &f)| o.0 == label_id[f as usize])
+            .count();
+        close(&mut open, shared, now, k);
+        open.extend(
+            frames[shared..]
+                .iter()
+                .map(|&f| (label_id[f as usize], now, k)),
+        );
+        now += n;
+    }
+    close(&mut open, 0, now, lines.len());
+
+    // Cut lines above their first dropped frame, which stays so that it spans the same lines, with one
+    // placeholder child: the `;` after the dropped frame keeps the cut lines in the order of the full
+    // ones (`a;b;c 1` must still sort after `a;b.x 1`). The placeholder is as narrow as its parent, so
+    // it is dropped too. Neighbours that became equal are added up.
+    let mut text = String::new();
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    let mut prev: Option<(&[FrameId], bool, u64)> = None;
+    let mut flush = |text: &mut String, line: Option<(&[FrameId], bool, u64)>| {
+        if let Some((frames, placeholder, n)) = line {
+            let start = text.len();
+            for (i, &f) in frames.iter().enumerate() {
+                if i > 0 {
+                    text.push(';');
+                }
+                text.push_str(&labels[f as usize]);
+            }
+            if placeholder {
+                text.push_str(";-");
+            }
+            text.push(' ');
+            text.push_str(itoa::Buffer::new().format(n));
+            spans.push((start, text.len()));
+        }
+    };
+    let same = |a: &[FrameId], b: &[FrameId]| {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|(&x, &y)| label_id[x as usize] == label_id[y as usize])
+    };
+    for ((frames, n), &c) in lines.iter().zip(&cut) {
+        let cut_here = c < frames.len() - 1;
+        let kept = if cut_here { &frames[..=c] } else { frames };
+        prev = match prev {
+            Some((pf, pp, pn)) if pp == cut_here && same(pf, kept) => {
+                Some((pf, pp, pn.checked_add(*n)?))
+            }
+            other => {
+                flush(&mut text, other);
+                Some((kept, cut_here, *n))
+            }
+        };
+    }
+    flush(&mut text, prev);
+    let mut opts = svg_options(title, count_name);
+    // The lines are in inferno's order already (inferno checks that, and the full path runs if not).
+    opts.no_sort = true;
+    let mut svg = Vec::new();
+    inferno::flamegraph::from_lines(&mut opts, spans.iter().map(|&(a, b)| &text[a..b]), &mut svg)
+        .ok()?;
+    Some(svg)
+}
+
+/// Orders two stacks as inferno orders their folded lines: as the strings `label;label;... COUNT`.
+fn line_cmp(a: &(&[FrameId], u64), b: &(&[FrameId], u64), labels: &[String]) -> Ordering {
+    let i = a.0.iter().zip(b.0).take_while(|(x, y)| x == y).count();
+    if let (Some(&x), Some(&y)) = (a.0.get(i), b.0.get(i)) {
+        let (lx, ly) = (labels[x as usize].as_bytes(), labels[y as usize].as_bytes());
+        if let Some(j) = lx.iter().zip(ly).position(|(p, q)| p != q) {
+            return lx[j].cmp(&ly[j]);
+        }
+    }
+    // One label is a prefix of the other (or they are equal, or a stack ended): compare the rest byte
+    // by byte, separators and counts included.
+    let rest = |(frames, n): &(&[FrameId], u64)| {
+        let sep = i > 0;
+        let mut v: Vec<u8> = Vec::new();
+        for (k, &f) in frames[i..].iter().enumerate() {
+            if k > 0 || sep {
+                v.push(b';');
+            }
+            v.extend_from_slice(labels[f as usize].as_bytes());
+        }
+        v.push(b' ');
+        v.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes());
+        v
+    };
+    rest(a).cmp(&rest(b))
 }
 
 /// Writes a differential flamegraph: the `after` profile's shape, coloured by the change from `before`
@@ -215,8 +436,8 @@ pub fn differential_flamegraph(
     path: &Path,
 ) -> Result<()> {
     let (b, a) = (with_stacks(before), with_stacks(after));
-    let (bl, count) = inferno_lines(&b);
-    let (al, _) = inferno_lines(&a);
+    let (bl, count) = inferno_lines(&b, path)?;
+    let (al, _) = inferno_lines(&a, path)?;
     let mut diff = Vec::new();
     let opts = inferno::differential::Options {
         normalize,
@@ -398,6 +619,91 @@ pub fn export(
         ExportFormat::Speedscope => write_speedscope(profile, name, out, path),
         ExportFormat::Pprof => {
             write_pprof(profile, path.to_string_lossy().ends_with(".gz"), out, path)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full(p: &Profile) -> Vec<u8> {
+        let mut out = Vec::new();
+        full_flamegraph(p, "t", &mut out, Path::new("t")).unwrap();
+        out
+    }
+
+    fn folded(text: &str) -> Profile {
+        super::super::parse(
+            text.as_bytes(),
+            Path::new("t"),
+            Some(super::super::Format::Folded),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn pruned_flamegraphs_are_the_full_ones() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/profile");
+        let mut checked = 0;
+        for sub in ["pstats", "pyspy", "other"] {
+            for e in std::fs::read_dir(root.join(sub)).unwrap() {
+                let path = e.unwrap().path();
+                let Ok(p) = super::super::load(&path, None) else {
+                    continue;
+                };
+                let p = with_stacks(&p);
+                if let Some(svg) = pruned_flamegraph(&p, "t") {
+                    assert!(svg == full(&p), "{}", path.display());
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked >= 20, "{checked}");
+    }
+
+    #[test]
+    fn pruned_flamegraphs_keep_inferno_string_order_quirks() {
+        // Labels that are prefixes of others, bytes sorting before and after `;` and ` `, a frame
+        // split in two by a neighbour (`c`, `c-x`, `c;d`), equal stacks, and thin deep tails.
+        let quirky = [
+            "c", "c-x", "c2", "c!", "cc", "b", "b.c", "a b", "x(1)", "x(12)", "m::f", "m::f::g",
+            "m:f",
+        ];
+        // No label a prefix of another: the comparison by label rank.
+        let plain = ["a", "b.c", "d e", "x(1)", "y::z", "q-r", "Z"];
+        for seed in 1..9u64 {
+            let names: &[&str] = if seed % 2 == 0 { &plain } else { &quirky };
+            let mut state = seed;
+            let mut text = String::new();
+            for i in 0..3000 {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let depth = 1 + (state >> 33) as usize % (3 + seed as usize);
+                let stack: Vec<&str> = (0..depth)
+                    .map(|d| names[((state >> (d * 4)) as usize + d) % names.len()])
+                    .collect();
+                let n = if i % (50 + seed as usize * 20) == 0 {
+                    5000
+                } else {
+                    1 + (state >> 50) % 3
+                };
+                text.push_str(&format!("{} {n}\n", stack.join(";")));
+            }
+            if seed % 2 == 1 {
+                text.push_str("c;c-x 4\nc 3\nc;d 2\nc-x 1\n");
+            }
+            let p = folded(&text);
+            let svg = pruned_flamegraph(&p, "t").expect("plain labels take the pruned path");
+            assert!(svg == full(&p), "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn labels_inferno_would_reparse_take_the_full_path() {
+        for text in ["a;b 12;c 3\n", "a; b;c 3\n", "# a;b 3\n", "a;b ;c 3\n"] {
+            assert!(pruned_flamegraph(&folded(text), "t").is_none(), "{text:?}");
         }
     }
 }

@@ -14,10 +14,10 @@ pub mod speedscope;
 mod stdlib;
 pub mod view;
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::{Error, Result};
@@ -228,7 +228,7 @@ impl Profile {
 #[derive(Debug, Default)]
 pub struct FrameTable {
     frames: Vec<Frame>,
-    index: HashMap<Frame, FrameId>,
+    index: FxHashMap<Frame, FrameId>,
 }
 
 impl FrameTable {
@@ -316,10 +316,69 @@ pub fn parse(data: &[u8], path: &Path, format: Option<Format>) -> Result<Profile
     reader.read(data, path)
 }
 
-/// Reads and parses a profile file.
+/// What [`load`] reads first to tell the format (the folded sniffer looks at this much).
+const HEAD: usize = 64 * 1024;
+
+/// Reads and parses a profile file. Folded stacks are parsed while the file is read (in chunks, on
+/// several threads), so a big file is never held whole in memory; other formats are read whole.
 pub fn load(path: &Path, format: Option<Format>) -> Result<Profile> {
-    let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    parse(&data, path, format)
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut head = Vec::new();
+    (&mut file)
+        .take(HEAD as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| Error::io(path, e))?;
+    let gzip_error = |e: std::io::Error| Error::Format {
+        path: path.to_path_buf(),
+        message: format!("cannot decompress gzip data: {e}"),
+    };
+    if head.starts_with(&[0x1f, 0x8b]) {
+        let mut gz = flate2::read::MultiGzDecoder::new(std::io::Cursor::new(head).chain(file));
+        let mut text_head = Vec::new();
+        (&mut gz)
+            .take(HEAD as u64)
+            .read_to_end(&mut text_head)
+            .map_err(gzip_error)?;
+        return load_rest(&mut gz, text_head, None, path, format, &gzip_error);
+    }
+    let size = file.metadata().ok().map(|m| m.len());
+    load_rest(&mut file, head, size, path, format, &|e| Error::io(path, e))
+}
+
+/// Finishes [`load`] once the first bytes (`head`, decompressed) are known; `size` is the file size
+/// when known.
+fn load_rest(
+    reader: &mut dyn Read,
+    mut head: Vec<u8>,
+    size: Option<u64>,
+    path: &Path,
+    format: Option<Format>,
+    read_error: &dyn Fn(std::io::Error) -> Error,
+) -> Result<Profile> {
+    let big = head.len() == HEAD;
+    // Streaming needs the format known from the head alone: a `{` could be speedscope JSON whose
+    // `"shared"` key comes later, and gzip inside gzip is unpacked by `parse`.
+    let folded = big
+        && !head.starts_with(&[0x1f, 0x8b])
+        && match format {
+            Some(f) => f == Format::Folded,
+            None => {
+                !head.trim_ascii_start().starts_with(b"{") && sniff(&head) == Some(Format::Folded)
+            }
+        };
+    if folded {
+        return folded::read_stream(reader, head, path, read_error);
+    }
+    // Reading into a buffer of the right size saves growing (copying) it step by step.
+    if let Some(size) = size {
+        head.reserve(
+            usize::try_from(size)
+                .unwrap_or(0)
+                .saturating_sub(head.len()),
+        );
+    }
+    reader.read_to_end(&mut head).map_err(read_error)?;
+    parse(&head, path, format)
 }
 
 /// A `BadInput` error at a byte offset of a text file (the line number is computed from the offset).

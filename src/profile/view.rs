@@ -1,6 +1,7 @@
 //! Views over a [`Profile`]: top functions by self and total time, hot lines, the hot path, callers and
 //! callees of a function, filters, and the terminal table / JSON renderings of all that.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
@@ -419,42 +420,101 @@ fn sort_by<T>(rows: &mut [T], w: impl Fn(&T) -> f64, name: impl Fn(&T) -> (&str,
     rows.sort_by(|a, b| w(b).total_cmp(&w(a)).then_with(|| name(a).cmp(&name(b))));
 }
 
+/// The first `top` rows that pass `keep`, in [`sort_by`]'s order (equal rows keep their order), cloned.
+/// Selects before sorting: a pstats file can have hundreds of thousands of rows for a table of ten.
+fn top_rows<'a, T: Clone>(
+    rows: &'a [T],
+    top: usize,
+    keep: impl Fn(&T) -> bool,
+    w: impl Fn(&T) -> f64,
+    name: impl Fn(&'a T) -> (&'a str, &'a str),
+) -> Vec<T> {
+    let mut idx: Vec<usize> = (0..rows.len()).filter(|&i| keep(&rows[i])).collect();
+    // The index as the last key makes the order total, so an unstable selection gives the stable order.
+    let cmp = |&a: &usize, &b: &usize| {
+        let (ra, rb) = (&rows[a], &rows[b]);
+        w(rb)
+            .total_cmp(&w(ra))
+            .then_with(|| name(ra).cmp(&name(rb)))
+            .then(a.cmp(&b))
+    };
+    if top < idx.len() {
+        if top > 0 {
+            idx.select_nth_unstable_by(top - 1, cmp);
+        }
+        idx.truncate(top);
+    }
+    idx.sort_unstable_by(cmp);
+    idx.into_iter().map(|i| rows[i].clone()).collect()
+}
+
 /// Builds the full report. `top` limits each table; `function` selects callers/callees (substring match on
 /// the function name, or `name@file`).
 pub fn analyze(profile: &Profile, filters: &Filters, top: usize, function: Option<&str>) -> Report {
-    let p = apply_filters(profile, filters);
-    let mut t = tables(&p);
-    if p.is_timed() {
-        // Hiding pstats rows does not shorten the run: percentages stay shares of the whole program.
-        t.total = profile.total();
-        for r in &mut t.functions {
-            r.self_pct = pct(r.self_weight, t.total);
-            r.total_pct = pct(r.total, t.total);
-        }
+    // Without filters the profile is used as it is (a copy of a big profile costs more than the views).
+    let p = if filters.any() {
+        Cow::Owned(apply_filters(profile, filters))
+    } else {
+        Cow::Borrowed(profile)
+    };
+    let p = p.as_ref();
+    fn fname(r: &FunctionRow) -> (&str, &str) {
+        (&r.function, &r.file)
     }
-    let mut top_self = t.functions.clone();
-    sort_by(&mut top_self, |r| r.self_weight, |r| (&r.function, &r.file));
-    top_self.retain(|r| r.self_weight > 0.0);
-    top_self.truncate(top);
-    let mut top_total = t.functions;
-    sort_by(&mut top_total, |r| r.total, |r| (&r.function, &r.file));
-    // Functions whose stacks were all filtered out have nothing to show.
-    top_total.retain(|r| r.total > 0.0 || r.self_weight > 0.0);
-    top_total.truncate(top);
-    let mut hot_lines = t.lines;
-    sort_by(
-        &mut hot_lines,
-        |r| r.self_weight,
-        |r| (&r.function, &r.file),
-    );
-    hot_lines.retain(|r| r.self_weight > 0.0);
-    hot_lines.truncate(top);
-    let (hot_path, hot_path_note) = hot_path(&p, t.total);
-    let neighbours = function.map(|q| neighbours(&p, q, t.total));
+    let (total, top_self, top_total, hot_lines) = if p.is_timed() {
+        // Hiding pstats rows does not shorten the run: percentages stay shares of the whole program.
+        let total = profile.total();
+        // Rank the timings themselves and build rows for the winners only (a big pstats file has
+        // hundreds of thousands of functions).
+        let timings: Vec<&FunctionTiming> = p.timings.iter().collect();
+        let name = |t: &&FunctionTiming| -> (&str, &str) {
+            let f = &p.frames[t.frame as usize];
+            (&f.function, &f.file)
+        };
+        let rows = |v: Vec<&FunctionTiming>| -> Vec<FunctionRow> {
+            v.into_iter().map(|t| timing_row(p, t, total)).collect()
+        };
+        let top_self = rows(top_rows(&timings, top, |t| t.tt > 0.0, |t| t.tt, name));
+        let top_total = rows(top_rows(
+            &timings,
+            top,
+            |t| t.ct > 0.0 || t.tt > 0.0,
+            |t| t.ct,
+            name,
+        ));
+        (total, top_self, top_total, Vec::new())
+    } else {
+        let t = tables(p);
+        let top_self = top_rows(
+            &t.functions,
+            top,
+            |r| r.self_weight > 0.0,
+            |r| r.self_weight,
+            fname,
+        );
+        // Functions whose stacks were all filtered out have nothing to show.
+        let top_total = top_rows(
+            &t.functions,
+            top,
+            |r| r.total > 0.0 || r.self_weight > 0.0,
+            |r| r.total,
+            fname,
+        );
+        let hot_lines = top_rows(
+            &t.lines,
+            top,
+            |r| r.self_weight > 0.0,
+            |r| r.self_weight,
+            |r| (r.function.as_str(), r.file.as_str()),
+        );
+        (t.total, top_self, top_total, hot_lines)
+    };
+    let (hot_path, hot_path_note) = hot_path(p, total);
+    let neighbours = function.map(|q| neighbours(p, q, total));
     Report {
         meta: p.meta.clone(),
         filters: *filters,
-        total: t.total,
+        total,
         entries: if p.is_timed() {
             p.timings.len()
         } else {
@@ -475,12 +535,35 @@ pub fn analyze(profile: &Profile, filters: &Filters, top: usize, function: Optio
 pub fn hot_path(profile: &Profile, total: f64) -> (Vec<PathStep>, Option<String>) {
     let mut out = Vec::new();
     if profile.is_timed() {
-        let mut callees: HashMap<FrameId, Vec<(FrameId, f64)>> = HashMap::new();
+        // Callees per caller as one flat table (offsets by caller id): a big file has a million edges.
+        let mut start = vec![0usize; profile.frames.len() + 1];
         for t in &profile.timings {
             for e in &t.callers {
-                callees.entry(e.caller).or_default().push((t.frame, e.ct));
+                if let Some(n) = start.get_mut(e.caller as usize + 1) {
+                    *n += 1;
+                }
             }
         }
+        for i in 1..start.len() {
+            start[i] += start[i - 1];
+        }
+        let mut fill = start.clone();
+        let mut callees = vec![(0 as FrameId, 0.0f64); start[start.len() - 1]];
+        for t in &profile.timings {
+            for e in &t.callers {
+                if let Some(at) = fill.get_mut(e.caller as usize) {
+                    callees[*at] = (t.frame, e.ct);
+                    *at += 1;
+                }
+            }
+        }
+        let callees_of = |f: FrameId| {
+            let f = f as usize;
+            match (start.get(f), start.get(f + 1)) {
+                (Some(&a), Some(&b)) => &callees[a..b],
+                _ => &[],
+            }
+        };
         // The function with the largest cumulative time is the entry point (`exec` or `<module>`).
         let Some(root) = profile
             .timings
@@ -500,12 +583,11 @@ pub fn hot_path(profile: &Profile, total: f64) -> (Vec<PathStep>, Option<String>
                 total: w,
                 total_pct: pct(w, total),
             });
-            let next = callees.get(&cur).and_then(|c| {
-                c.iter()
-                    .filter(|(f, _)| !seen.contains(f))
-                    .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
-                    .copied()
-            });
+            let next = callees_of(cur)
+                .iter()
+                .filter(|(f, _)| !seen.contains(f))
+                .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
+                .copied();
             match next {
                 Some((f, edge_ct)) if edge_ct > 0.0 => {
                     seen.push(f);
@@ -521,35 +603,49 @@ pub fn hot_path(profile: &Profile, total: f64) -> (Vec<PathStep>, Option<String>
         );
     }
     let (fmap, keys) = function_index(profile);
-    // Stacks reduced to function indexes (thread/process roots kept as negative-free extra keys).
-    let mut alive: Vec<(Vec<u32>, f64)> = profile
-        .stacks
-        .iter()
-        .map(|s| {
-            (
-                s.frames
-                    .iter()
-                    .filter_map(|&f| fmap[f as usize])
-                    .collect::<Vec<_>>(),
-                s.weight,
-            )
-        })
-        .filter(|(f, _)| !f.is_empty())
-        .collect();
-    let mut depth = 0;
+    // Each stack still on the path, with the position of its next frame: thread/process roots are
+    // skipped as the walk goes, and the stacks drop out fast, so most frames are never looked at.
+    let stacks = &profile.stacks;
+    let mut alive: Vec<(usize, usize)> = (0..stacks.len()).map(|i| (i, 0)).collect();
+    // The function at a stack's position, after moving the position past non-function frames.
+    let function_at = |(s, pos): &mut (usize, usize)| {
+        let frames = &stacks[*s].frames;
+        while let Some(&f) = frames.get(*pos) {
+            if let Some(k) = fmap[f as usize] {
+                return Some(k);
+            }
+            *pos += 1;
+        }
+        None
+    };
+    // Per-function sums at one depth; `touched` lists the functions to compare and reset.
+    let mut sums = vec![0.0f64; keys.len()];
+    let mut is_touched = vec![false; keys.len()];
+    let mut touched: Vec<u32> = Vec::new();
     loop {
-        let mut sums: HashMap<u32, f64> = HashMap::new();
-        for (f, w) in &alive {
-            if let Some(&k) = f.get(depth) {
-                *sums.entry(k).or_default() += *w;
+        for a in &mut alive {
+            if let Some(k) = function_at(a) {
+                if !is_touched[k as usize] {
+                    is_touched[k as usize] = true;
+                    touched.push(k);
+                }
+                sums[k as usize] += stacks[a.0].weight;
             }
         }
-        let Some((&k, &w)) = sums.iter().max_by(|a, b| {
-            a.1.total_cmp(b.1)
-                .then_with(|| keys[*b.0 as usize].cmp(&keys[*a.0 as usize]))
-        }) else {
+        let best = touched.iter().copied().max_by(|&a, &b| {
+            sums[a as usize]
+                .total_cmp(&sums[b as usize])
+                .then_with(|| keys[b as usize].cmp(&keys[a as usize]))
+        });
+        let Some(k) = best else {
             break;
         };
+        let w = sums[k as usize];
+        for &t in &touched {
+            sums[t as usize] = 0.0;
+            is_touched[t as usize] = false;
+        }
+        touched.clear();
         let (function, file) = keys[k as usize].clone();
         out.push(PathStep {
             function,
@@ -557,8 +653,11 @@ pub fn hot_path(profile: &Profile, total: f64) -> (Vec<PathStep>, Option<String>
             total: w,
             total_pct: pct(w, total),
         });
-        alive.retain(|(f, _)| f.get(depth) == Some(&k));
-        depth += 1;
+        alive.retain_mut(|a| {
+            let on_path = function_at(a) == Some(k);
+            a.1 += 1;
+            on_path
+        });
     }
     (out, None)
 }
