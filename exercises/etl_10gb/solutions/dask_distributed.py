@@ -9,7 +9,7 @@ Python, so threads would only share the GIL). With --scheduler tcp://host:8786 i
 INPUT_DIR must be the same path on this client and on every worker (a shared filesystem: the client reads
 the files to find the cut points, the workers read their byte ranges); OUTPUT_DIR is written by the client.
 
-Approach: the client cuts the fact files into chunks at record boundaries (the spec's quote-parity rule) and
+Approach: the client cuts the fact files into chunks at record boundaries (the reference's quote rule) and
 submits one task per chunk (a byte range; for compressed files the chunk's bytes) with a bounded number in
 flight. Each task runs multiprocessing_chunks.process_chunk (the reader and rules of streaming_csv.py) and
 returns partial aggregates plus what the merge needs to apply "first occurrence wins" across chunks; the
