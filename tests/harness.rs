@@ -123,6 +123,39 @@ fn verdicts_for_good_and_bad_candidates() {
 }
 
 #[test]
+fn a_relative_work_directory_still_finds_the_outputs() {
+    // `scripts/demo` passes `--work out/demo/...`; the solution runs inside that directory, so the harness must
+    // hand it an absolute output path (a relative one once sent the outputs to work/work/output: "not written").
+    let dir = tempfile::tempdir().unwrap();
+    let opts = setup(dir.path());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_etlkit"))
+        .current_dir(dir.path())
+        .args([
+            "check",
+            fixture("copy_reference.py").to_str().unwrap(),
+            "--data",
+        ])
+        .arg(&opts.data)
+        .arg("--reference")
+        .arg(opts.reference.as_ref().unwrap())
+        .args(["--work", "rel/work", "--profiler", "none", "--python"])
+        .arg(&opts.python)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("CORRECT"), "{text}");
+    assert!(dir
+        .path()
+        .join("rel/work/run/output/daily_revenue.csv")
+        .is_file());
+}
+
+#[test]
 fn a_forked_child_that_hangs_does_not_survive() {
     let t = tempfile::tempdir().unwrap();
     let opts = setup(t.path());

@@ -368,6 +368,8 @@ pub fn check_with_reference(
     let solution = std::fs::canonicalize(solution).map_err(|e| Error::io(solution, e))?;
     let data = std::fs::canonicalize(&opts.data).map_err(|e| Error::io(&opts.data, e))?;
     std::fs::create_dir_all(work).map_err(|e| Error::io(work, e))?;
+    // The solution runs with `work` as its directory: a relative output path would land under itself.
+    let work = &std::fs::canonicalize(work).map_err(|e| Error::io(work, e))?;
     let out = work.join("output");
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
