@@ -10,8 +10,8 @@ Approach
   of a record (rejects.csv needs it) nor reject one row whose bytes are not UTF-8 without failing the file.
   The reader reads quotes the way the reference's csv-core does: a quote opens a quoted field only at the
   start of a field (elsewhere it is a literal character), `""` is a quote inside a quoted field, `,` `\\n`
-  and `\\r\\n` end fields and records outside quotes, blank lines are not records. Lines without any quote
-  (nearly all of them) take a fast path: split on `,`.
+  and `\\r\\n` end fields and records outside quotes (a lone `\\r` is data), blank lines are not records.
+  Lines without any quote (nearly all of them) take a fast path: split on `,`.
 - A record that is plainly well formed is checked with one precompiled regex and a few lookups
   (`fast_check`); any other goes through the spec's eleven rules in order (`check`), where the first failing
   rule raises `Rejected(kind, column)`.
@@ -194,7 +194,8 @@ class Dimensions:
 # Reading records
 
 
-_FIELD_END = re.compile(rb"[,\r\n]")
+# Records end with `\n` only (the spec): a lone `\r` is data, as in the reference.
+_FIELD_END = re.compile(rb"[,\n]")
 
 
 def parse_quoted(buf: bytes, pos: int, n: int):
@@ -236,9 +237,9 @@ def parse_quoted(buf: bytes, pos: int, n: int):
         if buf[k] == 44:  # ,
             pos = k + 1
             continue
-        # \n, \r or \r\n ends the record
-        if buf[k] == 13 and k + 1 < n and buf[k + 1] == 10:
-            return fields, k + 2
+        # \n ends the record; the \r of a \r\n is not part of the last field
+        if k > 0 and buf[k - 1] == 13 and fields[-1].endswith(b"\r"):
+            fields[-1] = fields[-1][:-1]
         return fields, k + 1
 
 
@@ -252,6 +253,24 @@ def next_record(buf: bytes, pos: int, n: int):
     if line.endswith(b"\r"):
         line = line[:-1]
     return line.split(b","), (n if nl < 0 else nl + 1)
+
+
+def ends_in_quotes(raw: bytes) -> bool:
+    """True when the record `raw` ends inside a quoted field. Quotes are read as csv-core reads them: one opens a
+    quoted field only at the start of a field (elsewhere it is an ordinary character, as in `an 8" pipe`);
+    inside, `""` is a quote and a single one closes the field."""
+    inside = False
+    q = raw.find(b'"')
+    while q >= 0:
+        if inside:
+            if raw[q + 1:q + 2] == b'"':
+                q = raw.find(b'"', q + 2)
+                continue
+            inside = False
+        elif q == 0 or raw[q - 1] == 44:
+            inside = True
+        q = raw.find(b'"', q + 1)
+    return inside
 
 
 def skip_blank(buf: bytes, pos: int, n: int) -> int:
@@ -349,7 +368,7 @@ def check(f: list[bytes], raw: bytes, tail: bool, cut_short: bool, dims: Dimensi
     """The spec's rules, in order. Returns (order_id, usd_cents, day, customer_row, units, country, category,
     cancelled) for a valid record; raises Rejected otherwise."""
     if tail:
-        if raw.count(b'"') % 2:
+        if ends_in_quotes(raw):
             raise Rejected("unterminated_quote")
         if cut_short and len(f) != 10:
             raise Rejected("truncated_row")
