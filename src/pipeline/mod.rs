@@ -2,9 +2,10 @@
 //! "10 GB CSV" exercise, `exercises/etl_10gb/README.md`).
 //!
 //! One reader thread cuts each fact file into ~4 MiB blocks at record boundaries (quote-aware); worker threads
-//! parse, validate, clean and price the records of a block; the calling thread takes the blocks' results back in
-//! file order, drops duplicate order ids (a bitmap: ids are dense), aggregates, and streams rejects. Buffers are
-//! recycled and only as many blocks as there are buffers exist at once, so memory stays bounded.
+//! parse, validate, clean, price and count the records of a block (see `totals`); the calling thread takes the
+//! blocks' results back in file order, streams rejects, and drops duplicate order ids (a bitmap: ids are dense),
+//! taking out what each repeat had added. Buffers are recycled and only as many blocks as there are buffers
+//! exist at once, so memory stays bounded.
 
 mod dims;
 mod input;

@@ -125,14 +125,22 @@ impl Partial {
 
     #[inline]
     fn add(&mut self, v: &Valid, customers: &Customers) {
+        if self.count(v) {
+            customers.add(v.customer, v.usd_cents);
+        }
+    }
+
+    /// Counts `v` in everything but the per-customer totals; true when it counts as revenue (not cancelled).
+    #[inline]
+    fn count(&mut self, v: &Valid) -> bool {
         self.valid += 1;
         if v.status == CANCELLED {
             self.cancelled += 1;
-            return;
+            return false;
         }
         self.revenue += v.usd_cents as u128;
         self.daily.entry(v.group()).or_default().add(v);
-        customers.add(v.customer, v.usd_cents);
+        true
     }
 }
 
@@ -176,16 +184,11 @@ impl Corrections {
     /// Called by the ordered stage for every record whose order id was seen before.
     pub fn add(&mut self, v: &Valid) {
         self.duplicates += 1;
-        self.partial.valid += 1;
-        if v.status == CANCELLED {
-            self.partial.cancelled += 1;
-            return;
+        if self.partial.count(v) {
+            let c = self.customers.entry(v.customer).or_default();
+            c.0 += v.usd_cents as u128;
+            c.1 += 1;
         }
-        self.partial.revenue += v.usd_cents as u128;
-        self.partial.daily.entry(v.group()).or_default().add(v);
-        let c = self.customers.entry(v.customer).or_default();
-        c.0 += v.usd_cents as u128;
-        c.1 += 1;
     }
 }
 
