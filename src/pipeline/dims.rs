@@ -23,7 +23,7 @@ impl IdIndex {
     const NONE: u64 = u64::MAX;
 
     /// Fails with the first id that appears twice.
-    fn build(ids: &[u64], attrs: &[u16]) -> std::result::Result<Self, u64> {
+    pub(super) fn build(ids: &[u64], attrs: &[u16]) -> std::result::Result<Self, u64> {
         let max = ids.iter().copied().max().unwrap_or(0);
         let packed = |i: usize| (i as u64) << 16 | attrs[i] as u64;
         if max <= ids.len() as u64 * 4 + 1_000_000 {

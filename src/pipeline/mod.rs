@@ -8,6 +8,7 @@
 //! exist at once, so memory stays bounded.
 
 mod dims;
+mod fast;
 mod input;
 #[cfg(feature = "polars")]
 mod polars_engine;
@@ -33,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use crate::generate::scenario::ORDER_COLUMNS;
 use crate::{Error, Result};
 use dims::Dimensions;
+use fast::{Clean, Fast, FxTable};
 use input::Block;
 use records::{Fields, Records};
 use rules::RejectKind;
@@ -122,12 +124,18 @@ struct Output {
     rows: u64,
 }
 
+/// Rows read by the fast path before their joins and counts: the customers' counters they will touch are
+/// prefetched meanwhile, so that those cache misses overlap.
+const BATCH: usize = 32;
+
 /// Parses, validates and counts one block (see `totals`). Errors only for a file whose header is not the
 /// expected one.
+#[allow(clippy::too_many_arguments)]
 fn process(
     block: &Block,
     path: &Path,
     dims: &Dimensions,
+    fx: &FxTable,
     out: &mut Output,
     partial: &mut Partial,
     customers: &Customers,
@@ -136,7 +144,6 @@ fn process(
     out.rejects.clear();
     out.rows = 0;
     let data = block.bytes();
-    out.newlines = memchr::memchr_iter(b'\n', data).count() as u64;
     let base = if block.first && data.starts_with(b"\xef\xbb\xbf") {
         3
     } else {
@@ -159,43 +166,120 @@ fn process(
             }
         }
     }
+    let mut pos = records.pos();
+    // Lines are counted as the records go by (every `\n` is in a record or a skipped blank line).
+    out.newlines = memchr::memchr_iter(b'\n', &data[..pos]).count() as u64;
     // A file that does not end with a newline has a last record that may be cut short.
     let unterminated_file = block.last && !data.ends_with(b"\n");
-    let (mut line_pos, mut line) = (0usize, 0u64);
-    while let Some(rec) = records.next_record() {
-        out.rows += 1;
-        let raw = &data[rec.start..rec.end];
-        let tail = rec.last && block.last;
-        match check(&rec.fields, raw, tail, tail && unterminated_file, dims) {
-            Ok(v) => out.valid.push(v),
-            Err((kind, column)) => {
-                line += memchr::memchr_iter(b'\n', &data[line_pos..rec.start]).count() as u64;
-                line_pos = rec.start;
-                let mut shown = raw.strip_suffix(b"\n").unwrap_or(raw);
-                shown = shown.strip_suffix(b"\r").unwrap_or(shown);
-                out.rejects.push(Reject {
-                    offset: rec.start as u64,
-                    line,
-                    kind,
-                    column,
-                    raw: shown[..shown.len().min(RAW_LIMIT)].to_vec(),
-                });
+    let mut lines = LineCounter::default();
+    let mut batch = [Fast::default(); BATCH];
+    let mut ready = [(Valid::default(), 0); BATCH];
+    while pos < data.len() {
+        let mut n = 0;
+        while n < BATCH {
+            let Some(f) = fast::record(data, pos, fx) else {
+                break;
+            };
+            customers.prefetch(f.clean.customer_id);
+            batch[n] = f;
+            n += 1;
+            pos = f.next;
+            out.newlines += f.newlines as u64;
+            if pos >= data.len() {
+                break;
             }
         }
+        // Joins and money (the customers' lines are in cache by now), then the counts (their lines asked for
+        // meanwhile).
+        let mut m = 0;
+        for f in &batch[..n] {
+            out.rows += 1;
+            match finish(&f.clean, dims, customers) {
+                Ok(v) => {
+                    ready[m] = (v, partial.prepare(&v));
+                    m += 1;
+                }
+                Err((kind, column)) => {
+                    lines.reject(out, data, f.start, f.end, kind, column);
+                }
+            }
+        }
+        for (v, at) in &ready[..m] {
+            partial.add_prepared(v, *at, customers);
+            out.valid.push(*v);
+        }
+        if n == BATCH || pos >= data.len() {
+            continue;
+        }
+        // A record the fast path does not take: the general reader and the rules in order.
+        records.seek(pos);
+        let Some(rec) = records.next_record() else {
+            break;
+        };
+        out.rows += 1;
+        let (start, end) = (rec.start, rec.end);
+        let raw = &data[start..end];
+        let tail = rec.last && block.last;
+        let result = check(&rec.fields, raw, tail, tail && unterminated_file, dims)
+            .and_then(|c| finish(&c, dims, customers));
+        pos = records.pos();
+        out.newlines += memchr::memchr_iter(b'\n', &data[start..pos]).count() as u64;
+        match result {
+            Ok(v) => {
+                partial.add(&v, customers);
+                out.valid.push(v);
+            }
+            Err((kind, column)) => lines.reject(out, data, start, end, kind, column),
+        }
     }
-    partial.add_all(&out.valid, customers);
+    debug_assert_eq!(
+        out.newlines,
+        memchr::memchr_iter(b'\n', data).count() as u64
+    );
     Ok(())
 }
 
-/// The exercise's rules for one fact record, in order; the first that fails names the reject kind.
+/// Line numbers of rejects within a block, counted only up to each reject (rejects are rare).
+#[derive(Default)]
+struct LineCounter {
+    pos: usize,
+    line: u64,
+}
+
+impl LineCounter {
+    fn reject(
+        &mut self,
+        out: &mut Output,
+        data: &[u8],
+        start: usize,
+        end: usize,
+        kind: RejectKind,
+        column: &'static str,
+    ) {
+        self.line += memchr::memchr_iter(b'\n', &data[self.pos..start]).count() as u64;
+        self.pos = start;
+        let raw = &data[start..end];
+        let mut shown = raw.strip_suffix(b"\n").unwrap_or(raw);
+        shown = shown.strip_suffix(b"\r").unwrap_or(shown);
+        out.rejects.push(Reject {
+            offset: start as u64,
+            line: self.line,
+            kind,
+            column,
+            raw: shown[..shown.len().min(RAW_LIMIT)].to_vec(),
+        });
+    }
+}
+
+/// The exercise's rules 1 to 9 for one fact record, in order; the first that fails names the reject kind.
 #[inline]
-fn check(
+pub(super) fn check(
     rec: &Fields<'_>,
     raw: &[u8],
     tail: bool,
     cut_short: bool,
     dims: &Dimensions,
-) -> std::result::Result<Valid, (RejectKind, &'static str)> {
+) -> std::result::Result<Clean, (RejectKind, &'static str)> {
     use RejectKind::*;
     if tail {
         // End of file inside a quoted field (quotes read as csv-core reads them).
@@ -222,38 +306,62 @@ fn check(
     let customer_id = num(1)?;
     let product_id = num(2)?;
     let quantity = rules::parse_quantity(&rec[3]).ok_or((BadNumber, "quantity"))?;
-    let price = rules::parse_price_cents(&rec[4]).ok_or((BadNumber, "unit_price"))?;
-    let discount = rules::parse_discount_bp(&rec[5]).ok_or((BadNumber, "discount_pct"))?;
+    let price_cents = rules::parse_price_cents(&rec[4]).ok_or((BadNumber, "unit_price"))?;
+    let discount_bp = rules::parse_discount_bp(&rec[5]).ok_or((BadNumber, "discount_pct"))?;
     if quantity <= 0 {
         return Err((BadQuantity, "quantity"));
     }
     let day = rules::parse_ts_utc_day(&rec[7]).ok_or((BadTimestamp, "order_ts"))?;
     let status = rules::parse_status(&rec[8]).ok_or((UnknownStatus, "status"))?;
-    let rate = dims
+    let usd_per_unit_micros = dims
         .fx_micros(&rec[6])
         .ok_or((UnknownCurrency, "currency"))?;
-    let (customer, country) = dims
-        .customers
-        .get(customer_id)
+    Ok(Clean {
+        order_id,
+        customer_id,
+        product_id,
+        quantity: quantity as u64,
+        price_cents,
+        discount_bp,
+        usd_per_unit_micros,
+        day: day as i32,
+        status,
+    })
+}
+
+/// Rules 10 and 11 (the joins) and the money, for a record that passed the others.
+#[inline(always)]
+fn finish(
+    c: &Clean,
+    dims: &Dimensions,
+    customers: &Customers,
+) -> std::result::Result<Valid, (RejectKind, &'static str)> {
+    use RejectKind::*;
+    let (customer, country) = customers
+        .lookup(c.customer_id)
         .ok_or((OrphanCustomer, "customer_id"))?;
     let (_, category) = dims
         .products
-        .get(product_id)
+        .get(c.product_id)
         .ok_or((OrphanProduct, "product_id"))?;
-    let gross = price
-        .checked_mul(quantity as u64)
+    let gross = c
+        .price_cents
+        .checked_mul(c.quantity)
         .ok_or((BadNumber, "unit_price"))?;
-    let usd_cents = rules::to_usd_cents(rules::apply_discount(gross, discount), rate)
-        .ok_or((BadNumber, "unit_price"))?;
+    let usd_cents = rules::to_usd_cents(
+        rules::apply_discount(gross, c.discount_bp),
+        c.usd_per_unit_micros,
+    )
+    .ok_or((BadNumber, "unit_price"))?;
     Ok(Valid {
-        order_id,
+        order_id: c.order_id,
         usd_cents,
-        day: day as i32,
+        day: c.day,
         customer,
-        units: quantity as u64,
+        units: c.quantity,
         country,
         category,
-        status,
+        status: c.status,
     })
 }
 
@@ -426,7 +534,8 @@ fn stream(
     let (done_tx, done_rx) = bounded::<(usize, Block, Result<Output>)>(buffers);
     let stop = AtomicBool::new(false);
     let read_bytes = Arc::new(AtomicU64::new(0));
-    let customers = Customers::new(dims.customer_ids.len());
+    let customers = Customers::new(&dims.customer_ids, &dims.customer_country, &dims.customers);
+    let fx = FxTable::new(&dims.fx);
     let mut corrections = Corrections::default();
     std::thread::scope(|scope| {
         let reader = {
@@ -458,15 +567,17 @@ fn stream(
             .map(|_| {
                 let (block_rx, done_tx, spare_rx) =
                     (block_rx.clone(), done_tx.clone(), spare_rx.clone());
-                let customers = &customers;
+                let (customers, fx) = (&customers, &fx);
                 scope.spawn(move || {
-                    let mut partial = Partial::default();
+                    let mut partial =
+                        Partial::new(dims.countries.names.len(), dims.categories.names.len());
                     while let Ok((seq, block)) = block_rx.recv() {
                         let mut out = spare_rx.try_recv().unwrap_or_default();
                         let r = process(
                             &block,
                             &files[block.file],
                             dims,
+                            fx,
                             &mut out,
                             &mut partial,
                             customers,

@@ -64,6 +64,16 @@ impl<'a> Records<'a> {
         r
     }
 
+    /// Where the next record starts.
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// Continues at `pos`, which must be a record's start (blank lines already skipped).
+    pub fn seek(&mut self, pos: usize) {
+        self.pos = pos;
+    }
+
     /// Blank lines are not records (as csv-core reads them).
     fn skip_blank(&mut self) {
         while self.pos < self.data.len() && matches!(self.data[self.pos], b'\n' | b'\r') {

@@ -162,7 +162,7 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-fn days_in_month(y: i64, m: u32) -> u32 {
+pub(super) fn days_in_month(y: i64, m: u32) -> u32 {
     match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
@@ -241,7 +241,7 @@ pub fn parse_ts_utc_day(s: &[u8]) -> Option<i64> {
 
 /// `days_from_civil` for years 0..=9999 (what four digits can write), in unsigned arithmetic.
 #[inline]
-fn days_from_civil_0_9999(y: u32, m: u32, d: u32) -> i64 {
+pub(super) fn days_from_civil_0_9999(y: u32, m: u32, d: u32) -> i64 {
     // 400 years (146,097 days) later, so that January and February of year 0 stay non-negative.
     let y = y + 400 - (m <= 2) as u32;
     let (era, yoe) = (y / 400, y % 400);
