@@ -240,7 +240,7 @@ pub fn parse_ts_utc_day(s: &[u8]) -> Option<i64> {
 }
 
 /// `days_from_civil` for years 0..=9999 (what four digits can write), in unsigned arithmetic.
-#[inline]
+#[inline(always)]
 pub(super) fn days_from_civil_0_9999(y: u32, m: u32, d: u32) -> i64 {
     // 400 years (146,097 days) later, so that January and February of year 0 stay non-negative.
     let y = y + 400 - (m <= 2) as u32;

@@ -332,7 +332,8 @@ impl<'d> Customers<'d> {
     fn add(&self, slot: u32, cents: u64) {
         let low = cents & ((1 << CENTS_BITS) - 1);
         // Relaxed: the counters are only read after the workers have been joined.
-        let before = self.slots[slot as usize][0].fetch_add(low << ORDER_BITS | 1, Ordering::Relaxed);
+        let before =
+            self.slots[slot as usize][0].fetch_add(low << ORDER_BITS | 1, Ordering::Relaxed);
         // The 65,536th order carries into the cents; cents past 2^48 carry out of the word (wrapping add).
         let orders_wrap = before & ORDER_MASK == ORDER_MASK;
         let cents_wrap = (before >> ORDER_BITS) + low + orders_wrap as u64 >= 1 << CENTS_BITS;
@@ -531,12 +532,13 @@ impl Totals {
             t.cents -= a.cents;
         }
         let wraps = customers.wraps.lock().unwrap_or_else(|e| e.into_inner());
-        let (mut customer_cents, mut customer_orders): (Vec<u64>, Vec<u64>) = (0..customers.ids.len())
-            .map(|row| {
-                let word = customers.slots[customers.slot_of(row)][0].load(Ordering::Relaxed);
-                (word >> ORDER_BITS, word & ORDER_MASK)
-            })
-            .unzip();
+        let (mut customer_cents, mut customer_orders): (Vec<u64>, Vec<u64>) =
+            (0..customers.ids.len())
+                .map(|row| {
+                    let word = customers.slots[customers.slot_of(row)][0].load(Ordering::Relaxed);
+                    (word >> ORDER_BITS, word & ORDER_MASK)
+                })
+                .unzip();
         // The few customers whose counters overflowed their word or who had duplicates: exact arithmetic,
         // then saturated.
         let mut touched: Vec<u32> = wraps.keys().copied().collect();
