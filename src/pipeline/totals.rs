@@ -13,6 +13,7 @@ use std::sync::Mutex;
 use rustc_hash::FxHashMap;
 
 use super::dims::IdIndex;
+use super::huge_pages;
 use super::rules::CANCELLED;
 
 /// A valid record, reduced to what aggregation needs.
@@ -284,9 +285,9 @@ impl<'d> Customers<'d> {
         let max = ids.iter().copied().max().unwrap_or(0);
         let dense = matches!(index, IdIndex::Dense(_)) && max < u32::MAX as u64;
         let n = if dense { max as usize + 1 } else { ids.len() };
-        let slots: Vec<[AtomicU64; 2]> = (0..n)
-            .map(|_| [AtomicU64::new(0), AtomicU64::new(0)])
-            .collect();
+        let mut slots: Vec<[AtomicU64; 2]> = Vec::with_capacity(n);
+        huge_pages(slots.as_ptr() as *const u8, n * 16);
+        slots.extend((0..n).map(|_| [AtomicU64::new(0), AtomicU64::new(0)]));
         for (row, (&id, &country)) in ids.iter().zip(countries).enumerate() {
             let slot = if dense { id as usize } else { row };
             slots[slot][1].store(PRESENT | country as u64, Ordering::Relaxed);
