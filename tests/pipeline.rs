@@ -114,6 +114,11 @@ fn same_outputs_for_any_threads_block_size_and_compression() {
         pipeline(&plain, &out, threads, block);
         assert_eq!(outputs(&out), reference, "threads {threads}, block {block}");
     }
+    // Plain files are memory-mapped by default; read(2) gives the same.
+    let mut o = PipelineOptions::new(&plain, t.path().join("read"));
+    (o.mmap, o.block_size) = (false, 5000);
+    run(&o).unwrap();
+    assert_eq!(outputs(&t.path().join("read")), reference, "--no-mmap");
     for c in [Compression::Gzip, Compression::Zstd] {
         let data = t.path().join(c.name());
         dataset(&data, 30_000, 3, 0.02, c);

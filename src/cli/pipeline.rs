@@ -32,6 +32,10 @@ pub struct PipelineArgs {
     /// Stop at the first rejected row, with an error naming its file, line and byte offset.
     #[arg(long)]
     fail_fast: bool,
+    /// Read plain files with read(2) instead of memory maps (a file truncated while it is mapped can end
+    /// the run with SIGBUS).
+    #[arg(long)]
+    no_mmap: bool,
     /// Profile the pipeline itself with pprof-rs: a flamegraph (FILE.svg) or a pprof protobuf (FILE.pb).
     #[arg(long, value_name = "FILE")]
     pprof: Option<PathBuf>,
@@ -58,6 +62,7 @@ pub fn run(args: PipelineArgs) -> anyhow::Result<ExitCode> {
     }
     opts.block_size = args.block_size.max(4096) as usize;
     opts.fail_fast = args.fail_fast;
+    opts.mmap = !args.no_mmap;
     opts.progress = !args.quiet;
     opts.cancel = Some(cancel);
     let s = match &args.pprof {

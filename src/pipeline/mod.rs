@@ -68,6 +68,8 @@ pub struct PipelineOptions {
     pub block_size: usize,
     /// Stop at the first rejected record with an error naming it.
     pub fail_fast: bool,
+    /// Read plain files through memory maps (no copy); `false` reads them with `read`.
+    pub mmap: bool,
     pub progress: bool,
     pub cancel: Option<Arc<AtomicBool>>,
 }
@@ -81,6 +83,7 @@ impl PipelineOptions {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             block_size: 4 << 20,
             fail_fast: false,
+            mmap: true,
             progress: false,
             cancel: None,
         }
@@ -563,22 +566,21 @@ fn stream(
             scope.spawn(move || -> Result<()> {
                 let mut seq = 0;
                 for (i, path) in files.iter().enumerate() {
-                    let r = input::open(path, read_bytes.clone())?;
-                    input::split(
-                        i,
-                        path,
-                        r,
-                        opts.block_size,
-                        || pool_rx.recv().unwrap_or_default(),
-                        |b| {
-                            if stop.load(Ordering::Relaxed) {
-                                return Err(Error::Interrupted);
-                            }
-                            block_tx.send((seq, b)).map_err(|_| Error::Interrupted)?;
-                            seq += 1;
-                            Ok(())
-                        },
-                    )?;
+                    let take = || pool_rx.recv().unwrap_or_default();
+                    let send = |b| {
+                        if stop.load(Ordering::Relaxed) {
+                            return Err(Error::Interrupted);
+                        }
+                        block_tx.send((seq, b)).map_err(|_| Error::Interrupted)?;
+                        seq += 1;
+                        Ok(())
+                    };
+                    if opts.mmap && input::mappable(path) {
+                        input::split_mapped(i, path, &read_bytes, opts.block_size, take, send)?;
+                    } else {
+                        let r = input::open(path, read_bytes.clone())?;
+                        input::split(i, path, r, opts.block_size, take, send)?;
+                    }
                 }
                 Ok(())
             })
