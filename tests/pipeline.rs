@@ -272,6 +272,51 @@ fn bin(args: &[&str]) -> (i32, String) {
     )
 }
 
+/// A malformed dimension row stops the run with the table's name, the row's line (counting line breaks inside
+/// quoted fields) and its byte offset, however the table is read; padded lower-case countries are cleaned.
+#[test]
+fn bad_dimension_rows_are_named_by_line_and_byte() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("d");
+    dataset(&data, 50, 1, 0.0, Compression::None);
+    let path = data.join("customers.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    // Row 2: a quoted name over two lines and a padded lower-case country (cleaned, not an error).
+    let f: Vec<&str> = lines[2].split(',').collect();
+    lines[2] = format!("{},\"Ann\nLee\",{}, fr ,{},{}", f[0], f[2], f[4], f[5]);
+    let good = lines.join("\n") + "\n";
+    std::fs::write(&path, &good).unwrap();
+    let o = t.path().join("o");
+    let (code, err) = bin(&[
+        "pipeline",
+        data.to_str().unwrap(),
+        "--out",
+        o.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // Row 4: a country that is no code.
+    let f: Vec<&str> = lines[4].split(',').collect();
+    lines[4] = format!("{},{},{},XYZ,{},{}", f[0], f[1], f[2], f[4], f[5]);
+    let bad = lines.join("\n") + "\n";
+    std::fs::write(&path, &bad).unwrap();
+    let offset = bad.find(&lines[4]).unwrap();
+    let (code, err) = bin(&[
+        "pipeline",
+        data.to_str().unwrap(),
+        "--out",
+        o.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(code, 1);
+    // Line 6: the header, rows 1-3 (row 2 takes two lines), then row 4.
+    assert!(
+        err.contains(&format!("customers.csv:6: byte {offset}: country \"XYZ\"")),
+        "{err}"
+    );
+}
+
 #[test]
 fn bad_inputs_get_errors_with_positions_and_never_a_panic() {
     let t = tempfile::tempdir().unwrap();

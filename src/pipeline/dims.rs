@@ -1,12 +1,15 @@
 //! Dimension tables, loaded whole into compact in-memory indexes.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::ops::Index;
 use std::path::{Path, PathBuf};
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use super::input;
+use super::records::{Fields, Records};
 use super::rules::{parse_rate_micros, parse_uint, trim};
 use crate::{Error, Result};
 
@@ -137,74 +140,112 @@ impl Dimensions {
     }
 }
 
-fn bad(path: &Path, rec: &csv::ByteRecord, message: String) -> Error {
-    let pos = rec.position().cloned().unwrap_or_else(csv::Position::new);
+/// A record of a dimension table, with what an error needs to name its place.
+struct Rec<'a> {
+    fields: Fields<'a>,
+    /// The block the record is in, the record's start in it, and the block's place in the file.
+    block: &'a [u8],
+    start: usize,
+    block_offset: u64,
+    lines_before: u64,
+}
+
+impl Rec<'_> {
+    fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// (1-based line, byte offset) of the record's start.
+    fn position(&self) -> (u64, u64) {
+        let lines = memchr::memchr_iter(b'\n', &self.block[..self.start]).count() as u64;
+        (
+            self.lines_before + lines + 1,
+            self.block_offset + self.start as u64,
+        )
+    }
+}
+
+impl Index<usize> for Rec<'_> {
+    type Output = [u8];
+    fn index(&self, i: usize) -> &[u8] {
+        &self.fields[i]
+    }
+}
+
+fn bad(path: &Path, rec: &Rec, message: String) -> Error {
+    let (line, offset) = rec.position();
     Error::BadInput {
         path: path.to_path_buf(),
-        line: pos.line(),
-        offset: pos.byte(),
+        line,
+        offset,
         message,
     }
 }
 
-/// Reads a dimension table, checking its header, and calls `row` for each record.
+/// Reads a dimension table, checking its header, and calls `row` for each record. The table is cut into
+/// blocks and split by the fact files' reader (the same CSV dialect, tested against the csv crate), which is
+/// several times faster than the csv crate on plain lines: the customers of a 10 GB dataset (2.5 million
+/// rows) were most of the time before the first order was read.
 fn read_table(
     dir: &Path,
     name: &str,
     header: &[&str],
-    mut row: impl FnMut(&Path, &csv::ByteRecord) -> Result<()>,
+    mut row: impl FnMut(&Path, &Rec) -> Result<()>,
 ) -> Result<PathBuf> {
     let path = input::find_table(dir, name)?;
     let reader = input::open(&path, Arc::new(AtomicU64::new(0)))?;
-    let mut r = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(reader);
-    let mut rec = csv::ByteRecord::new();
-    let mut first = true;
-    loop {
-        match r.read_byte_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let pos = e.position().cloned().unwrap_or_else(csv::Position::new);
-                return Err(Error::BadInput {
-                    path,
-                    line: pos.line(),
-                    offset: pos.byte(),
-                    message: e.to_string(),
-                });
+    let spare = RefCell::new(Vec::new());
+    let (mut first, mut lines_before) = (true, 0u64);
+    input::split(
+        0,
+        &path,
+        reader,
+        4 << 20,
+        || spare.borrow_mut().pop().unwrap_or_default(),
+        |block| {
+            let data = block.bytes();
+            let base = if block.first && data.starts_with(b"\xef\xbb\xbf") {
+                3
+            } else {
+                0
+            };
+            let mut records = Records::new(data, base);
+            while let Some(r) = records.next_record() {
+                let rec = Rec {
+                    fields: r.fields,
+                    block: data,
+                    start: r.start,
+                    block_offset: block.offset,
+                    lines_before,
+                };
+                if std::mem::take(&mut first) {
+                    if rec.fields.iter().ne(header.iter().map(|h| h.as_bytes())) {
+                        return Err(bad(
+                            &path,
+                            &rec,
+                            format!("expected the header {}", header.join(",")),
+                        ));
+                    }
+                    continue;
+                }
+                if rec.len() != header.len() {
+                    return Err(bad(
+                        &path,
+                        &rec,
+                        format!("expected {} fields, found {}", header.len(), rec.len()),
+                    ));
+                }
+                row(&path, &rec)?;
             }
-        }
-        if first {
-            first = false;
-            let got: Vec<&[u8]> = rec
-                .iter()
-                .map(|f| f.strip_prefix(b"\xef\xbb\xbf").unwrap_or(f))
-                .collect();
-            let want: Vec<&[u8]> = header.iter().map(|h| h.as_bytes()).collect();
-            if got != want {
-                return Err(bad(
-                    &path,
-                    &rec,
-                    format!("expected the header {}", header.join(",")),
-                ));
-            }
-            continue;
-        }
-        if rec.len() != header.len() {
-            return Err(bad(
-                &path,
-                &rec,
-                format!("expected {} fields, found {}", header.len(), rec.len()),
-            ));
-        }
-        row(&path, &rec)?;
-    }
+            lines_before += memchr::memchr_iter(b'\n', data).count() as u64;
+            spare.borrow_mut().push(block.data);
+            Ok(())
+        },
+    )?;
     Ok(path)
 }
 
-fn id_field(path: &Path, rec: &csv::ByteRecord, i: usize) -> Result<u64> {
+fn id_field(path: &Path, rec: &Rec, i: usize) -> Result<u64> {
     parse_uint(&rec[i]).ok_or_else(|| {
         bad(
             path,
@@ -218,9 +259,18 @@ fn id_field(path: &Path, rec: &csv::ByteRecord, i: usize) -> Result<u64> {
     })
 }
 
-fn text_field<'a>(path: &Path, rec: &'a csv::ByteRecord, i: usize) -> Result<&'a str> {
+fn text_field<'a>(path: &Path, rec: &'a Rec, i: usize) -> Result<&'a str> {
     std::str::from_utf8(&rec[i])
         .map_err(|_| bad(path, rec, format!("field {} is not UTF-8", i + 1)))
+}
+
+fn bad_country(path: &Path, rec: &Rec, code: &[u8]) -> Error {
+    let code = String::from_utf8_lossy(code);
+    bad(
+        path,
+        rec,
+        format!("country {code:?} is not an ISO 3166 alpha-2 code"),
+    )
 }
 
 /// Loads customers, products and FX rates. Dimension tables are trusted less than facts are checked: a
@@ -232,6 +282,7 @@ pub fn load(dir: &Path) -> Result<Dimensions> {
     let mut names = String::new();
     let mut name_end = Vec::new();
     let mut countries = Interner::default();
+    let mut country_ids = [u16::MAX; 26 * 26];
     let cust = read_table(
         dir,
         "customers",
@@ -248,16 +299,20 @@ pub fn load(dir: &Path) -> Result<Dimensions> {
             names.push_str(text_field(p, rec, 1)?);
             name_end.push(names.len() as u32);
             // Padding is spaces and tabs, as for status and currency.
-            let country = String::from_utf8_lossy(trim(&rec[3])).to_ascii_uppercase();
             text_field(p, rec, 3)?;
-            if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
-                return Err(bad(
-                    p,
-                    rec,
-                    format!("country {country:?} is not an ISO 3166 alpha-2 code"),
-                ));
+            let code = trim(&rec[3]).to_ascii_uppercase();
+            let [a, b] = code[..] else {
+                return Err(bad_country(p, rec, &code));
+            };
+            if !(a.is_ascii_uppercase() && b.is_ascii_uppercase()) {
+                return Err(bad_country(p, rec, &code));
             }
-            customer_country.push(countries.intern(&country));
+            // Two letters index a table: no hashing or allocation per customer.
+            let slot = &mut country_ids[(a - b'A') as usize * 26 + (b - b'A') as usize];
+            if *slot == u16::MAX {
+                *slot = countries.intern(&String::from_utf8_lossy(&code));
+            }
+            customer_country.push(*slot);
             Ok(())
         },
     )?;
