@@ -138,6 +138,13 @@ impl DenseDaily {
         Some(p as usize * self.width)
     }
 
+    #[cold]
+    fn wrapped(&mut self, group: u64, units: bool, cents: bool) {
+        let w = self.wraps.entry(group).or_default();
+        w.0 += units as u64;
+        w.1 += cents as u64;
+    }
+
     /// Every group with an order, exact.
     fn groups(&self) -> impl Iterator<Item = (u64, Agg)> + '_ {
         self.days.iter().enumerate().flat_map(move |(p, &day)| {
@@ -209,7 +216,7 @@ impl Daily {
     }
 
     /// Counts `v` at `at` (from `locate`; the table may have turned into the hash map since).
-    #[inline]
+    #[inline(always)]
     fn add_at(&mut self, v: &Valid, at: usize) {
         match self {
             Daily::Dense(d) if at != usize::MAX => {
@@ -220,9 +227,7 @@ impl Daily {
                 a[1] = units;
                 a[2] = cents;
                 if wu | wc {
-                    let w = d.wraps.entry(v.group()).or_default();
-                    w.0 += wu as u64;
-                    w.1 += wc as u64;
+                    d.wrapped(v.group(), wu, wc);
                 }
             }
             Daily::Dense(_) => {
