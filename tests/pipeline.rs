@@ -288,13 +288,16 @@ fn bad_dimension_rows_are_named_by_line_and_byte() {
     let good = lines.join("\n") + "\n";
     std::fs::write(&path, &good).unwrap();
     let o = t.path().join("o");
-    let (code, err) = bin(&[
-        "pipeline",
-        data.to_str().unwrap(),
-        "--out",
-        o.to_str().unwrap(),
-        "-q",
-    ]);
+    let run = || {
+        bin(&[
+            "pipeline",
+            data.to_str().unwrap(),
+            "--out",
+            o.to_str().unwrap(),
+            "-q",
+        ])
+    };
+    let (code, err) = run();
     assert_eq!(code, 0, "{err}");
     // Row 4: a country that is no code.
     let f: Vec<&str> = lines[4].split(',').collect();
@@ -302,13 +305,7 @@ fn bad_dimension_rows_are_named_by_line_and_byte() {
     let bad = lines.join("\n") + "\n";
     std::fs::write(&path, &bad).unwrap();
     let offset = bad.find(&lines[4]).unwrap();
-    let (code, err) = bin(&[
-        "pipeline",
-        data.to_str().unwrap(),
-        "--out",
-        o.to_str().unwrap(),
-        "-q",
-    ]);
+    let (code, err) = run();
     assert_eq!(code, 1);
     // Line 6: the header, rows 1-3 (row 2 takes two lines), then row 4.
     assert!(

@@ -133,6 +133,7 @@ def run_pipeline(
     threads: Optional[int] = None,
     fail_fast: bool = False,
     progress: bool = True,
+    mmap: bool = True,
 ) -> Summary:
     """Runs the reference ETL on a generated dataset: validate, clean, de-duplicate, join, aggregate.
 
@@ -148,6 +149,8 @@ def run_pipeline(
         fail_fast: Raise :class:`DatasetError` at the first rejected row instead of writing it to
             ``rejects.csv``.
         progress: Show a progress bar on stderr when it is a terminal.
+        mmap: Read plain files through memory maps (the default; no copy). ``False`` reads them with
+            ``read(2)``, for files another process might truncate during the run; results are the same.
 
     Raises:
         DatasetError: a bad header, a missing table, a rejected row with ``fail_fast``.
@@ -155,7 +158,7 @@ def run_pipeline(
         IoError: a file cannot be read or written.
         KeyboardInterrupt: Ctrl-C.
     """
-    summary = _etlkit.run_pipeline(data_dir, out_dir, engine, threads, fail_fast, progress)
+    summary = _etlkit.run_pipeline(data_dir, out_dir, engine, threads, fail_fast, progress, mmap)
     return Summary(json.loads(summary), Path(out_dir))
 
 

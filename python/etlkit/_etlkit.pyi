@@ -26,6 +26,7 @@ def run_pipeline(
     threads: Optional[int],
     fail_fast: bool,
     progress: bool,
+    mmap: bool,
 ) -> str: ...
 def check(
     solution_path: _Path,

@@ -289,7 +289,8 @@ fn generate(
 
 /// Runs the reference pipeline; returns its summary as JSON.
 #[pyfunction]
-#[pyo3(signature = (data_dir, out_dir, engine, threads, fail_fast, progress))]
+#[pyo3(signature = (data_dir, out_dir, engine, threads, fail_fast, progress, mmap))]
+#[allow(clippy::too_many_arguments)]
 fn run_pipeline(
     py: Python<'_>,
     data_dir: PathBuf,
@@ -298,6 +299,7 @@ fn run_pipeline(
     threads: Option<usize>,
     fail_fast: bool,
     progress: bool,
+    mmap: bool,
 ) -> PyResult<String> {
     let cancel = Arc::new(AtomicBool::new(false));
     let mut opts = PipelineOptions::new(data_dir, out_dir);
@@ -324,6 +326,7 @@ fn run_pipeline(
     }
     opts.fail_fast = fail_fast;
     opts.progress = progress;
+    opts.mmap = mmap;
     opts.cancel = Some(cancel.clone());
     let summary = interruptible(py, Ctx::Dataset, &cancel, || pipeline::run(&opts))?;
     to_json(py, &summary)

@@ -83,11 +83,13 @@ def test_run_pipeline(dataset: Path, tmp_path: Path) -> None:
     assert s.to_polars().row(0, named=True)["valid"] == s.valid
     kinds = s.rejects_by_kind().to_polars()
     assert kinds["rows"].sum() == s.rejected
-    # threads do not change results
-    t = etlkit.run_pipeline(dataset, tmp_path / "out1", threads=1, progress=False)
-    assert {k: v for k, v in t.to_dict().items() if k not in ("elapsed_seconds", "mb_per_s")} == {
-        k: v for k, v in s.to_dict().items() if k not in ("elapsed_seconds", "mb_per_s")
-    }
+    # threads, and reading with read(2) instead of maps, do not change results
+    for i, kw in enumerate([{"threads": 1}, {"mmap": False}]):
+        t = etlkit.run_pipeline(dataset, tmp_path / f"out{i}", progress=False, **kw)
+        assert {k: v for k, v in t.to_dict().items() if k not in ("elapsed_seconds", "mb_per_s")} == {
+            k: v for k, v in s.to_dict().items() if k not in ("elapsed_seconds", "mb_per_s")
+        }
+        assert (tmp_path / f"out{i}" / "rejects.csv").read_bytes() == (tmp_path / "out" / "rejects.csv").read_bytes()
 
 
 def test_run_pipeline_errors(dataset: Path, tmp_path: Path) -> None:
