@@ -507,11 +507,12 @@ pub fn record(data: &[u8], start: usize, fx: &FxTable) -> Option<Fast> {
         return None;
     }
     let price_cents = number(data, at, len - 3)? * 100 + two(data, at + len - 2)? as u64;
-    // discount_pct: up to three digits, then nothing, or a dot and one or two digits.
+    // discount_pct: up to three digits, then nothing, or a dot and one or two digits. (Longer whole parts, as
+    // `0100.5`, take the general path: the three-digit bound keeps `* 100` far from overflowing.)
     let (at, len) = field(5);
     let discount_bp = if len <= 3 {
         number(data, at, len)? * 100
-    } else if data[at + len - 2] == b'.' {
+    } else if data[at + len - 2] == b'.' && len <= 5 {
         number(data, at, len - 2)? * 100 + chunk(data, at + len - 1, 1)? * 10
     } else if data[at + len - 3] == b'.' && len <= 6 {
         number(data, at, len - 3)? * 100 + two(data, at + len - 2)? as u64
@@ -696,6 +697,19 @@ mod tests {
             ),
             (
                 b"1,1,1,2,12345678901234567.00,0,USD,2024-06-20T10:29:56Z,paid,",
+                false,
+            ),
+            // A whole part whose hundredfold passes 2^64 (found by review: it wrapped to a 0.84% discount).
+            (
+                b"1,1,1,1,10.00,184467440737095517.0,USD,2024-01-01T00:00:00Z,paid,x",
+                false,
+            ),
+            (
+                b"1,1,1,1,10.00,368934881474191033.00,USD,2024-01-01T00:00:00Z,paid,x",
+                false,
+            ),
+            (
+                b"1,1,1,1,10.00,0100.5,USD,2024-01-01T00:00:00Z,paid,x",
                 false,
             ),
         ];

@@ -213,6 +213,11 @@ fn last_record_end_by_spans(buf: &[u8]) -> Option<usize> {
     None
 }
 
+/// Nothing but line breaks (blank lines and lone CRs, which are not records).
+fn blank(bytes: &[u8]) -> bool {
+    bytes.iter().all(|&b| b == b'\n' || b == b'\r')
+}
+
 /// A block of whole records of one file.
 #[derive(Debug, Default)]
 pub struct Block {
@@ -286,9 +291,9 @@ pub fn split_mapped(
                 break (Some(map), skip, (end - offset) as usize, true);
             }
             match last_record_end(&map[skip..]) {
-                Some(cut) => break (Some(map), skip, cut, false),
-                // One record longer than the block: map more.
-                None => target *= 2,
+                Some(cut) if !blank(&map[skip + cut..]) => break (Some(map), skip, cut, false),
+                // As in `split`: a record longer than the block, or only line breaks after the cut.
+                _ => target *= 2,
             }
         };
         counter.fetch_add(len as u64, Ordering::Relaxed);
@@ -354,13 +359,14 @@ pub fn split(
                 break;
             }
             match last_record_end(&buf[..filled]) {
-                Some(cut) => {
+                Some(cut) if !blank(&buf[cut..filled]) => {
                     carry.extend_from_slice(&buf[cut..filled]);
                     filled = cut;
                     break;
                 }
-                // One record longer than the block: read more.
-                None => target *= 2,
+                // One record longer than the block, or nothing but line breaks after the cut (which may be the
+                // file's end: then this block holds its last record and must say so): read more.
+                _ => target *= 2,
             }
         }
         let len = filled as u64;
@@ -459,6 +465,33 @@ mod tests {
             }
         }
         text.extend_from_slice(b"last,no newline");
+        // A file whose last record is followed only by line breaks, at every block size around its length: the
+        // block with that record is the last one, whichever way the file is read (found by review: `split`
+        // gave an extra block of only "\r", so the record was not treated as the file's last).
+        let tail = b"h\n1,2\n3,4,5\n\r".to_vec();
+        for block in 1..tail.len() + 3 {
+            let path = dir.join("tail.csv");
+            std::fs::write(&path, &tail).unwrap();
+            let mut read = Vec::new();
+            let reader = Box::new(std::io::Cursor::new(tail.clone()));
+            split(0, &path, reader, block, Vec::new, |b| {
+                read.push((b.offset, b.bytes().to_vec(), b.last));
+                Ok(())
+            })
+            .unwrap();
+            let mut mapped = Vec::new();
+            split_mapped(0, &path, &AtomicU64::new(0), block, Vec::new, |b| {
+                mapped.push((b.offset, b.bytes().to_vec(), b.last));
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(mapped, read, "block {block}");
+            let last = read.last().unwrap();
+            assert!(
+                last.2 && last.1.ends_with(b"3,4,5\n\r"),
+                "block {block}: {read:?}"
+            );
+        }
         for (name, bytes) in [("t.csv", &text[..]), ("empty.csv", &b""[..])] {
             let path = dir.join(name);
             std::fs::write(&path, bytes).unwrap();
