@@ -7,6 +7,9 @@
 //! the rules in order and name the reject. So the fast path must never accept what `check` would reject, and
 //! must compute the same values: the tests run both on every record of dirty datasets and compare.
 
+use super::records::closing_quote;
+#[cfg(target_arch = "x86_64")]
+use super::records::masks16;
 use super::rules::{self, days_from_civil_0_9999};
 
 /// What the fast path reads of a record that passes rules 1-9 (the joins and the money come after).
@@ -278,7 +281,7 @@ fn unquoted_end(data: &[u8], i: usize) -> Option<(usize, bool)> {
         let mut base = i;
         let mut high = 0u32;
         while base + 16 <= data.len() {
-            let m = sse2::masks(data, base);
+            let m = masks16(data, base);
             let stops = m.commas | m.quotes | m.newlines;
             if stops != 0 {
                 let s = stops.trailing_zeros();
@@ -315,83 +318,6 @@ fn quoted_notes(data: &[u8], i: usize) -> Option<(usize, usize)> {
     Some((end, newlines))
 }
 
-/// From `p` inside a quoted field: its closing quote (a quote not doubled), the `\n`s before it, and whether
-/// the bytes before it are ASCII. Sixteen bytes at a time; None near the end of the data.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn closing_quote(data: &[u8], mut p: usize) -> Option<(usize, usize, bool)> {
-    let (mut newlines, mut high) = (0, 0);
-    loop {
-        if p + 16 > data.len() {
-            return None;
-        }
-        let m = sse2::masks(data, p);
-        let (quotes, nl) = (m.quotes, m.newlines);
-        let s = quotes.trailing_zeros();
-        // Bytes before the first quote (all 16 when there is none).
-        let below = if quotes == 0 { u32::MAX } else { (1 << s) - 1 };
-        newlines += (nl & below).count_ones() as usize;
-        high |= m.high & below;
-        if quotes == 0 {
-            p += 16;
-            continue;
-        }
-        let q = p + s as usize;
-        // A doubled quote is a literal quote; a single one closes the field.
-        if data.get(q + 1) == Some(&b'"') {
-            p = q + 2;
-            continue;
-        }
-        return Some((q, newlines, high == 0));
-    }
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn closing_quote(data: &[u8], mut p: usize) -> Option<(usize, usize, bool)> {
-    let (mut newlines, mut ascii) = (0, true);
-    loop {
-        let q = p + memchr::memchr(b'"', data.get(p..)?)?;
-        newlines += memchr::memchr_iter(b'\n', &data[p..q]).count();
-        ascii &= data[p..q].is_ascii();
-        if data.get(q + 1) == Some(&b'"') {
-            p = q + 2;
-        } else {
-            return Some((q, newlines, ascii));
-        }
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-mod sse2 {
-    /// Bit masks of the 16 bytes at some offset.
-    pub struct Masks {
-        pub commas: u32,
-        pub quotes: u32,
-        pub newlines: u32,
-        /// Bytes >= 0x80 (not ASCII).
-        pub high: u32,
-    }
-
-    #[inline(always)]
-    pub fn masks(data: &[u8], at: usize) -> Masks {
-        use std::arch::x86_64::{
-            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
-        };
-        assert!(at + 16 <= data.len());
-        // SAFETY: SSE2 is part of x86_64, and the 16 bytes at `at` are inside `data` (asserted).
-        unsafe {
-            let v = _mm_loadu_si128(data.as_ptr().add(at) as *const __m128i);
-            let hit = |b: u8| _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8))) as u32;
-            Masks {
-                commas: hit(b','),
-                quotes: hit(b'"'),
-                newlines: hit(b'\n'),
-                high: _mm_movemask_epi8(v) as u32,
-            }
-        }
-    }
-}
-
 /// Bytes looked at for the commas of the first nine fields (the longest common record needs 78).
 const WINDOW: usize = 80;
 
@@ -404,7 +330,7 @@ fn nine_commas(data: &[u8], start: usize) -> Option<[usize; 9]> {
     // The first 64 bytes hold the nine commas of most records; the last 16 are read only when they do not.
     let (mut commas, mut stops) = (0u64, 0u64);
     for k in 0..4 {
-        let m = sse2::masks(data, start + 16 * k);
+        let m = masks16(data, start + 16 * k);
         commas |= (m.commas as u64) << (16 * k);
         stops |= ((m.quotes | m.newlines) as u64) << (16 * k);
     }
@@ -415,7 +341,7 @@ fn nine_commas(data: &[u8], start: usize) -> Option<[usize; 9]> {
             if base != 0 || stops != 0 {
                 return None;
             }
-            let m = sse2::masks(data, start + 64);
+            let m = masks16(data, start + 64);
             (commas, stops, base) = (m.commas as u64, (m.quotes | m.newlines) as u64, 64);
             if commas == 0 {
                 return None;

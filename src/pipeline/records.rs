@@ -244,7 +244,8 @@ fn sse2_line<'a>(
     }
     let mut base = start;
     while base + 16 <= data.len() {
-        let (mut commas, stops) = masks16(data, base);
+        let m = masks16(data, base);
+        let (mut commas, stops) = (m.commas, m.newlines | m.quotes);
         if stops != 0 {
             let s = stops.trailing_zeros();
             let at = base + s as usize;
@@ -275,21 +276,34 @@ fn sse2_line<'a>(
     finish!(data.len())
 }
 
-/// (commas, newlines or quotes) as bit masks of the 16 bytes of `data` at `at`.
+/// Bit masks of the 16 bytes of `data` at some offset (one SSE2 compare each; what a caller does not use is
+/// not computed once inlined). The line splitter here, the fast path and the block cutter all read bytes so.
+#[cfg(target_arch = "x86_64")]
+pub(super) struct Masks {
+    pub commas: u32,
+    pub quotes: u32,
+    pub newlines: u32,
+    /// Bytes >= 0x80 (not ASCII).
+    pub high: u32,
+}
+
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn masks16(data: &[u8], at: usize) -> (u32, u32) {
+pub(super) fn masks16(data: &[u8], at: usize) -> Masks {
     use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
     };
     assert!(at + 16 <= data.len());
     // SAFETY: SSE2 is part of x86_64, and the 16 bytes at `at` are inside `data` (asserted).
     unsafe {
         let v = _mm_loadu_si128(data.as_ptr().add(at) as *const __m128i);
-        let hit = |b: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8));
-        let commas = _mm_movemask_epi8(hit(b',')) as u32;
-        let stops = _mm_movemask_epi8(_mm_or_si128(hit(b'\n'), hit(b'"'))) as u32;
-        (commas, stops)
+        let hit = |b: u8| _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8))) as u32;
+        Masks {
+            commas: hit(b','),
+            quotes: hit(b'"'),
+            newlines: hit(b'\n'),
+            high: _mm_movemask_epi8(v) as u32,
+        }
     }
 }
 
@@ -341,16 +355,7 @@ fn quoted_last_field(
     if quote == start || data[quote - 1] != b',' {
         return None;
     }
-    // The closing quote: a quote not followed by another one (a doubled quote is a literal quote).
-    let mut p = quote + 1;
-    let close = loop {
-        let q = p + memchr::memchr(b'"', &data[p..])?;
-        if data.get(q + 1) == Some(&b'"') {
-            p = q + 2;
-        } else {
-            break q;
-        }
-    };
+    let (close, _, _) = closing_quote(data, quote + 1)?;
     let after = &data[close + 1..];
     let end = if after.starts_with(b"\n") {
         close + 2
@@ -368,6 +373,47 @@ fn quoted_last_field(
     }
     n += 1;
     Some((end, items, n))
+}
+
+/// From `p` inside a quoted field: its closing quote (a quote not followed by another one: a doubled quote is a
+/// literal quote), the `\n`s before it, and whether the bytes before it are ASCII; None when the data ends
+/// first. Sixteen bytes at a time, then memchr for the last few.
+#[inline(always)]
+pub(super) fn closing_quote(data: &[u8], mut p: usize) -> Option<(usize, usize, bool)> {
+    let (mut newlines, mut ascii) = (0, true);
+    #[cfg(target_arch = "x86_64")]
+    while p + 16 <= data.len() {
+        let m = masks16(data, p);
+        let s = m.quotes.trailing_zeros();
+        // Bytes before the first quote (all 16 when there is none).
+        let below = if m.quotes == 0 {
+            u32::MAX
+        } else {
+            (1 << s) - 1
+        };
+        newlines += (m.newlines & below).count_ones() as usize;
+        ascii &= m.high & below == 0;
+        if m.quotes == 0 {
+            p += 16;
+            continue;
+        }
+        let q = p + s as usize;
+        if data.get(q + 1) == Some(&b'"') {
+            p = q + 2;
+            continue;
+        }
+        return Some((q, newlines, ascii));
+    }
+    loop {
+        let q = p + memchr::memchr(b'"', data.get(p..)?)?;
+        newlines += memchr::memchr_iter(b'\n', &data[p..q]).count();
+        ascii &= data[p..q].is_ascii();
+        if data.get(q + 1) == Some(&b'"') {
+            p = q + 2;
+        } else {
+            return Some((q, newlines, ascii));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -414,6 +460,31 @@ mod tests {
                     "start {start}"
                 );
             }
+        }
+    }
+
+    /// The closing-quote scan against a byte loop, from every offset of a text whose doubled quotes, line breaks
+    /// and non-ASCII bytes fall on both sides of the 16-byte steps.
+    #[test]
+    fn closing_quote_agrees_with_a_byte_loop() {
+        let text = "a\"\"b\nc\u{e9}0123456789abc\"\"\"d\n\"\"\"\"x\"tail\n\"\"".as_bytes();
+        let plain = |mut p: usize| {
+            let (mut newlines, mut ascii) = (0, true);
+            while p < text.len() {
+                match text[p] {
+                    b'"' if text.get(p + 1) == Some(&b'"') => p += 2,
+                    b'"' => return Some((p, newlines, ascii)),
+                    b => {
+                        newlines += (b == b'\n') as usize;
+                        ascii &= b.is_ascii();
+                        p += 1;
+                    }
+                }
+            }
+            None
+        };
+        for p in 0..=text.len() {
+            assert_eq!(closing_quote(text, p), plain(p), "from {p}");
         }
     }
 

@@ -13,7 +13,6 @@ use std::sync::Mutex;
 use rustc_hash::FxHashMap;
 
 use super::dims::IdIndex;
-use super::huge_pages;
 use super::rules::CANCELLED;
 
 /// A valid record, reduced to what aggregation needs.
@@ -269,6 +268,26 @@ const PRESENT: u64 = 1 << 16;
 const ORDER_BITS: u32 = 16;
 const ORDER_MASK: u64 = (1 << ORDER_BITS) - 1;
 const CENTS_BITS: u32 = 64 - ORDER_BITS;
+
+/// Asks the kernel to back `len` bytes at `ptr` (not yet touched) with 2 MiB pages where it can: the
+/// per-customer slots are read at random, one line per row, and with 4 KiB pages most of those reads also
+/// missed the TLB (millions of customers: tens of MB). Measured at 10 GB: 10.1 s -> 8.9 s.
+fn huge_pages(ptr: *const u8, len: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let start = (ptr as usize).next_multiple_of(HUGE);
+        let end = (ptr as usize + len) / HUGE * HUGE;
+        if end > start {
+            // SAFETY: advice on whole pages inside an allocation of ours; it changes no contents.
+            unsafe {
+                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (ptr, len);
+}
 
 /// Per-customer counters shared by the workers: `[counter, meta]` per slot, one cache line per update.
 ///
