@@ -453,3 +453,68 @@ fn bare_quotes_and_lone_cr_read_the_same_whatever_the_block_size() {
         .sum();
     assert_eq!(units, 302);
 }
+
+/// Notes whose quoted lines read as good records fool the reader's guessed block cuts: the blocks after a
+/// wrong cut must be read again from the true record start, with the same outputs (counts, customers, reject
+/// lines and offsets) as one block holding the whole file. Long notes span several blocks (wrong cuts in a
+/// row), and CRLF lines and rejects sit among them.
+#[test]
+fn wrong_guessed_cuts_are_read_again() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("d");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/orders/sample");
+    std::fs::create_dir_all(data.join("orders")).unwrap();
+    for dim in ["customers.csv", "products.csv", "fx_rates.csv"] {
+        std::fs::copy(sample.join(dim), data.join(dim)).unwrap();
+    }
+    let header = "order_id,customer_id,product_id,quantity,unit_price,discount_pct,currency,order_ts,status,notes\n";
+    // A line inside a note that the guess takes for a record (customer 9, nine units: counted, it would show).
+    let fake = |id: usize| format!("{id},9,7,9,99.00,0,USD,2024-03-02T10:00:00Z,paid,");
+    let mut text = String::from(header);
+    let mut id = 1;
+    let mut records = 0u64;
+    for i in 0..150 {
+        let fakes = if i % 10 == 0 { 12 } else { 1 + i % 3 };
+        let mut note = String::from("\"x");
+        for _ in 0..fakes {
+            note.push('\n');
+            note.push_str(&fake(100_000 + id));
+            id += 1;
+        }
+        note.push('"');
+        let eol = if i % 4 == 0 { "\r\n" } else { "\n" };
+        text.push_str(&format!(
+            "{id},5,7,2,10.00,0,USD,2024-03-01T10:00:00Z,paid,{note}{eol}"
+        ));
+        id += 1;
+        text.push_str(&format!(
+            "{id},5,7,1,10.00,0,USD,2024-03-01T10:00:00Z,paid,\n"
+        ));
+        id += 1;
+        records += 2;
+        if i % 7 == 0 {
+            text.push_str(&format!(
+                "{id},5,7,abc,10.00,0,USD,2024-03-01T10:00:00Z,paid,\n"
+            ));
+            id += 1;
+            records += 1;
+        }
+    }
+    std::fs::write(data.join("orders/part-00000.csv"), &text).unwrap();
+    let whole = t.path().join("whole");
+    let s = pipeline(&data, &whole, 2, 8 << 20);
+    assert_eq!((s.rows_read, s.rejected, s.rereads), (records, 22, 0));
+    let expected = outputs(&whole);
+    assert!(!expected["top_customers.csv"].contains("\n9,"));
+    for block in [120, 200, 333, 700, 2000] {
+        for mmap in [true, false] {
+            let out = t.path().join(format!("o{block}{mmap}"));
+            let mut o = PipelineOptions::new(&data, &out);
+            (o.threads, o.block_size, o.mmap) = (2, block, mmap);
+            let s = run(&o).unwrap();
+            assert!(s.rereads > 0, "block {block}: no wrong cut");
+            assert_eq!((s.rows_read, s.rejected), (records, 22), "block {block}");
+            assert_eq!(outputs(&out), expected, "block {block}, mmap {mmap}");
+        }
+    }
+}

@@ -107,6 +107,10 @@ pub struct Summary {
     pub revenue_usd_cents: u64,
     pub elapsed_seconds: f64,
     pub mb_per_s: f64,
+    /// Blocks read a second time because the reader's guessed cut before them fell inside a quoted field (not
+    /// part of `summary.json`: it says how the work was split, not what the data holds).
+    #[serde(skip)]
+    pub rereads: u64,
 }
 
 #[derive(Debug)]
@@ -125,6 +129,9 @@ struct Output {
     rejects: Vec<Reject>,
     newlines: u64,
     rows: u64,
+    /// Where the block's last record starts when it is still inside a quoted field at the block's end (not the
+    /// file's): the reader's guessed cut fell inside that field. Nothing from there on is counted.
+    unfinished: Option<usize>,
 }
 
 /// Rows read by the fast path before their joins and counts: the customers' counters they will touch are
@@ -146,6 +153,7 @@ fn process(
     out.valid.clear();
     out.rejects.clear();
     out.rows = 0;
+    out.unfinished = None;
     let data = block.bytes();
     let base = if block.first && data.starts_with(b"\xef\xbb\xbf") {
         3
@@ -219,9 +227,13 @@ fn process(
         let Some(rec) = records.next_record() else {
             break;
         };
-        out.rows += 1;
         let (start, end) = (rec.start, rec.end);
         let raw = &data[start..end];
+        if rec.last && !block.last && input::ends_in_quotes(raw) {
+            out.unfinished = Some(start);
+            break;
+        }
+        out.rows += 1;
         let tail = rec.last && block.last;
         let result = check(&rec.fields, raw, tail, tail && unterminated_file, dims)
             .and_then(|c| finish(&c, dims, customers));
@@ -237,7 +249,7 @@ fn process(
     }
     debug_assert_eq!(
         out.newlines,
-        memchr::memchr_iter(b'\n', data).count() as u64
+        memchr::memchr_iter(b'\n', &data[..out.unfinished.unwrap_or(data.len())]).count() as u64
     );
     Ok(())
 }
@@ -453,6 +465,7 @@ fn run_csv(opts: &PipelineOptions) -> Result<Summary> {
         revenue_usd_cents: 0,
         elapsed_seconds: 0.0,
         mb_per_s: 0.0,
+        rereads: 0,
     };
     let result = stream(
         opts,
@@ -542,7 +555,7 @@ fn stream(
     let mut corrections = Corrections::default();
     std::thread::scope(|scope| {
         let reader = {
-            let (pool_rx, stop, read_bytes) = (pool_rx.clone(), &stop, read_bytes.clone());
+            let (pool_rx, stop, read_bytes, fx) = (pool_rx.clone(), &stop, read_bytes.clone(), &fx);
             scope.spawn(move || -> Result<()> {
                 let mut seq = 0;
                 for (i, path) in files.iter().enumerate() {
@@ -555,11 +568,21 @@ fn stream(
                         seq += 1;
                         Ok(())
                     };
+                    // Guessed cuts: the workers find out when one was wrong (see `ordered`).
+                    let cut = |b: &[u8]| input::likely_record_end(b, fx);
                     if opts.mmap && input::mappable(path) {
-                        input::split_mapped(i, path, &read_bytes, opts.block_size, take, send)?;
+                        input::split_mapped(
+                            i,
+                            path,
+                            &read_bytes,
+                            opts.block_size,
+                            cut,
+                            take,
+                            send,
+                        )?;
                     } else {
                         let r = input::open(path, read_bytes.clone())?;
-                        input::split(i, path, r, opts.block_size, take, send)?;
+                        input::split(i, path, r, opts.block_size, cut, take, send)?;
                     }
                 }
                 Ok(())
@@ -595,6 +618,8 @@ fn stream(
             .collect();
         drop(done_tx);
         drop(block_rx);
+        // Blocks read again after a wrong guessed cut are counted here.
+        let mut again = Partial::new(dims.countries.names.len(), dims.categories.names.len());
         let result = ordered(
             opts,
             files,
@@ -606,6 +631,7 @@ fn stream(
             &pool_tx,
             &spare_tx,
             &read_bytes,
+            (dims, &fx, &customers, &mut again),
         );
         if result.is_err() {
             stop.store(true, Ordering::Relaxed);
@@ -613,10 +639,11 @@ fn stream(
         drop(pool_tx);
         drop(pool_rx);
         drop(spare_rx);
-        let partials: Vec<Partial> = workers
+        let mut partials: Vec<Partial> = workers
             .into_iter()
             .map(|w| w.join().expect("worker threads do not panic"))
             .collect();
+        partials.push(again);
         let reader_result = reader.join().expect("reader thread does not panic");
         result.and(reader_result.or_else(|e| {
             if matches!(e, Error::Interrupted) {
@@ -634,6 +661,12 @@ fn stream(
 }
 
 /// The ordered stage: blocks in file order; numbers reject lines, drops repeated order ids.
+///
+/// The reader guesses where blocks end (`input::likely_record_end`). A block read from a true record start
+/// proves its guess right or wrong: wrong when its last record is still inside a quoted field at its end
+/// (`Output::unfinished`). Then the next block was read from inside that field: its counts are taken back
+/// (as a duplicate's are), and the stretch from the unfinished record to that block's end is read again here,
+/// from the true start (rare: the guess wants a good record after the cut).
 #[allow(clippy::too_many_arguments)]
 fn ordered(
     opts: &PipelineOptions,
@@ -646,12 +679,15 @@ fn ordered(
     pool_tx: &crossbeam_channel::Sender<Vec<u8>>,
     spare_tx: &crossbeam_channel::Sender<Output>,
     read_bytes: &AtomicU64,
+    (dims, fx, customers, again): (&Dimensions, &FxTable, &Customers, &mut Partial),
 ) -> Result<()> {
     let mut pending = BTreeMap::new();
     let mut want = 0;
     let mut line_base = 0u64;
     let mut current_file = usize::MAX;
     let mut seen = Seen::default();
+    // The unfinished record of the previous block: where it starts in the file, and its bytes.
+    let mut carry: Option<(u64, Vec<u8>)> = None;
     while let Ok((seq, block, out)) = done_rx.recv() {
         if opts
             .cancel
@@ -667,10 +703,45 @@ fn ordered(
                 current_file = block.file;
                 line_base = 0;
             }
-            s.rows_read += out.rows;
             s.bytes_read += block.len as u64;
+            // The previous block's cut was wrong, so this block was read from inside a quoted field: its counts
+            // are taken back, and it is read again from the unfinished record on. (A file's last block is never
+            // cut by a guess, so a carry never crosses files.)
+            let (joined, out) = match carry.take() {
+                None => (None, out),
+                Some((offset, mut bytes)) => {
+                    for v in &out.valid {
+                        corrections.take_back(v);
+                    }
+                    let _ = spare_tx.try_send(out);
+                    s.rereads += 1;
+                    bytes.extend_from_slice(block.bytes());
+                    let joined = Block {
+                        file: block.file,
+                        offset,
+                        len: bytes.len(),
+                        data: bytes,
+                        map: None,
+                        first: false,
+                        last: block.last,
+                    };
+                    let mut o = Output::default();
+                    process(
+                        &joined,
+                        &files[block.file],
+                        dims,
+                        fx,
+                        &mut o,
+                        again,
+                        customers,
+                    )?;
+                    (Some(joined), o)
+                }
+            };
+            let counted = joined.as_ref().unwrap_or(&block);
+            s.rows_read += out.rows;
             for r in &out.rejects {
-                let (line, offset) = (line_base + r.line + 1, block.offset + r.offset);
+                let (line, offset) = (line_base + r.line + 1, counted.offset + r.offset);
                 s.rejected += 1;
                 *s.rejected_by_kind
                     .entry(r.kind.name().to_string())
@@ -695,6 +766,9 @@ fn ordered(
                 if seen.test_and_set(v.order_id) {
                     corrections.add(v);
                 }
+            }
+            if let Some(u) = out.unfinished {
+                carry = Some((counted.offset + u as u64, counted.bytes()[u..].to_vec()));
             }
             bar.set_position(read_bytes.load(Ordering::Relaxed));
             if !bar.is_hidden() {

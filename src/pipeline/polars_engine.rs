@@ -886,6 +886,7 @@ pub fn run(opts: &PipelineOptions) -> Result<Summary> {
         revenue_usd_cents: revenue,
         elapsed_seconds: 0.0,
         mb_per_s: 0.0,
+        rereads: 0,
     };
     super::finish_summary(opts, started, s)
 }

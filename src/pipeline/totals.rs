@@ -508,6 +508,11 @@ impl Corrections {
     /// Called by the ordered stage for every record whose order id was seen before.
     pub fn add(&mut self, v: &Valid) {
         self.duplicates += 1;
+        self.take_back(v);
+    }
+
+    /// Takes back what a worker counted for `v` (a duplicate's, or a record of a block read from a wrong start).
+    pub fn take_back(&mut self, v: &Valid) {
         if self.partial.count(v) {
             let c = self.customers.entry(v.customer).or_default();
             c.0 += v.usd_cents as u128;
