@@ -188,6 +188,7 @@ fn process(
     while pos < data.len() {
         let mut n = 0;
         while n < BATCH {
+            ahead(data, pos);
             let Some(f) = fast::record(data, pos, fx) else {
                 break;
             };
@@ -252,6 +253,25 @@ fn process(
         memchr::memchr_iter(b'\n', &data[..out.unfinished.unwrap_or(data.len())]).count() as u64
     );
     Ok(())
+}
+
+/// How far ahead: 1 KiB to 8 KiB all gained about 5% of the run (1 GB, 2 cores), 4 KiB the most.
+const AHEAD: usize = 4096;
+
+/// Asks for the block's bytes a little ahead of the reader: the worker is the first to read them (the reader
+/// only maps them), and the hardware's own prefetching stops at every 4 KiB page.
+#[inline(always)]
+fn ahead(data: &[u8], pos: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(b) = data.get(pos + AHEAD) {
+        // SAFETY: a prefetch is only a hint; the pointer is to a live byte.
+        unsafe {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            _mm_prefetch::<_MM_HINT_T0>(b as *const u8 as *const i8);
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (data, pos);
 }
 
 /// Line numbers of rejects within a block, counted only up to each reject (rejects are rare).
