@@ -28,7 +28,6 @@ use std::time::Instant;
 
 use crossbeam_channel::bounded;
 use indicatif::{ProgressBar, ProgressStyle};
-use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::generate::scenario::ORDER_COLUMNS;
@@ -801,34 +800,62 @@ fn ordered(
     Ok(())
 }
 
+/// The rank of each name in text order (`names[i]` ranks `ranks[i]`-th).
+fn text_ranks(names: &[&str]) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..names.len() as u32).collect();
+    order.sort_by_key(|&i| names[i as usize]);
+    let mut ranks = vec![0; names.len()];
+    for (rank, &i) in order.iter().enumerate() {
+        ranks[i as usize] = rank as u32;
+    }
+    ranks
+}
+
 fn write_outputs(opts: &PipelineOptions, dims: &Dimensions, t: &Totals) -> Result<()> {
     // Few distinct days, many groups: format each day once.
-    let mut day_names: FxHashMap<i32, String> = FxHashMap::default();
-    for &(key, ..) in &t.daily {
-        let day = totals::ungroup(key).0;
-        day_names
-            .entry(day)
-            .or_insert_with(|| rules::format_day(day as i64));
-    }
+    let mut days: Vec<i32> = t
+        .daily
+        .iter()
+        .map(|&(key, ..)| totals::ungroup(key).0)
+        .collect();
+    days.sort_unstable();
+    days.dedup();
+    let day_names: Vec<String> = days.iter().map(|&d| rules::format_day(d as i64)).collect();
+    let as_strs = |v: &[String]| -> Vec<u32> {
+        text_ranks(&v.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    // Sorted as text, as the spec says (a date string, then names). Comparing the strings of each pair cost
+    // about 100 million instructions for the 50,000 groups of a year, so each part's text order is found
+    // once among its few values, and the groups sort by three numbers.
+    let (day_rank, country_rank, category_rank) = (
+        as_strs(&day_names),
+        as_strs(&dims.countries.names),
+        as_strs(&dims.categories.names),
+    );
     let mut daily: Vec<_> = t
         .daily
         .iter()
         .map(|&(key, orders, units, cents)| {
             let (day, country, category) = totals::ungroup(key);
+            let d = days.binary_search(&day).expect("a day of the groups");
+            let rank = (day_rank[d] as u64) << 32
+                | (country_rank[country as usize] as u64) << 16
+                | category_rank[category as usize] as u64;
             (
-                day_names[&day].as_str(),
+                rank,
+                day_names[d].as_str(),
                 dims.countries.names[country as usize].as_str(),
                 dims.categories.names[category as usize].as_str(),
                 (orders, units, cents),
             )
         })
         .collect();
-    // Sorted as text, as the spec says (a date string, then names): the keys are unique, so unstable is fine.
-    daily.sort_unstable_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+    // The keys are unique, so unstable is fine.
+    daily.sort_unstable_by_key(|g| g.0);
     let path = opts.out.join("daily_revenue.csv");
     write_temp(&path, |w| {
         writeln!(w, "date,country,category,orders,units,revenue_usd_cents")?;
-        for (date, country, category, (orders, units, cents)) in &daily {
+        for (_, date, country, category, (orders, units, cents)) in &daily {
             writeln!(w, "{date},{country},{category},{orders},{units},{cents}")?;
         }
         Ok(())
