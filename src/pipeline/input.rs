@@ -201,7 +201,38 @@ pub fn likely_record_end(buf: &[u8], fx: &FxTable) -> Option<usize> {
     last_record_end(buf)
 }
 
-/// `last_record_end` from the list of every span (the fallback, and what the tests hold it to).
+/// Where the record that is open at the start of `buf` ends: `buf` starts inside one of its quoted fields (just
+/// after a line break that the field holds). Returns the position just after its first line break outside
+/// quotes, if `buf` has one. Reads as `walk_quotes` does: the field closes at a quote that is not doubled, and
+/// after that a quote opens a field only after a comma (a record start would come after a line break, which
+/// already ended the record).
+pub fn end_of_open_record(buf: &[u8]) -> Option<usize> {
+    let mut p = 0;
+    loop {
+        // Inside a quoted field: to its closing quote.
+        loop {
+            let q = p + memchr::memchr(b'"', &buf[p..])?;
+            p = q + 1;
+            if buf.get(p) != Some(&b'"') {
+                break;
+            }
+            p += 1;
+        }
+        // Outside: the first line break, unless a quoted field opens before it.
+        loop {
+            let at = p + memchr::memchr2(b'\n', b'"', &buf[p..])?;
+            p = at + 1;
+            if buf[at] == b'\n' {
+                return Some(p);
+            }
+            if buf[at - 1] == b',' {
+                break;
+            }
+        }
+    }
+}
+
+/// `last_record_end` from the list of every span/// `last_record_end` from the list of every span (the fallback, and what the tests hold it to).
 fn last_record_end_by_spans(buf: &[u8]) -> Option<usize> {
     let (spans, open) = quoted_spans(buf);
     let mut limit = open.unwrap_or(buf.len());
@@ -396,6 +427,39 @@ pub fn split(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `end_of_open_record` against the list of quoted spans of the whole text (the record opened by a prefix).
+    #[test]
+    fn open_record_ends_where_the_spans_say() {
+        let mut seed = 7u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let alphabet = b"ab,\"\n\r";
+        for case in 0..5000 {
+            let prefix: &[u8] = if case % 2 == 0 { b"1,\"x\n" } else { b"\"\n" };
+            let len = (next() % 40) as usize;
+            let tail: Vec<u8> = (0..len).map(|_| alphabet[(next() % 6) as usize]).collect();
+            let text = [prefix, &tail].concat();
+            let (spans, open) = quoted_spans(&text);
+            // The first line break after the prefix outside every closed span and before a still-open quote.
+            let oracle = (prefix.len()..text.len())
+                .filter(|&i| text[i] == b'\n')
+                .find(|&i| {
+                    !spans.iter().any(|&(o, c)| o < i && i < c) && open.is_none_or(|o| i < o)
+                })
+                .map(|i| i + 1 - prefix.len());
+            assert_eq!(
+                end_of_open_record(&tail),
+                oracle,
+                "{:?}",
+                String::from_utf8_lossy(&text)
+            );
+        }
+    }
 
     #[test]
     fn cuts_outside_quotes() {

@@ -110,6 +110,11 @@ pub struct Summary {
     /// part of `summary.json`: it says how the work was split, not what the data holds).
     #[serde(skip)]
     pub rereads: u64,
+    /// Bytes those reads went through. A byte is read again at most twice (in the stretch after the wrong cut
+    /// before it, and after the next one when that stretch ends unfinished past it), so this stays within twice
+    /// the input; a quote that never closed once made it quadratic.
+    #[serde(skip)]
+    pub reread_bytes: u64,
 }
 
 #[derive(Debug)]
@@ -485,6 +490,7 @@ fn run_csv(opts: &PipelineOptions) -> Result<Summary> {
         elapsed_seconds: 0.0,
         mb_per_s: 0.0,
         rereads: 0,
+        reread_bytes: 0,
     };
     let result = stream(
         opts,
@@ -587,7 +593,9 @@ fn stream(
                         seq += 1;
                         Ok(())
                     };
-                    // Guessed cuts: the workers find out when one was wrong (see `ordered`).
+                    // Mapped files: guessed cuts (the workers find out when one was wrong, see `ordered`), as
+                    // nothing else reads the bytes before the workers. Read or decompressed ones: exact cuts,
+                    // on bytes the copy has just brought into the cache.
                     let cut = |b: &[u8]| input::likely_record_end(b, fx);
                     if opts.mmap && input::mappable(path) {
                         input::split_mapped(
@@ -601,7 +609,8 @@ fn stream(
                         )?;
                     } else {
                         let r = input::open(path, read_bytes.clone())?;
-                        input::split(i, path, r, opts.block_size, cut, take, send)?;
+                        let exact = input::last_record_end;
+                        input::split(i, path, r, opts.block_size, exact, take, send)?;
                     }
                 }
                 Ok(())
@@ -735,6 +744,14 @@ fn ordered(
                     let _ = spare_tx.try_send(out);
                     s.rereads += 1;
                     bytes.extend_from_slice(block.bytes());
+                    if !block.last && input::end_of_open_record(block.bytes()).is_none() {
+                        // The unfinished record goes on past this block too (a quote that never closes, or a
+                        // long quoted field): keep its bytes and read it once its end has come, not once per
+                        // block (that was quadratic).
+                        carry = Some((offset, bytes));
+                        let _ = pool_tx.send(block.data);
+                        continue;
+                    }
                     let joined = Block {
                         file: block.file,
                         offset,
@@ -745,6 +762,7 @@ fn ordered(
                         last: block.last,
                     };
                     let mut o = Output::default();
+                    s.reread_bytes += joined.len as u64;
                     process(
                         &joined,
                         &files[block.file],

@@ -887,6 +887,7 @@ pub fn run(opts: &PipelineOptions) -> Result<Summary> {
         elapsed_seconds: 0.0,
         mb_per_s: 0.0,
         rereads: 0,
+        reread_bytes: 0,
     };
     super::finish_summary(opts, started, s)
 }
