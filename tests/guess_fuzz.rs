@@ -38,14 +38,7 @@ const HEADER: &str =
 const CUR: [&str; 12] = [
     "USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "SEK", "INR", "BRL", "PLN", "MXN",
 ];
-const ST: [&str; 6] = [
-    "placed",
-    "paid",
-    "shipped",
-    "delivered",
-    "cancelled",
-    "returned",
-];
+const ST: [&str; 6] = etlkit::pipeline::rules::STATUSES;
 
 fn ts(r: &mut Rng, rare: bool) -> String {
     let y = if rare { r.range(2030, 2035) } else { 2024 };

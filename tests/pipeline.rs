@@ -399,17 +399,23 @@ fn rerun_replaces_outputs_atomically() {
     assert!(names.contains(&"summary.json".to_string()));
 }
 
-/// Hand-made edge cases: a quote inside an unquoted field is an ordinary character (as csv-core reads it), a lone
-/// CR is data, and none of it depends on where blocks are cut.
-#[test]
-fn bare_quotes_and_lone_cr_read_the_same_whatever_the_block_size() {
-    let t = tempfile::tempdir().unwrap();
-    let data = t.path().join("d");
+/// `DIR/d` with the committed sample's dimension tables and an empty `orders/`: for hand-made order files.
+fn sample_dims(dir: &Path) -> PathBuf {
+    let data = dir.join("d");
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/orders/sample");
     std::fs::create_dir_all(data.join("orders")).unwrap();
     for dim in ["customers.csv", "products.csv", "fx_rates.csv"] {
         std::fs::copy(sample.join(dim), data.join(dim)).unwrap();
     }
+    data
+}
+
+/// Hand-made edge cases: a quote inside an unquoted field is an ordinary character (as csv-core reads it), a lone
+/// CR is data, and none of it depends on where blocks are cut.
+#[test]
+fn bare_quotes_and_lone_cr_read_the_same_whatever_the_block_size() {
+    let t = tempfile::tempdir().unwrap();
+    let data = sample_dims(t.path());
     let header = "order_id,customer_id,product_id,quantity,unit_price,discount_pct,currency,order_ts,status,notes\n";
     let mut text = String::from(header);
     for i in 1..=60 {
@@ -461,12 +467,7 @@ fn bare_quotes_and_lone_cr_read_the_same_whatever_the_block_size() {
 #[test]
 fn wrong_guessed_cuts_are_read_again() {
     let t = tempfile::tempdir().unwrap();
-    let data = t.path().join("d");
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/orders/sample");
-    std::fs::create_dir_all(data.join("orders")).unwrap();
-    for dim in ["customers.csv", "products.csv", "fx_rates.csv"] {
-        std::fs::copy(sample.join(dim), data.join(dim)).unwrap();
-    }
+    let data = sample_dims(t.path());
     let header = "order_id,customer_id,product_id,quantity,unit_price,discount_pct,currency,order_ts,status,notes\n";
     // A line inside a note that the guess takes for a record (customer 9, nine units: counted, it would show).
     let fake = |id: usize| format!("{id},9,7,9,99.00,0,USD,2024-03-02T10:00:00Z,paid,");
@@ -527,12 +528,7 @@ fn wrong_guessed_cuts_are_read_again() {
 #[test]
 fn a_quote_that_never_closes_is_read_once() {
     let t = tempfile::tempdir().unwrap();
-    let data = t.path().join("d");
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/orders/sample");
-    std::fs::create_dir_all(data.join("orders")).unwrap();
-    for dim in ["customers.csv", "products.csv", "fx_rates.csv"] {
-        std::fs::copy(sample.join(dim), data.join(dim)).unwrap();
-    }
+    let data = sample_dims(t.path());
     let mut text = String::from(
         "order_id,customer_id,product_id,quantity,unit_price,discount_pct,currency,order_ts,status,notes\n",
     );
