@@ -559,3 +559,41 @@ fn a_quote_that_never_closes_is_read_once() {
     assert_eq!((s.rows_read, s.valid, s.rejected), (21, 20, 1));
     assert_eq!(outputs(&out), outputs(&whole));
 }
+
+/// Errors come in input order: with `--fail-fast`, a bad row late in the first file is reported, not the bad
+/// header of the second file that a worker may have reached first.
+#[test]
+fn the_first_error_in_input_order_is_reported() {
+    let t = tempfile::tempdir().unwrap();
+    let data = sample_dims(t.path());
+    let header = "order_id,customer_id,product_id,quantity,unit_price,discount_pct,currency,order_ts,status,notes\n";
+    let mut first = String::from(header);
+    for id in 1..=30_000 {
+        let qty = if id == 29_990 { "x" } else { "2" };
+        first.push_str(&format!(
+            "{id},5,7,{qty},10.00,0,USD,2024-03-01T10:00:00Z,paid,\n"
+        ));
+    }
+    std::fs::write(data.join("orders/part-00000.csv"), &first).unwrap();
+    std::fs::write(data.join("orders/part-00001.csv"), "wrong,header\n1,2\n").unwrap();
+    for _ in 0..20 {
+        let mut o = PipelineOptions::new(&data, t.path().join("o"));
+        (o.threads, o.block_size, o.fail_fast) = (3, 256 << 10, true);
+        let e = run(&o).unwrap_err().to_string();
+        assert!(e.contains("part-00000.csv") && e.contains("29991"), "{e}");
+    }
+}
+
+/// A block size of 0 through the library reads as 1 byte (it once looped forever when reading with `read(2)`).
+#[test]
+fn a_zero_block_size_still_reads() {
+    let t = tempfile::tempdir().unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/orders/sample");
+    let whole = pipeline(&sample, &t.path().join("whole"), 2, 8 << 20);
+    for mmap in [true, false] {
+        let mut o = PipelineOptions::new(&sample, t.path().join("zero"));
+        (o.block_size, o.mmap) = (0, mmap);
+        let s = run(&o).unwrap();
+        assert_eq!((s.rows_read, s.valid), (whole.rows_read, whole.valid));
+    }
+}

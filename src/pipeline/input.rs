@@ -374,7 +374,7 @@ pub fn split(
         }
         buf[..filled].copy_from_slice(&carry);
         carry.clear();
-        let mut target = block_size;
+        let mut target = block_size.max(1);
         let mut eof = false;
         loop {
             if buf.len() < target {

@@ -724,8 +724,11 @@ fn ordered(
         {
             return Err(Error::Interrupted);
         }
-        pending.insert(seq, (block, out?));
+        // An error (a bad header) waits for its turn too: with several files, the one reported must not depend
+        // on which worker finished first.
+        pending.insert(seq, (block, out));
         while let Some((block, out)) = pending.remove(&want) {
+            let out = out?;
             want += 1;
             if block.file != current_file {
                 current_file = block.file;
