@@ -113,7 +113,7 @@ fn eol(r: &mut Rng) -> &'static str {
     r.pick::<&str>(&["\n", "\n", "\n", "\r\n", "\r\n", "\r\r\n"])
 }
 
-fn gen_file(r: &mut Rng, ids: &mut u64, first_file: bool) -> Vec<u8> {
+fn gen_file(r: &mut Rng, ids: &mut u64) -> Vec<u8> {
     let mut s = String::new();
     if r.p(0.2) {
         s.push('\u{feff}');
@@ -216,7 +216,6 @@ fn gen_file(r: &mut Rng, ids: &mut u64, first_file: bool) -> Vec<u8> {
             s.push_str(eol(r));
         }
     }
-    let _ = first_file;
     let mut b = s.into_bytes();
     // invalid utf-8
     let marker = "\u{fffe}".as_bytes();
@@ -319,7 +318,7 @@ fn guess_fuzz() {
         let mut ids = 0;
         let mut total = 0;
         for f in 0..nfiles {
-            let mut bytes = gen_file(&mut r, &mut ids, f == 0);
+            let mut bytes = gen_file(&mut r, &mut ids);
             if nfiles == 1 && r.p(0.02) {
                 bytes = b"order_id,\"customer_id\nx\",y\n1,2\n".to_vec();
             }

@@ -201,8 +201,6 @@ fn read_table(
         &path,
         reader,
         4 << 20,
-        // Exact cuts: only the fact files' blocks are read again when a guessed cut proves wrong.
-        input::last_record_end,
         || spare.borrow_mut().pop().unwrap_or_default(),
         |block| {
             let data = block.bytes();

@@ -232,7 +232,7 @@ pub fn end_of_open_record(buf: &[u8]) -> Option<usize> {
     }
 }
 
-/// `last_record_end` from the list of every span/// `last_record_end` from the list of every span (the fallback, and what the tests hold it to).
+/// `last_record_end` from the list of every span (the fallback, and what the tests hold it to).
 fn last_record_end_by_spans(buf: &[u8]) -> Option<usize> {
     let (spans, open) = quoted_spans(buf);
     let mut limit = open.unwrap_or(buf.len());
@@ -285,7 +285,8 @@ pub fn mappable(path: &Path) -> bool {
 
 /// `split` for a plain file, without copying it: each block is a read-only map of the file's pages (mapped
 /// and cut here, unmapped when the block is done, so only the blocks in flight are resident). Reading the
-/// bytes through `read` copied every one of them once more: a tenth of the whole run's CPU time.
+/// bytes through `read` copied every one of them once more: a tenth of the whole run's CPU time. Blocks end
+/// where `cut` says: `last_record_end`, or the guess of `likely_record_end`.
 ///
 /// Like every memory-mapped reader, a file truncated by another process while it is read can end the run
 /// with SIGBUS; `--no-mmap` reads with `read` instead.
@@ -349,15 +350,14 @@ pub fn split_mapped(
     }
 }
 
-/// Reads `reader` and calls `emit` with blocks of about `block_size` bytes that end where `cut` says (a record
-/// boundary: `last_record_end`, or a guess from `likely_record_end`). `take_buf` supplies recycled buffers (so
-/// memory stays bounded).
+/// Reads `reader` and calls `emit` with blocks of about `block_size` bytes that end at record boundaries (found
+/// by `last_record_end`: these bytes were just copied, so scanning them is cheap). `take_buf` supplies recycled
+/// buffers (so memory stays bounded).
 pub fn split(
     file: usize,
     path: &Path,
     mut reader: Box<dyn Read + Send>,
     block_size: usize,
-    cut: impl Fn(&[u8]) -> Option<usize>,
     mut take_buf: impl FnMut() -> Vec<u8>,
     mut emit: impl FnMut(Block) -> Result<()>,
 ) -> Result<()> {
@@ -395,7 +395,7 @@ pub fn split(
             if eof {
                 break;
             }
-            match cut(&buf[..filled]) {
+            match last_record_end(&buf[..filled]) {
                 Some(cut) if !blank(&buf[cut..filled]) => {
                     carry.extend_from_slice(&buf[cut..filled]);
                     filled = cut;
@@ -568,7 +568,7 @@ mod tests {
             std::fs::write(&path, &tail).unwrap();
             let mut read = Vec::new();
             let reader = Box::new(std::io::Cursor::new(tail.clone()));
-            split(0, &path, reader, block, last_record_end, Vec::new, |b| {
+            split(0, &path, reader, block, Vec::new, |b| {
                 read.push((b.offset, b.bytes().to_vec(), b.last));
                 Ok(())
             })
@@ -600,7 +600,7 @@ mod tests {
             for block in [100, 4096, 5000, 1 << 20] {
                 let (mut read, mut mapped) = (Vec::new(), Vec::new());
                 let reader = Box::new(std::io::Cursor::new(bytes.to_vec()));
-                split(0, &path, reader, block, last_record_end, Vec::new, |b| {
+                split(0, &path, reader, block, Vec::new, |b| {
                     read.push((b.offset, b.bytes().to_vec(), b.first, b.last));
                     Ok(())
                 })
@@ -631,7 +631,6 @@ mod tests {
             Path::new("t"),
             Box::new(std::io::Cursor::new(text.clone())),
             100,
-            last_record_end,
             // Recycled buffers hold old bytes past `len`: they must never leak into a block.
             || vec![b'#'; 300],
             |b| {
