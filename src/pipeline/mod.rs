@@ -21,6 +21,7 @@ mod totals;
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -159,6 +160,10 @@ fn process(
     out.rows = 0;
     out.unfinished = None;
     let data = block.bytes();
+    #[cfg(test)]
+    if path.to_string_lossy().contains("panic-in-worker") {
+        panic!("as the test asked");
+    }
     let base = if block.first && data.starts_with(b"\xef\xbb\xbf") {
         3
     } else {
@@ -625,15 +630,13 @@ fn stream(
                         Partial::new(dims.countries.names.len(), dims.categories.names.len());
                     while let Ok((seq, block)) = block_rx.recv() {
                         let mut out = spare_rx.try_recv().unwrap_or_default();
-                        let r = process(
-                            &block,
-                            &files[block.file],
-                            dims,
-                            fx,
-                            &mut out,
-                            &mut partial,
-                            customers,
-                        )
+                        let path = &files[block.file];
+                        // A panic here is a bug, but it must end the run with an error: a worker that just
+                        // stopped would leave the ordered stage waiting for its block forever.
+                        let r = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                            process(&block, path, dims, fx, &mut out, &mut partial, customers)
+                        }))
+                        .unwrap_or_else(|panic| Err(internal(path, &block, panic)))
                         .map(|()| out);
                         if done_tx.send((seq, block, r)).is_err() {
                             break;
@@ -685,6 +688,22 @@ fn stream(
         summary.duplicates_dropped = corrections.duplicates;
         Totals::merge(partials, customers, corrections)
     })
+}
+
+/// The error for a worker that panicked on a block (a bug): the file, where the block starts, the message.
+fn internal(path: &Path, block: &Block, panic: Box<dyn std::any::Any + Send>) -> Error {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    Error::Format {
+        path: path.to_path_buf(),
+        message: format!(
+            "internal error in the block at byte {} (a bug in etlkit, please report it): {what}",
+            block.offset
+        ),
+    }
 }
 
 /// The ordered stage: blocks in file order; numbers reject lines, drops repeated order ids.
@@ -920,4 +939,37 @@ fn write_outputs(opts: &PipelineOptions, dims: &Dimensions, t: &Totals) -> Resul
         .into_inner()
         .map_err(|e| Error::io(&path, e.into_error()))?;
     write_temp(&path, |w| w.write_all(&bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A worker that panics (a bug) ends the run with an error naming the file, instead of leaving the
+    /// ordered stage waiting for its block forever (it did: the run hung).
+    #[test]
+    fn a_panicking_worker_ends_the_run_with_an_error() {
+        let t = tempfile::tempdir().unwrap();
+        let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/orders/sample");
+        let data = t.path().join("d");
+        fs::create_dir_all(data.join("orders")).unwrap();
+        for dim in ["customers.csv", "products.csv", "fx_rates.csv"] {
+            fs::copy(sample.join(dim), data.join(dim)).unwrap();
+        }
+        let part = sample.join("orders/part-00000.csv");
+        fs::copy(&part, data.join("orders/part-00000.csv")).unwrap();
+        fs::copy(&part, data.join("orders/part-00001-panic-in-worker.csv")).unwrap();
+        let mut opts = PipelineOptions::new(&data, t.path().join("out"));
+        // Small blocks and two workers: the other worker and the reader are still busy when one panics.
+        (opts.threads, opts.block_size) = (2, 4096);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(run(&opts).map(|_| ())));
+        let r = rx
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .expect("the run ends");
+        let e = r.expect_err("a worker panicked").to_string();
+        assert!(e.contains("part-00001-panic-in-worker.csv"), "{e}");
+        assert!(e.contains("internal error in the block at byte 0"), "{e}");
+        assert!(!t.path().join("out/summary.json").exists());
+    }
 }
