@@ -355,7 +355,7 @@ fn bad_inputs_get_errors_with_positions_and_never_a_panic() {
         "{err}"
     );
     // Garbage bytes after a good header: rows are rejected, the run completes.
-    let mut garbage = b"order_id,customer_id,product_id,quantity,unit_price,discount_pct,currency,order_ts,status,notes\n".to_vec();
+    let mut garbage = HEADER.as_bytes().to_vec();
     let mut x: u64 = 0x1234_5678;
     for _ in 0..200_000 {
         x ^= x << 13;
@@ -399,6 +399,10 @@ fn rerun_replaces_outputs_atomically() {
     assert!(names.contains(&"summary.json".to_string()));
 }
 
+/// The orders files' header line, as the spec writes it.
+const HEADER: &str =
+    "order_id,customer_id,product_id,quantity,unit_price,discount_pct,currency,order_ts,status,notes\n";
+
 /// `DIR/d` with the committed sample's dimension tables and an empty `orders/`: for hand-made order files.
 fn sample_dims(dir: &Path) -> PathBuf {
     let data = dir.join("d");
@@ -416,8 +420,7 @@ fn sample_dims(dir: &Path) -> PathBuf {
 fn bare_quotes_and_lone_cr_read_the_same_whatever_the_block_size() {
     let t = tempfile::tempdir().unwrap();
     let data = sample_dims(t.path());
-    let header = "order_id,customer_id,product_id,quantity,unit_price,discount_pct,currency,order_ts,status,notes\n";
-    let mut text = String::from(header);
+    let mut text = String::from(HEADER);
     for i in 1..=60 {
         text.push_str(&format!(
             "{},5,7,2,10.00,0,USD,2024-03-01T10:00:00Z,placed,size 3\" only\n",
@@ -468,10 +471,9 @@ fn bare_quotes_and_lone_cr_read_the_same_whatever_the_block_size() {
 fn wrong_guessed_cuts_are_read_again() {
     let t = tempfile::tempdir().unwrap();
     let data = sample_dims(t.path());
-    let header = "order_id,customer_id,product_id,quantity,unit_price,discount_pct,currency,order_ts,status,notes\n";
     // A line inside a note that the guess takes for a record (customer 9, nine units: counted, it would show).
     let fake = |id: usize| format!("{id},9,7,9,99.00,0,USD,2024-03-02T10:00:00Z,paid,");
-    let mut text = String::from(header);
+    let mut text = String::from(HEADER);
     let mut id = 1;
     let mut records = 0u64;
     for i in 0..150 {
@@ -529,9 +531,7 @@ fn wrong_guessed_cuts_are_read_again() {
 fn a_quote_that_never_closes_is_read_once() {
     let t = tempfile::tempdir().unwrap();
     let data = sample_dims(t.path());
-    let mut text = String::from(
-        "order_id,customer_id,product_id,quantity,unit_price,discount_pct,currency,order_ts,status,notes\n",
-    );
+    let mut text = String::from(HEADER);
     for id in 1..=20 {
         text.push_str(&format!(
             "{id},5,7,2,10.00,0,USD,2024-03-01T10:00:00Z,paid,\n"
@@ -566,8 +566,7 @@ fn a_quote_that_never_closes_is_read_once() {
 fn the_first_error_in_input_order_is_reported() {
     let t = tempfile::tempdir().unwrap();
     let data = sample_dims(t.path());
-    let header = "order_id,customer_id,product_id,quantity,unit_price,discount_pct,currency,order_ts,status,notes\n";
-    let mut first = String::from(header);
+    let mut first = String::from(HEADER);
     for id in 1..=30_000 {
         let qty = if id == 29_990 { "x" } else { "2" };
         first.push_str(&format!(

@@ -210,14 +210,7 @@ pub fn end_of_open_record(buf: &[u8]) -> Option<usize> {
     let mut p = 0;
     loop {
         // Inside a quoted field: to its closing quote.
-        loop {
-            let q = p + memchr::memchr(b'"', &buf[p..])?;
-            p = q + 1;
-            if buf.get(p) != Some(&b'"') {
-                break;
-            }
-            p += 1;
-        }
+        p = super::records::closing_quote(buf, p)?.0 + 1;
         // Outside: the first line break, unless a quoted field opens before it.
         loop {
             let at = p + memchr::memchr2(b'\n', b'"', &buf[p..])?;
