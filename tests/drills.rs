@@ -13,7 +13,8 @@ fn drills_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("exercises/drills")
 }
 
-/// Accuracy per category on the recorded profiles; every drill must be named right.
+/// Accuracy per category on the recorded profiles, py-spy raw and cProfile pstats alike: every drill must be
+/// named right (category, and a line inside the answer's range) from both.
 #[test]
 fn diagnose_names_every_drill() {
     let drills = catalog(&drills_dir()).unwrap();
@@ -21,28 +22,34 @@ fn diagnose_names_every_drill() {
     let mut per_category: BTreeMap<String, (u32, u32)> = BTreeMap::new();
     let mut misses = Vec::new();
     for d in &drills {
-        let profile_path = d
-            .cached_profile()
-            .unwrap_or_else(|| panic!("{} has no profile.raw.txt", d.id));
-        let profile = etlkit::profile::load(&profile_path, None).unwrap();
-        let dx = diagnose(&profile, &d.slow()).unwrap();
-        let [lo, hi] = d.answer.lines;
-        let ok = dx.top().is_some_and(|f| {
-            f.category.map(|c| c.id()) == Some(d.answer.category.as_str())
-                && std::iter::once(f.line)
-                    .chain(f.related.iter().copied())
-                    .any(|l| lo <= l && l <= hi)
-        });
-        let e = per_category.entry(d.answer.category.clone()).or_default();
-        e.0 += 1;
-        e.1 += ok as u32;
-        if !ok {
-            misses.push(format!(
-                "{}: want {}@{lo}-{hi}, got {:?}",
-                d.id,
-                d.answer.category,
-                dx.top().map(|f| (f.category, f.line))
-            ));
+        let profiles = [
+            d.cached_profile()
+                .unwrap_or_else(|| panic!("{} has no profile.raw.txt", d.id)),
+            d.cached_pstats()
+                .unwrap_or_else(|| panic!("{} has no profile.pstats", d.id)),
+        ];
+        for profile_path in profiles {
+            let profile = etlkit::profile::load(&profile_path, None).unwrap();
+            let dx = diagnose(&profile, &d.slow()).unwrap();
+            let [lo, hi] = d.answer.lines;
+            let ok = dx.top().is_some_and(|f| {
+                f.category.map(|c| c.id()) == Some(d.answer.category.as_str())
+                    && std::iter::once(f.line)
+                        .chain(f.related.iter().copied())
+                        .any(|l| lo <= l && l <= hi)
+            });
+            let e = per_category.entry(d.answer.category.clone()).or_default();
+            e.0 += 1;
+            e.1 += ok as u32;
+            if !ok {
+                misses.push(format!(
+                    "{} ({}): want {}@{lo}-{hi}, got {:?}",
+                    d.id,
+                    profile_path.file_name().unwrap().to_string_lossy(),
+                    d.answer.category,
+                    dx.top().map(|f| (f.category, f.line, &f.related))
+                ));
+            }
         }
     }
     for (c, (n, k)) in &per_category {
@@ -53,6 +60,34 @@ fn diagnose_names_every_drill() {
         "every category has drills: {per_category:?}"
     );
     assert!(misses.is_empty(), "{misses:#?}");
+}
+
+/// Bad input gets a clear error, not an empty answer: a profile of another program, a source that is not
+/// Python, an empty profile.
+#[test]
+fn diagnose_refuses_bad_input() {
+    let drill = drills_dir().join("01-order-enrichment");
+    let other = drills_dir().join("02-clickstream-sessions/slow.py");
+    let profile = etlkit::profile::load(&drill.join("profile.pstats"), None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let lone = dir.path().join("other.py");
+    std::fs::copy(&other, &lone).unwrap();
+    let e = diagnose(&profile, &lone).unwrap_err().to_string();
+    assert!(
+        e.contains("none of the profile's files") && e.contains("slow.py"),
+        "{e}"
+    );
+    let broken = dir.path().join("slow.py");
+    std::fs::write(&broken, "def f(:\n    return 1\n").unwrap();
+    let e = diagnose(&profile, &broken).unwrap_err().to_string();
+    assert!(
+        e.contains("slow.py:1") && e.contains("not valid Python"),
+        "{e}"
+    );
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, "").unwrap();
+    let e = etlkit::diagnose::diagnose_file(&empty, &drill.join("slow.py"));
+    assert!(e.is_err(), "an empty profile is refused");
 }
 
 fn python() -> PathBuf {
@@ -146,7 +181,7 @@ fn drill_cli_grades_and_keeps_history() {
     let func_start = {
         let src = etlkit::diagnose::source::SourceFile::parse(&d.slow()).unwrap();
         src.functions()
-            .into_iter()
+            .iter()
             .find(|f| f.name == d.answer.function)
             .unwrap()
             .start

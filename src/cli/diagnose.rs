@@ -19,8 +19,7 @@ pub struct DiagnoseArgs {
 }
 
 pub fn run(args: DiagnoseArgs) -> anyhow::Result<ExitCode> {
-    let profile = etlkit::profile::load(&args.profile, None)?;
-    let d = etlkit::diagnose::diagnose(&profile, &args.source)?;
+    let d = etlkit::diagnose::diagnose_file(&args.profile, &args.source)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&d)?);
     } else {

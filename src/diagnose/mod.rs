@@ -1,10 +1,13 @@
 //! `etlkit diagnose`: names the bottleneck of a Python program from its profile and its source.
 //!
-//! The profile says which lines are hot; the source says what those lines do. Each stack's weight goes to the
-//! deepest frame that lies in the program's own files (time inside the standard library or a C builtin belongs
-//! to the user line that called it). The hottest lines are parsed in context (tree-sitter) and every
-//! category's rule is tried on them; findings are ranked by share of time times the rule's confidence.
+//! The profile, whatever its kind, becomes one [`evidence::Evidence`]: time per line of the program's own
+//! files, the library work under each line, the call sites above it and exact call counts where the profiler
+//! counts. The source says what those lines do (tree-sitter, the whole file: functions, loops, the calls
+//! between functions). Each hot line becomes a [`rules::Site`] and every rule of the table is tried on it;
+//! findings are ranked by attributable share of the time times the rule's confidence, each with the
+//! runners-up.
 
+pub mod evidence;
 pub mod rules;
 pub mod source;
 
@@ -16,7 +19,7 @@ use serde::Serialize;
 pub use rules::Category;
 use source::SourceFile;
 
-use crate::profile::{FrameKind, Profile};
+use crate::profile::Profile;
 use crate::{Error, Result};
 
 /// Lines below this share of the samples are not examined.
@@ -35,7 +38,8 @@ pub struct Finding {
     pub line: u32,
     /// The lines the finding covers (first, last).
     pub lines: (u32, u32),
-    /// Other lines it names: the hot line, when the finding points at the caller whose loop repeats it.
+    /// Other lines it names: the hot line when the finding points elsewhere, the call site that runs it and
+    /// the loop that repeats it (when in the same file).
     pub related: Vec<u32>,
     /// Share of all samples (or of total time) spent on these lines.
     pub share_pct: f64,
@@ -43,6 +47,18 @@ pub struct Finding {
     pub evidence: String,
     pub fix: String,
     pub sketch: String,
+    /// The rule that found it (`category.shape`).
+    pub rule: String,
+    /// Other categories that fit the same lines, best first.
+    pub alternatives: Vec<Alternative>,
+}
+
+/// A runner-up category for a finding's lines.
+#[derive(Debug, Clone, Serialize)]
+pub struct Alternative {
+    pub category: Category,
+    pub confidence: f64,
+    pub evidence: String,
 }
 
 /// The result of a diagnosis.
@@ -71,8 +87,9 @@ impl Diagnosis {
                 format!("{} [{}]", c.title(), c.id())
             });
             s.push_str(&format!(
-                "{}. {what}\n   where: {}:{} in {}(){}, {:.1}% of the time\n   why:   {}\n",
+                "{}. {what} ({:.0}% sure)\n   where: {}:{} in {}(){}, {:.1}% of the time\n   why:   {}\n",
                 i + 1,
+                f.confidence * 100.0,
                 f.file,
                 f.line,
                 f.function,
@@ -91,6 +108,15 @@ impl Diagnosis {
                 f.share_pct,
                 f.evidence
             ));
+            if let Some(a) = f.alternatives.first() {
+                s.push_str(&format!(
+                    "   also:  {} [{}] ({:.0}% sure: {})\n",
+                    a.category.title(),
+                    a.category.id(),
+                    a.confidence * 100.0,
+                    a.evidence
+                ));
+            }
             if !f.fix.is_empty() {
                 s.push_str(&format!("   fix:   {}\n", f.fix));
                 for l in f.sketch.lines() {
@@ -145,75 +171,16 @@ impl Resolver {
             return *r;
         }
         let norm = file.replace('\\', "/");
-        let found = self.files.iter().position(|p| {
-            let ps = p.to_string_lossy().replace('\\', "/");
-            ps == norm || ps.ends_with(&format!("/{}", norm.trim_start_matches("./")))
+        let found = (!norm.is_empty() && norm != "~").then(|| {
+            self.files.iter().position(|p| {
+                let ps = p.to_string_lossy().replace('\\', "/");
+                ps == norm || ps.ends_with(&format!("/{}", norm.trim_start_matches("./")))
+            })
         });
+        let found = found.flatten();
         self.cache.insert(file.to_string(), found);
         found
     }
-}
-
-/// User frames above a hot line (nearest caller first), taken from its heaviest stack.
-type Callers = HashMap<(usize, u32), (f64, Vec<(usize, u32)>)>;
-/// Weight of each hot line that came from worker threads.
-type Threaded = HashMap<(usize, u32), f64>;
-
-/// Where the weight of a stack goes: the deepest frame in the program's own files.
-fn user_lines(
-    profile: &Profile,
-    resolver: &mut Resolver,
-    callers: &mut Callers,
-    by_thread: &mut Threaded,
-    entries: &mut Threaded,
-) -> (BTreeMap<(usize, u32), f64>, f64, f64) {
-    let mut lines: BTreeMap<(usize, u32), f64> = BTreeMap::new();
-    let mut user = 0.0;
-    let mut threaded = 0.0;
-    for s in &profile.stacks {
-        let mut under_thread = false;
-        for &fid in &s.frames {
-            let f = &profile.frames[fid as usize];
-            if f.function.contains("_bootstrap_inner")
-                || (f.function == "_worker" && f.file.contains("thread"))
-                || f.kind == FrameKind::Thread
-                    && !f.function.contains("MainThread")
-                    && !f.function.contains("main")
-            {
-                under_thread = true;
-            }
-        }
-        let chain: Vec<(usize, u32)> = s
-            .frames
-            .iter()
-            .rev()
-            .filter_map(|&fid| {
-                let f = &profile.frames[fid as usize];
-                if f.kind != FrameKind::Python {
-                    return None;
-                }
-                let line = f.line?;
-                resolver.resolve(&f.file).map(|i| (i, line))
-            })
-            .collect();
-        if let Some(&k) = chain.first() {
-            let e = callers.entry(k).or_insert((0.0, Vec::new()));
-            if s.weight > e.0 {
-                *e = (s.weight, chain[1..].to_vec());
-            }
-            *lines.entry(k).or_default() += s.weight;
-            user += s.weight;
-            if under_thread {
-                threaded += s.weight;
-                *by_thread.entry(k).or_default() += s.weight;
-                // The thread's entry: the user frame nearest the root of a worker thread's stack.
-                if let Some(&entry) = chain.last() {
-                    *entries.entry(entry).or_default() += s.weight;
-                }
-            }
-        }
-    }
-    (lines, user, threaded)
 }
 
 fn pct(w: f64, total: f64) -> f64 {
@@ -222,6 +189,33 @@ fn pct(w: f64, total: f64) -> f64 {
     } else {
         0.0
     }
+}
+
+/// Loads the profile at `profile_path` and diagnoses it (errors name the profile file).
+pub fn diagnose_file(profile_path: &Path, source_dir: &Path) -> Result<Diagnosis> {
+    let profile = crate::profile::load(profile_path, None)?;
+    if profile.stacks.is_empty() && profile.timings.is_empty() {
+        return Err(Error::Format {
+            path: profile_path.to_path_buf(),
+            message:
+                "the profile is empty: no samples and no timed functions (did the program run?)"
+                    .into(),
+        });
+    }
+    diagnose(&profile, source_dir)
+}
+
+/// A candidate finding of one rule at one hot line.
+struct Candidate {
+    /// The call path's places: the direct caller's call site and the loop that repeats the line.
+    path: Vec<(usize, u32)>,
+    category: Option<Category>,
+    rule: &'static str,
+    confidence: f64,
+    evidence: String,
+    place: (usize, u32),
+    hot: (usize, u32),
+    share: f64,
 }
 
 /// Diagnoses `profile` against the Python sources under `source_dir` (a directory or one `.py` file).
@@ -237,180 +231,251 @@ pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
             std::io::Error::new(std::io::ErrorKind::NotFound, "no .py files here"),
         ));
     }
+    if profile.stacks.is_empty() && profile.timings.is_empty() {
+        return Err(Error::Format {
+            path: source_dir.to_path_buf(),
+            message: "the profile to diagnose is empty: no samples and no timed functions".into(),
+        });
+    }
     let mut resolver = Resolver {
         files: files.clone(),
         cache: HashMap::new(),
     };
-    let mut notes = Vec::new();
-    let total = profile.total();
-    let mut callers: Callers = HashMap::new();
-    let mut by_thread: Threaded = HashMap::new();
-    let mut entries: Threaded = HashMap::new();
-    let (lines, user, threaded) = if profile.is_timed() {
-        notes.push("pstats has no line numbers: each function is examined at its definition line, by self time".into());
-        let mut m = BTreeMap::new();
-        let mut user = 0.0;
-        for t in &profile.timings {
-            let f = &profile.frames[t.frame as usize];
-            if let (Some(i), Some(line)) = (resolver.resolve(&f.file), f.line) {
-                *m.entry((i, line)).or_default() += t.tt;
-                user += t.tt;
+    // Parse the program files the profile names (a file that is not valid Python is an error).
+    let mut sources: Vec<Option<SourceFile>> = (0..files.len()).map(|_| None).collect();
+    let mut named: Vec<String> = Vec::new();
+    for f in &profile.frames {
+        match resolver.resolve(&f.file) {
+            Some(i) if sources[i].is_none() => {
+                sources[i] = Some(SourceFile::parse_strict(&files[i])?)
             }
-        }
-        (m, user, 0.0)
-    } else {
-        user_lines(
-            profile,
-            &mut resolver,
-            &mut callers,
-            &mut by_thread,
-            &mut entries,
-        )
-    };
-    let mut sources: HashMap<usize, SourceFile> = HashMap::new();
-    // Where worker threads spend their time, by entry line: the place a GIL finding points at.
-    let thread_entry = entries
-        .iter()
-        .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(a.0)))
-        .map(|(k, _)| *k);
-    let mut hot: Vec<((usize, u32), f64)> = lines.into_iter().collect();
-    hot.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    // Candidate findings keyed by (category, file, function).
-    let mut merged: BTreeMap<(Option<Category>, usize, String), Finding> = BTreeMap::new();
-    for ((fi, line), w) in hot.iter().take(MAX_LINES) {
-        let share = pct(*w, total);
-        if share < MIN_SHARE {
-            break;
-        }
-        if !sources.contains_key(fi) {
-            match SourceFile::parse(&files[*fi]) {
-                Ok(s) => {
-                    sources.insert(*fi, s);
+            Some(_) => {}
+            None => {
+                if !f.file.is_empty()
+                    && f.file != "~"
+                    && named.len() < 4
+                    && !named.contains(&f.file)
+                {
+                    named.push(f.file.clone());
                 }
-                Err(e) => {
-                    notes.push(format!("{e}"));
-                    continue;
-                }
-            }
-        }
-        // The callers' contexts (same-file callers only: that is where a program's loops are).
-        let src = &sources[fi];
-        let mut ctx = src.context(*line);
-        let own = ctx.function.as_ref().map(|f| f.start);
-        // Frames of the same function (a comprehension's own frame) are not callers.
-        let ancestors: Vec<source::LineContext> = callers
-            .get(&(*fi, *line))
-            .map(|(_, up)| {
-                up.iter()
-                    .filter(|(f, _)| f == fi)
-                    .take(8)
-                    .map(|(_, l)| src.context(*l))
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default()
-            .into_iter()
-            .skip_while(|c: &source::LineContext| c.function.as_ref().map(|f| f.start) == own)
-            .collect();
-        let repeated = ancestors.iter().any(|c| !c.loops.is_empty());
-        let threaded_line = by_thread.get(&(*fi, *line)).copied().unwrap_or(0.0) > 0.5 * w;
-        if profile.is_timed() {
-            // A definition line: look at the hottest-looking statement of the body instead is not possible
-            // without line data; use the function header's context.
-            ctx.function = src.functions().into_iter().find(|f| f.start == *line);
-        }
-        let function = ctx
-            .function
-            .as_ref()
-            .map_or("<module>".to_string(), |f| f.name.clone());
-        let rel = match files[*fi].strip_prefix(source_dir) {
-            Ok(p) if !p.as_os_str().is_empty() => p.to_string_lossy().into_owned(),
-            _ => files[*fi].file_name().map_or_else(
-                || files[*fi].to_string_lossy().into_owned(),
-                |n| n.to_string_lossy().into_owned(),
-            ),
-        };
-        let mut matches = rules::apply(src, &ctx, repeated, threaded_line);
-        matches.extend(rules::apply_with_callers(src, &ctx, &ancestors));
-        let io_line = matches.iter().any(|m| m.category == Category::SequentialIo)
-            || rules::is_blocking_io(&ctx);
-        if threaded_line && !io_line && rules::threads_in_file(src) && pct(threaded, user) > 30.0 {
-            matches.push(rules::Match {
-                category: Category::GilBoundThreads,
-                at: thread_entry
-                    .filter(|(f, _)| f == fi)
-                    .map(|(_, l)| (l, src.context(l).function.map_or("<module>".to_string(), |f| f.name)))
-                    .or_else(|| rules::thread_dispatch(src)),
-                confidence: 0.8,
-                evidence: format!(
-                    "{:.0}% of the program's samples run on worker threads, and they are CPU-bound Python (line {line}: `{}`): the GIL lets one thread run at a time",
-                    pct(threaded, user),
-                    ctx.text
-                ),
-            });
-        }
-        let candidates: Vec<(Option<Category>, f64, String, u32, String)> = if matches.is_empty() {
-            vec![(
-                None,
-                0.3,
-                format!(
-                    "line {line} (`{}`) takes {share:.1}% of the time and matches no known pattern",
-                    ctx.text
-                ),
-                *line,
-                function.clone(),
-            )]
-        } else {
-            matches
-                .into_iter()
-                .map(|m| {
-                    let (at, func) = match m.at {
-                        Some((l, f)) => (l, f),
-                        None => (*line, function.clone()),
-                    };
-                    (Some(m.category), m.confidence, m.evidence, at, func)
-                })
-                .collect()
-        };
-        let hot_line = *line;
-        for (cat, conf, evidence, line, function) in candidates {
-            let line = &line;
-            let e = merged
-                .entry((cat, *fi, function.clone()))
-                .or_insert_with(|| Finding {
-                    category: cat,
-                    title: cat.map_or("unclassified hot spot".into(), |c| c.title().into()),
-                    file: rel.clone(),
-                    function: function.clone(),
-                    line: *line,
-                    lines: (*line, *line),
-                    related: Vec::new(),
-                    share_pct: 0.0,
-                    confidence: conf,
-                    evidence: evidence.clone(),
-                    fix: cat.map_or(String::new(), |c| c.fix().into()),
-                    sketch: cat.map_or(String::new(), |c| c.sketch().into()),
-                });
-            e.share_pct += share;
-            e.lines = (e.lines.0.min(*line), e.lines.1.max(*line));
-            if *line != hot_line && !e.related.contains(&hot_line) {
-                e.related.push(hot_line);
-            }
-            if conf > e.confidence {
-                e.confidence = conf;
-                e.evidence = evidence;
-                e.line = *line;
             }
         }
     }
-    let mut findings: Vec<Finding> = merged.into_values().collect();
-    findings.sort_by(|a, b| (b.share_pct * b.confidence).total_cmp(&(a.share_pct * a.confidence)));
+    if sources.iter().all(|s| s.is_none()) {
+        return Err(Error::InvalidArgument {
+            what: "source",
+            value: source_dir.display().to_string(),
+            expected: format!(
+                "the profiled program's files: none of the profile's files is here (it names {})",
+                if named.is_empty() {
+                    "no files".to_string()
+                } else {
+                    named.join(", ")
+                }
+            ),
+        });
+    }
+    let mut resolve = |f: &str| resolver.resolve(f);
+    let ev = if profile.is_timed() {
+        evidence::from_pstats(profile, &mut resolve, &sources)
+    } else {
+        evidence::from_stacks(profile, &mut resolve)
+    };
+    let mut notes = Vec::new();
+    if ev.derived {
+        notes.push("cProfile counts calls per function, not lines: the lines named are where those calls and the innermost loops are in the source".into());
+    }
+    let thread_entry = ev
+        .thread_entries
+        .iter()
+        .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(a.0)))
+        .map(|(k, _)| *k);
+    let thread_share = pct(ev.threaded, ev.user);
+    let wait_share = pct(ev.waits, ev.total);
+    let mut hot: Vec<(evidence::Loc, &evidence::LineEvidence)> =
+        ev.lines.iter().map(|(k, v)| (*k, v)).collect();
+    hot.sort_by(|a, b| b.1.weight.total_cmp(&a.1.weight).then(a.0.cmp(&b.0)));
+    let mut candidates: Vec<Candidate> = Vec::new();
+    for ((fi, line), le) in hot.iter().take(MAX_LINES) {
+        let share = pct(le.weight, ev.total);
+        if share < MIN_SHARE {
+            break;
+        }
+        let Some(src) = sources[*fi].as_ref() else {
+            continue;
+        };
+        let ctx = src.context(*line);
+        let own = ctx.function.as_ref().map(|f| f.start);
+        // Callers, nearest first; frames of the line's own function (a comprehension's frame) are not callers.
+        let callers: Vec<rules::Caller> = le
+            .callers
+            .iter()
+            .filter_map(|&(cf, cl)| {
+                let csrc = sources[cf].as_ref()?;
+                Some(rules::Caller {
+                    loc: (cf, cl),
+                    src: csrc,
+                    ctx: csrc.context(cl),
+                })
+            })
+            .skip_while(|c| c.loc.0 == *fi && c.ctx.function.as_ref().map(|f| f.start) == own)
+            .take(8)
+            .collect();
+        let calls = ctx.function.as_ref().and_then(|f| {
+            ev.calls
+                .get(&(*fi, f.start))
+                .or_else(|| ev.calls.get(&(*fi, f.first)))
+                .copied()
+        });
+        let site = rules::Site {
+            file: *fi,
+            src,
+            ctx,
+            callees: le.callees.clone(),
+            callers,
+            calls,
+            threaded: le.threaded > 0.5 * le.weight,
+            thread_entry,
+            thread_share,
+            wait_share,
+            derived: ev.derived,
+        };
+        let mut path: Vec<(usize, u32)> = site.callers.first().map(|c| c.loc).into_iter().collect();
+        path.extend(site.looping_caller().map(|c| c.loc));
+        let hits = rules::apply(&site);
+        if hits.is_empty() {
+            candidates.push(Candidate {
+                category: None,
+                rule: "unclassified",
+                confidence: 0.3,
+                evidence: format!(
+                    "line {line} (`{}`) takes {share:.1}% of the time and matches no known pattern",
+                    site.ctx.text
+                ),
+                place: (*fi, *line),
+                hot: (*fi, *line),
+                share,
+                path: Vec::new(),
+            });
+        }
+        for (category, rule, h) in hits {
+            candidates.push(Candidate {
+                category: Some(category),
+                rule,
+                confidence: h.confidence,
+                evidence: h.evidence,
+                place: h.at.unwrap_or((*fi, *line)),
+                hot: (*fi, *line),
+                share,
+                path: path.clone(),
+            });
+        }
+    }
+    let rel = |i: usize| match files[i].strip_prefix(source_dir) {
+        Ok(p) if !p.as_os_str().is_empty() => p.to_string_lossy().into_owned(),
+        _ => files[i].file_name().map_or_else(
+            || files[i].to_string_lossy().into_owned(),
+            |n| n.to_string_lossy().into_owned(),
+        ),
+    };
+    let function_at = |(fi, line): (usize, u32)| {
+        sources[fi]
+            .as_ref()
+            .and_then(|s| s.enclosing_function(line))
+            .map_or("<module>".to_string(), |f| f.name.clone())
+    };
+    // One finding per (category, file, function); a finding's share is the sum of its hot lines' shares.
+    type Key = (Option<Category>, usize, String);
+    let mut merged: BTreeMap<Key, (Finding, Vec<(usize, u32)>)> = BTreeMap::new();
+    for c in &candidates {
+        let function = function_at(c.place);
+        let (e, hots) = merged
+            .entry((c.category, c.place.0, function.clone()))
+            .or_insert_with(|| {
+                (
+                    Finding {
+                        category: c.category,
+                        title: c
+                            .category
+                            .map_or("unclassified hot spot".into(), |k| k.title().into()),
+                        file: rel(c.place.0),
+                        function: function.clone(),
+                        line: c.place.1,
+                        lines: (c.place.1, c.place.1),
+                        related: Vec::new(),
+                        share_pct: 0.0,
+                        confidence: c.confidence,
+                        evidence: c.evidence.clone(),
+                        fix: c.category.map_or(String::new(), |k| k.fix().into()),
+                        sketch: c.category.map_or(String::new(), |k| k.sketch().into()),
+                        rule: c.rule.into(),
+                        alternatives: Vec::new(),
+                    },
+                    Vec::new(),
+                )
+            });
+        if !hots.contains(&c.hot) {
+            hots.push(c.hot);
+            // Derived lines (pstats) share their function's own time: count the heaviest, not the sum.
+            if ev.derived {
+                e.share_pct = e.share_pct.max(c.share);
+            } else {
+                e.share_pct += c.share;
+            }
+        }
+        e.lines = (e.lines.0.min(c.place.1), e.lines.1.max(c.place.1));
+        for &p in std::iter::once(&c.hot).chain(&c.path) {
+            if p != c.place && p.0 == c.place.0 && !e.related.contains(&p.1) {
+                e.related.push(p.1);
+            }
+        }
+        if c.confidence > e.confidence {
+            e.confidence = c.confidence;
+            e.evidence = c.evidence.clone();
+            e.line = c.place.1;
+            e.rule = c.rule.into();
+        }
+    }
+    let mut findings: Vec<Finding> = merged
+        .into_values()
+        .map(|(mut f, hots)| {
+            // Runners-up: the other categories that fit the same hot lines.
+            let mut alts: Vec<Alternative> = Vec::new();
+            for c in candidates.iter().filter(|c| hots.contains(&c.hot)) {
+                let Some(k) = c.category else { continue };
+                if Some(k) == f.category {
+                    continue;
+                }
+                match alts.iter_mut().find(|a| a.category == k) {
+                    Some(a) if a.confidence >= c.confidence => {}
+                    Some(a) => {
+                        a.confidence = c.confidence;
+                        a.evidence = c.evidence.clone();
+                    }
+                    None => alts.push(Alternative {
+                        category: k,
+                        confidence: c.confidence,
+                        evidence: c.evidence.clone(),
+                    }),
+                }
+            }
+            alts.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+            f.alternatives = alts;
+            f
+        })
+        .collect();
+    findings.sort_by(|a, b| {
+        (b.share_pct * b.confidence)
+            .total_cmp(&(a.share_pct * a.confidence))
+            .then(a.line.cmp(&b.line))
+    });
     findings.truncate(8);
-    if user <= 0.0 {
+    if ev.user <= 0.0 {
         notes.push("no samples fall in the given source files: check --source (the profile's file names must match)".into());
     }
     Ok(Diagnosis {
         profile_format: format!("{:?}", profile.meta.format),
-        user_share_pct: pct(user, total),
+        user_share_pct: pct(ev.user, ev.total),
         findings,
         notes,
     })

@@ -12,6 +12,15 @@ pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,
     tree: Tree,
+    /// Every function definition, by first line (computed once: rules ask often).
+    funcs: Vec<FunctionInfo>,
+}
+
+/// A call in a function's body: its line and the callee's text (`self.lookup`, `re.compile`, `sorted`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallSite {
+    pub line: u32,
+    pub callee: String,
 }
 
 /// A loop around a line: a `for`/`while` statement or a comprehension's `for` clause.
@@ -31,7 +40,12 @@ pub struct LoopInfo {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FunctionInfo {
     pub name: String,
+    /// The `def` line.
     pub start: u32,
+    /// The first decorator's line, else the `def` line (what CPython's `co_firstlineno` says).
+    pub first: u32,
+    /// The class the function is a method of, if any.
+    pub class: Option<String>,
     pub end: u32,
     pub decorators: Vec<String>,
     pub params: Vec<String>,
@@ -84,11 +98,135 @@ impl SourceFile {
             path: path.to_path_buf(),
             message: "the Python parser gave up".into(),
         })?;
-        Ok(SourceFile {
+        let mut s = SourceFile {
             path: path.to_path_buf(),
             text,
             tree,
-        })
+            funcs: Vec::new(),
+        };
+        let mut funcs = Vec::new();
+        let mut stack = vec![s.tree.root_node()];
+        while let Some(n) = stack.pop() {
+            if n.kind() == "function_definition" {
+                funcs.push(s.function_info(n));
+            }
+            let mut c = n.walk();
+            stack.extend(n.named_children(&mut c));
+        }
+        funcs.sort_by_key(|f| f.start);
+        s.funcs = funcs;
+        Ok(s)
+    }
+
+    /// Like [`SourceFile::parse`], but a file that is not valid Python is an error naming the first place the
+    /// parser could not read.
+    pub fn parse_strict(path: &Path) -> Result<SourceFile> {
+        let s = Self::parse(path)?;
+        if let Some((line, offset)) = s.syntax_error() {
+            return Err(Error::BadInput {
+                path: path.to_path_buf(),
+                line: line as u64,
+                offset: offset as u64,
+                message: format!(
+                    "not valid Python here (`{}`): the source must be the program that was profiled",
+                    s.line_text(line).chars().take(60).collect::<String>()
+                ),
+            });
+        }
+        Ok(s)
+    }
+
+    /// The first syntax error: (line, byte offset), if the parser found one.
+    pub fn syntax_error(&self) -> Option<(u32, usize)> {
+        let root = self.tree.root_node();
+        if !root.has_error() {
+            return None;
+        }
+        let mut stack = vec![root];
+        let mut first: Option<Node<'_>> = None;
+        while let Some(n) = stack.pop() {
+            if n.is_error() || n.is_missing() {
+                if first.is_none_or(|f| n.start_byte() < f.start_byte()) {
+                    first = Some(n);
+                }
+                continue;
+            }
+            if n.has_error() {
+                let mut c = n.walk();
+                stack.extend(n.children(&mut c));
+            }
+        }
+        let n = first.unwrap_or(root);
+        Some((n.start_position().row as u32 + 1, n.start_byte()))
+    }
+
+    /// The function whose code object starts at `line` (a `def` line, or its first decorator's).
+    pub fn function_at(&self, line: u32) -> Option<&FunctionInfo> {
+        self.funcs
+            .iter()
+            .find(|f| f.start == line)
+            .or_else(|| self.funcs.iter().find(|f| f.first == line))
+    }
+
+    /// The innermost function around `line`.
+    pub fn enclosing_function(&self, line: u32) -> Option<&FunctionInfo> {
+        self.funcs
+            .iter()
+            .filter(|f| f.start <= line && line <= f.end)
+            .max_by_key(|f| f.start)
+    }
+
+    /// The node of a function (by its `def` line), or the module for `None`.
+    fn scope_node(&self, f: Option<&FunctionInfo>) -> Option<Node<'_>> {
+        let root = self.tree.root_node();
+        let Some(f) = f else { return Some(root) };
+        let mut stack = vec![root];
+        while let Some(n) = stack.pop() {
+            if n.kind() == "function_definition" && n.start_position().row as u32 + 1 == f.start {
+                return n.child_by_field_name("body");
+            }
+            let mut c = n.walk();
+            stack.extend(n.named_children(&mut c));
+        }
+        None
+    }
+
+    /// The lines where statements of a function's own body start (nested `def`s and classes left out), with
+    /// the calls made in that body. `None`: the module's top level.
+    pub fn body(&self, f: Option<&FunctionInfo>) -> (Vec<u32>, Vec<CallSite>) {
+        let (mut lines, mut calls) = (Vec::new(), Vec::new());
+        let Some(scope) = self.scope_node(f) else {
+            return (lines, calls);
+        };
+        let mut stack = vec![scope];
+        while let Some(n) = stack.pop() {
+            let k = n.kind();
+            if n.id() != scope.id()
+                && matches!(
+                    k,
+                    "function_definition" | "class_definition" | "decorated_definition"
+                )
+            {
+                continue;
+            }
+            if k.ends_with("_statement") && !matches!(k, "block") {
+                lines.push(n.start_position().row as u32 + 1);
+            }
+            if k == "call" {
+                if let Some(callee) = n.child_by_field_name("function") {
+                    calls.push(CallSite {
+                        line: n.start_position().row as u32 + 1,
+                        callee: self.node_text(callee),
+                    });
+                }
+            }
+            let mut c = n.walk();
+            stack.extend(n.named_children(&mut c));
+        }
+        lines.sort_unstable();
+        lines.dedup();
+        calls.sort_by_key(|c| c.line);
+        (lines, calls)
     }
 
     pub fn node_text(&self, n: Node<'_>) -> String {
@@ -109,19 +247,9 @@ impl SourceFile {
         self.text.lines().count() as u32
     }
 
-    /// Every function definition (name, first line, last line).
-    pub fn functions(&self) -> Vec<FunctionInfo> {
-        let mut out = Vec::new();
-        let mut stack = vec![self.tree.root_node()];
-        while let Some(n) = stack.pop() {
-            if n.kind() == "function_definition" {
-                out.push(self.function_info(n));
-            }
-            let mut c = n.walk();
-            stack.extend(n.named_children(&mut c));
-        }
-        out.sort_by_key(|f| f.start);
-        out
+    /// Every function definition, by `def` line.
+    pub fn functions(&self) -> &[FunctionInfo] {
+        &self.funcs
     }
 
     fn function_info(&self, f: Node<'_>) -> FunctionInfo {
@@ -130,7 +258,22 @@ impl SourceFile {
             .map(|n| self.node_text(n))
             .unwrap_or_default();
         let mut decorators = Vec::new();
-        if let Some(p) = f.parent().filter(|p| p.kind() == "decorated_definition") {
+        let start = f.start_position().row as u32 + 1;
+        let mut first = start;
+        let holder = f.parent().filter(|p| p.kind() == "decorated_definition");
+        if let Some(p) = holder {
+            first = p.start_position().row as u32 + 1;
+        }
+        // A method: the definition (or its decorated form) sits directly in a class body.
+        let class = holder
+            .unwrap_or(f)
+            .parent()
+            .filter(|b| b.kind() == "block")
+            .and_then(|b| b.parent())
+            .filter(|c| c.kind() == "class_definition")
+            .and_then(|c| c.child_by_field_name("name"))
+            .map(|n| self.node_text(n));
+        if let Some(p) = holder {
             let mut c = p.walk();
             for d in p.named_children(&mut c).filter(|d| d.kind() == "decorator") {
                 decorators.push(self.node_text(d));
@@ -153,7 +296,9 @@ impl SourceFile {
         }
         FunctionInfo {
             name,
-            start: f.start_position().row as u32 + 1,
+            start,
+            first,
+            class,
             end: f.end_position().row as u32 + 1,
             decorators,
             params,
@@ -184,6 +329,25 @@ impl SourceFile {
         }
     }
 
+    /// The first line of the innermost statement that spans `line`.
+    fn statement_around(&self, line: u32) -> Option<u32> {
+        let row = line.checked_sub(1)? as usize;
+        let text_line = self.text.lines().nth(row)?;
+        let col = text_line.len() - text_line.trim_start().len();
+        let point = tree_sitter::Point::new(row, col);
+        let mut n = self
+            .tree
+            .root_node()
+            .named_descendant_for_point_range(point, point)?;
+        loop {
+            let k = n.kind();
+            if k.ends_with("_statement") || k.ends_with("_clause") {
+                return Some(n.start_position().row as u32 + 1);
+            }
+            n = n.parent()?;
+        }
+    }
+
     /// The context of `line` (1-based).
     pub fn context(&self, line: u32) -> LineContext {
         let mut ctx = LineContext {
@@ -202,7 +366,15 @@ impl SourceFile {
             class_bases: None,
         };
         let Some(stmt) = self.statement_at(line) else {
-            return ctx;
+            // A continuation line (a long call or comprehension spread over lines): the statement it belongs to.
+            return match self.statement_around(line) {
+                Some(start) if start < line => LineContext {
+                    line,
+                    text: ctx.text,
+                    ..self.context(start)
+                },
+                _ => ctx,
+            };
         };
         let row = line as usize - 1;
         ctx.is_except_or_raise = matches!(stmt.kind(), "except_clause" | "raise_statement");
@@ -521,7 +693,7 @@ def f(rows, seen):
         let c = s.context(25);
         assert_eq!(c.loops.len(), 2);
         assert_eq!(c.loops[1].iter, "seen");
-        let fib = s.functions().into_iter().find(|f| f.name == "fib").unwrap();
+        let fib = s.functions().iter().find(|f| f.name == "fib").unwrap();
         assert_eq!(fib.decorators, vec!["@cache"]);
         assert_eq!(s.bindings("out"), vec!["[]"]);
         // The header line of a loop sees only its header.

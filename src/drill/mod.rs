@@ -55,6 +55,11 @@ impl Drill {
     pub fn cached_profile(&self) -> Option<PathBuf> {
         Some(self.dir.join("profile.raw.txt")).filter(|p| p.is_file())
     }
+
+    /// The recorded cProfile profile (`python -m cProfile -o profile.pstats slow.py`), if any.
+    pub fn cached_pstats(&self) -> Option<PathBuf> {
+        Some(self.dir.join("profile.pstats")).filter(|p| p.is_file())
+    }
 }
 
 /// Loads every drill under `root` (folders holding an `answer.toml`), sorted by id.
@@ -139,10 +144,10 @@ fn guessed_line(location: &str) -> Option<u32> {
 fn function_at(drill: &Drill, line: u32) -> Option<String> {
     let src = crate::diagnose::source::SourceFile::parse(&drill.slow()).ok()?;
     src.functions()
-        .into_iter()
+        .iter()
         .filter(|f| f.start <= line && line <= f.end)
         .min_by_key(|f| f.end - f.start)
-        .map(|f| f.name)
+        .map(|f| f.name.clone())
 }
 
 pub fn grade(drill: &Drill, guess: &Guess) -> Grade {

@@ -1,0 +1,557 @@
+//! One evidence model for every profile kind.
+//!
+//! Whatever the profiler, diagnosis needs the same things: how much time each line of the program's own files
+//! accounts for (its own work and the library or builtin calls it makes), which library functions that time
+//! went into, how often the line's function ran, and the chain of call sites above it (the loop that repeats
+//! it may be in another function).
+//!
+//! - Sampled stacks (py-spy raw, speedscope, folded) give hot lines directly: each stack's weight goes to its
+//!   deepest frame in the program's files; the frames below it name the library work; the frames above it are
+//!   the call chain.
+//! - pstats gives functions, exact call counts and one level of caller edges, and no lines. A library or
+//!   builtin callee's time goes to the lines of the caller that call it (found by name in the syntax tree); a
+//!   function's own time goes to the statements of its innermost loops (where a function's own time is spent
+//!   when it is large); lambdas, comprehensions and generator expressions are their own code objects and start
+//!   on the line that holds them. The call chain follows the heaviest caller edges.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::source::SourceFile;
+use crate::profile::{FrameKind, Profile};
+
+/// A line of a program file: (index into the program's files, 1-based line).
+pub type Loc = (usize, u32);
+
+/// Library or builtin work under a line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Callee {
+    /// Normalised name: `copy.deepcopy`, `list.pop`, `sorted`, `re._compile`, `time.sleep`.
+    pub name: String,
+    pub weight: f64,
+    /// Exact calls (pstats), when known.
+    pub calls: Option<i64>,
+    /// Called by the line itself (not somewhere below another library function).
+    pub direct: bool,
+}
+
+/// What the profile says about one line.
+#[derive(Debug, Clone, Default)]
+pub struct LineEvidence {
+    pub weight: f64,
+    pub callees: Vec<Callee>,
+    /// Weight that came from worker threads.
+    pub threaded: f64,
+    /// User call sites above the line, nearest first (from the heaviest stack, or pstats' heaviest edges).
+    pub callers: Vec<Loc>,
+    callers_weight: f64,
+}
+
+impl LineEvidence {
+    fn add_callee(&mut self, name: String, weight: f64, calls: Option<i64>, direct: bool) {
+        if let Some(c) = self
+            .callees
+            .iter_mut()
+            .find(|c| c.name == name && c.direct == direct)
+        {
+            c.weight += weight;
+            c.calls = match (c.calls, calls) {
+                (Some(a), Some(b)) => Some(a + b),
+                (a, b) => a.or(b),
+            };
+        } else {
+            self.callees.push(Callee {
+                name,
+                weight,
+                calls,
+                direct,
+            });
+        }
+    }
+}
+
+/// The evidence of one profile, in the program's terms.
+#[derive(Debug, Clone, Default)]
+pub struct Evidence {
+    /// Everything the profile measured (samples or seconds).
+    pub total: f64,
+    /// The part that fell in the program's files.
+    pub user: f64,
+    /// The part of `user` that ran on worker threads.
+    pub threaded: f64,
+    pub lines: BTreeMap<Loc, LineEvidence>,
+    /// Where worker threads enter the program's code (the user frame nearest a worker thread's root).
+    pub thread_entries: HashMap<Loc, f64>,
+    /// Exact call counts of the program's functions, by (file, first line) (pstats).
+    pub calls: HashMap<Loc, i64>,
+    /// Line numbers are derived (pstats), not measured.
+    pub derived: bool,
+    /// Time the main thread waited on locks, joins and futures (pstats: workers are not profiled).
+    pub waits: f64,
+}
+
+/// Module-qualified name of a library frame from its file (`/usr/lib/python3.11/copy.py` -> `copy`,
+/// `.../site-packages/pandas/core/frame.py` -> `pandas.core.frame`, py-spy's `re/__init__.py` -> `re`).
+pub fn module_of(file: &str) -> String {
+    let f = file.replace('\\', "/");
+    let mut rest = f.as_str();
+    for marker in ["site-packages/", "dist-packages/"] {
+        if let Some(i) = rest.rfind(marker) {
+            rest = &rest[i + marker.len()..];
+        }
+    }
+    if let Some(i) = rest.find("/lib/python") {
+        let after = &rest[i + 11..];
+        rest = after.split_once('/').map_or(after, |(_, r)| r);
+    }
+    let rest = rest.trim_start_matches('/');
+    let rest = rest.strip_suffix(".py").unwrap_or(rest);
+    let rest = rest.strip_suffix("/__init__").unwrap_or(rest);
+    rest.trim_start_matches("<frozen ")
+        .trim_end_matches('>')
+        .replace('/', ".")
+}
+
+/// The normalised name of a callee frame: `module.function` for Python frames, the type's method or the
+/// builtin's name for pstats' builtin entries (`<method 'pop' of 'list' objects>` -> `list.pop`,
+/// `<built-in method builtins.sorted>` -> `sorted`, `<built-in method time.sleep>` -> `time.sleep`).
+pub fn callee_name(function: &str, file: &str) -> String {
+    if let Some(rest) = function.strip_prefix("<method '") {
+        if let Some((meth, ty)) = rest.split_once("' of '") {
+            let ty = ty.trim_end_matches("' objects>");
+            return format!("{ty}.{meth}");
+        }
+    }
+    if let Some(rest) = function.strip_prefix("<built-in method ") {
+        let name = rest.trim_end_matches('>');
+        let name = name.split(" of ").next().unwrap_or(name);
+        return name.strip_prefix("builtins.").unwrap_or(name).to_string();
+    }
+    if let Some(rest) = function.strip_prefix("<function ") {
+        let name = rest.split([' ', '>']).next().unwrap_or(rest);
+        return name.to_string();
+    }
+    if file.is_empty() || file == "~" {
+        return function.to_string();
+    }
+    let m = module_of(file);
+    if m.is_empty() {
+        function.to_string()
+    } else {
+        format!("{m}.{function}")
+    }
+}
+
+/// The last component of a dotted name (`list.pop` -> `pop`).
+pub fn last(name: &str) -> &str {
+    name.rsplit('.').next().unwrap_or(name)
+}
+
+/// True for code objects that are not `def`s: they start on the line that holds them.
+pub fn is_inline_code(function: &str) -> bool {
+    matches!(
+        function,
+        "<lambda>" | "<genexpr>" | "<listcomp>" | "<dictcomp>" | "<setcomp>"
+    )
+}
+
+/// Names of the thread machinery whose frames mark a worker thread's stack.
+fn is_thread_frame(function: &str, file: &str, kind: FrameKind) -> bool {
+    function.contains("_bootstrap_inner")
+        || (function == "_worker" && file.contains("thread"))
+        || kind == FrameKind::Thread
+            && !function.contains("MainThread")
+            && !function.contains("main")
+}
+
+/// Sampled stacks: each stack's weight goes to its deepest frame in the program's files.
+pub fn from_stacks(profile: &Profile, resolve: &mut dyn FnMut(&str) -> Option<usize>) -> Evidence {
+    let mut ev = Evidence {
+        total: profile.total(),
+        ..Evidence::default()
+    };
+    let resolved: Vec<Option<usize>> = profile
+        .frames
+        .iter()
+        .map(|f| {
+            (f.kind == FrameKind::Python && f.line.is_some())
+                .then(|| resolve(&f.file))
+                .flatten()
+        })
+        .collect();
+    for s in &profile.stacks {
+        let under_thread = s.frames.iter().any(|&fid| {
+            let f = &profile.frames[fid as usize];
+            is_thread_frame(&f.function, &f.file, f.kind)
+        });
+        // Positions (root first) of the frames in the program's files.
+        let user: Vec<usize> = s
+            .frames
+            .iter()
+            .enumerate()
+            .filter(|(_, &fid)| resolved[fid as usize].is_some())
+            .map(|(i, _)| i)
+            .collect();
+        let Some(&deepest) = user.last() else {
+            continue;
+        };
+        let loc_of = |i: usize| {
+            let fid = s.frames[i] as usize;
+            (resolved[fid].unwrap(), profile.frames[fid].line.unwrap())
+        };
+        let k = loc_of(deepest);
+        let e = ev.lines.entry(k).or_default();
+        e.weight += s.weight;
+        if s.weight > e.callers_weight {
+            e.callers_weight = s.weight;
+            e.callers = user.iter().rev().skip(1).map(|&i| loc_of(i)).collect();
+        }
+        // The library work below the line: the first frame is its direct callee.
+        let mut seen: Vec<String> = Vec::new();
+        for (j, &fid) in s.frames[deepest + 1..].iter().enumerate() {
+            let f = &profile.frames[fid as usize];
+            if f.kind != FrameKind::Python {
+                continue;
+            }
+            let name = callee_name(&f.function, &f.file);
+            if !seen.contains(&name) {
+                e.add_callee(name.clone(), s.weight, None, j == 0);
+                seen.push(name);
+            }
+        }
+        ev.user += s.weight;
+        if under_thread {
+            ev.threaded += s.weight;
+            e.threaded += s.weight;
+            *ev.thread_entries.entry(loc_of(user[0])).or_default() += s.weight;
+        }
+    }
+    for e in ev.lines.values_mut() {
+        e.callees.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+    }
+    ev
+}
+
+/// A program function in a pstats profile.
+struct Func {
+    file: usize,
+    /// The code object's first line.
+    line: u32,
+    name: String,
+}
+
+/// pstats: functions, call counts and caller edges, turned into lines with the syntax tree.
+pub fn from_pstats(
+    profile: &Profile,
+    resolve: &mut dyn FnMut(&str) -> Option<usize>,
+    sources: &[Option<SourceFile>],
+) -> Evidence {
+    let mut ev = Evidence {
+        total: profile.total(),
+        derived: true,
+        ..Evidence::default()
+    };
+    let n = profile.frames.len();
+    // Which frames are program functions.
+    let mut func: Vec<Option<Func>> = (0..n).map(|_| None).collect();
+    for t in &profile.timings {
+        let f = &profile.frames[t.frame as usize];
+        if let (Some(i), Some(line)) = (resolve(&f.file), f.line) {
+            if sources.get(i).is_some_and(|s| s.is_some()) {
+                func[t.frame as usize] = Some(Func {
+                    file: i,
+                    line,
+                    name: f.function.clone(),
+                });
+            }
+        }
+    }
+    let timing: HashMap<u32, usize> = profile
+        .timings
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.frame, i))
+        .collect();
+    // Callee edges (caller -> [(callee, nc, ct)]), the inverse of pstats' caller lists.
+    let mut children: HashMap<u32, Vec<(u32, i64, f64)>> = HashMap::new();
+    for t in &profile.timings {
+        for e in &t.callers {
+            children
+                .entry(e.caller)
+                .or_default()
+                .push((t.frame, e.nc, e.ct));
+        }
+    }
+    // The call sites of `callee` in the body of program function `f`: lines whose calls name it.
+    let sites_in = |f: &Func, callee_last: &str| -> Vec<u32> {
+        let src = sources[f.file].as_ref().unwrap();
+        if is_inline_code(&f.name) {
+            return vec![f.line];
+        }
+        let scope = if f.name == "<module>" {
+            None
+        } else {
+            src.function_at(f.line)
+        };
+        let (_, calls) = src.body(scope);
+        let mut lines: Vec<u32> = calls
+            .iter()
+            .filter(|c| last(c.callee.trim_end_matches(')')) == callee_last)
+            .map(|c| c.line)
+            .collect();
+        lines.dedup();
+        lines
+    };
+    // Where a function's own time goes: the statements of its innermost loops (its whole body when it has none).
+    let own_lines = |f: &Func| -> Vec<u32> {
+        let src = sources[f.file].as_ref().unwrap();
+        if is_inline_code(&f.name) {
+            return vec![f.line];
+        }
+        let scope = if f.name == "<module>" {
+            None
+        } else {
+            src.function_at(f.line)
+        };
+        if f.name != "<module>" && scope.is_none() {
+            return vec![f.line];
+        }
+        let (lines, _) = src.body(scope);
+        let depth: Vec<(u32, usize)> = lines
+            .iter()
+            .map(|&l| (l, src.context(l).loops.len()))
+            .collect();
+        let max = depth.iter().map(|d| d.1).max().unwrap_or(0);
+        let mut out: Vec<u32> = depth.iter().filter(|d| d.1 == max).map(|d| d.0).collect();
+        if out.is_empty() {
+            out.push(f.line);
+        }
+        out
+    };
+    for (ti, t) in profile.timings.iter().enumerate() {
+        let Some(f) = &func[t.frame as usize] else {
+            continue;
+        };
+        ev.calls.insert((f.file, f.line), t.nc);
+        // Own time.
+        // Which of the innermost lines holds the own time is not known: each gets all of it, and the rules
+        // decide (a finding from derived lines counts its heaviest line, not the sum).
+        let own = own_lines(f);
+        for &l in &own {
+            let e = ev.lines.entry((f.file, l)).or_default();
+            e.weight += t.tt;
+        }
+        ev.user += t.tt;
+        // Library and builtin callees: their whole time belongs to the lines that call them. A callee that no
+        // line names (a generator resumed by a loop, a dunder) goes where its module's other functions were
+        // called (`Executor.map` -> its `result_iterator`), else to the innermost loops.
+        let kids = children.get(&t.frame).map_or(&[][..], |v| &v[..]);
+        let mut module_sites: HashMap<String, Vec<u32>> = HashMap::new();
+        for &(callee, _, _) in kids {
+            let cf = &profile.frames[callee as usize];
+            if func[callee as usize].is_some() || cf.file == "~" || cf.file.is_empty() {
+                continue;
+            }
+            let sites = sites_in(f, last(&callee_name(&cf.function, &cf.file)));
+            if !sites.is_empty() {
+                module_sites
+                    .entry(module_of(&cf.file))
+                    .or_default()
+                    .extend(sites);
+            }
+        }
+        for &(callee, nc, ct) in kids {
+            if func[callee as usize].is_some() || callee == t.frame {
+                continue;
+            }
+            let cf = &profile.frames[callee as usize];
+            let name = callee_name(&cf.function, &cf.file);
+            // Program code it calls back (a sort key, a thread's target) has lines of its own.
+            let back: f64 = children.get(&callee).map_or(0.0, |v| {
+                v.iter()
+                    .filter(|(y, _, _)| func[*y as usize].is_some())
+                    .map(|(_, _, yct)| yct)
+                    .sum()
+            });
+            let ctotal_all = timing
+                .get(&callee)
+                .map_or(ct, |&i| profile.timings[i].ct.max(1e-12));
+            let ct = (ct - back * (ct / ctotal_all).min(1.0)).max(0.0);
+            let mut at = sites_in(f, last(&name));
+            if at.is_empty() && cf.file != "~" {
+                at = module_sites
+                    .get(&module_of(&cf.file))
+                    .cloned()
+                    .unwrap_or_default();
+                at.sort_unstable();
+                at.dedup();
+            }
+            if at.is_empty() {
+                at = own.iter().copied().take(8).collect();
+            }
+            // What that callee's own callees did on this caller's behalf (regex compiles under `re.match`).
+            let ctotal = ctotal_all;
+            let mut inner: Vec<(String, f64, i64)> = Vec::new();
+            let mut stack = vec![(callee, ct / ctotal, 0)];
+            while let Some((x, frac, depth)) = stack.pop() {
+                if depth >= 6 {
+                    continue;
+                }
+                for &(y, ync, yct) in children.get(&x).map_or(&[][..], |v| &v[..]) {
+                    if func[y as usize].is_some() || y == x {
+                        continue;
+                    }
+                    let yf = &profile.frames[y as usize];
+                    let w = yct * frac;
+                    if w <= 0.0 {
+                        continue;
+                    }
+                    inner.push((callee_name(&yf.function, &yf.file), w, ync));
+                    stack.push((y, frac, depth + 1));
+                }
+            }
+            for &l in &at {
+                let share = 1.0 / at.len() as f64;
+                let e = ev.lines.entry((f.file, l)).or_default();
+                e.weight += ct * share;
+                e.add_callee(name.clone(), ct * share, Some(nc), true);
+                for (iname, w, inc) in &inner {
+                    e.add_callee(iname.clone(), w * share, Some(*inc), false);
+                }
+            }
+            ev.user += ct;
+        }
+        let _ = ti;
+    }
+    // The main thread waiting on locks (joins, futures, queues): worker threads are not profiled.
+    ev.waits = profile
+        .timings
+        .iter()
+        .filter(|t| {
+            let f = &profile.frames[t.frame as usize];
+            f.function.starts_with("<method 'acquire' of '_thread.")
+        })
+        .map(|t| t.tt)
+        .sum();
+    // Call chains: the heaviest program caller of each function, repeatedly, as call sites. A callback (a sort
+    // key, a `map` function) is called by a library function: go up through it to the program code that
+    // called the library function, whose call site names it.
+    let heaviest_caller = |frame: u32| -> Option<(u32, Option<String>)> {
+        let mut cur = frame;
+        let mut via: Option<String> = None;
+        for _ in 0..4 {
+            let t = &profile.timings[*timing.get(&cur)?];
+            let e = t
+                .callers
+                .iter()
+                .filter(|e| e.caller != cur && e.caller != frame)
+                .max_by(|a, b| {
+                    // Program callers first, then the heaviest.
+                    (func[a.caller as usize].is_some(), a.ct)
+                        .partial_cmp(&(func[b.caller as usize].is_some(), b.ct))
+                        .unwrap_or(std::cmp::Ordering::Equal)
+                })?;
+            if func[e.caller as usize].is_some() {
+                return Some((e.caller, via));
+            }
+            let lib = &profile.frames[e.caller as usize];
+            via = Some(callee_name(&lib.function, &lib.file));
+            cur = e.caller;
+        }
+        None
+    };
+    let mut chains: HashMap<u32, Vec<Loc>> = HashMap::new();
+    for t in &profile.timings {
+        let Some(f) = &func[t.frame as usize] else {
+            continue;
+        };
+        let mut chain = Vec::new();
+        let mut cur = t.frame;
+        let mut name = f.name.clone();
+        let mut visited = vec![cur];
+        while let Some((c, via)) = heaviest_caller(cur) {
+            if visited.contains(&c) || chain.len() >= 12 {
+                break;
+            }
+            let cf = func[c as usize].as_ref().unwrap();
+            let site = match via {
+                // Through a library function: where the caller calls it (or the callback's own line).
+                Some(v) => sites_in(cf, last(&v)).first().copied().or_else(|| {
+                    is_inline_code(&name).then(|| func[cur as usize].as_ref().unwrap().line)
+                }),
+                // A comprehension or lambda runs where it is written, inside its caller.
+                None if is_inline_code(&name) => func[cur as usize].as_ref().map(|x| x.line),
+                None => sites_in(cf, last(&name)).first().copied(),
+            };
+            chain.push((cf.file, site.unwrap_or(cf.line)));
+            visited.push(c);
+            name = cf.name.clone();
+            cur = c;
+        }
+        chains.insert(t.frame, chain);
+    }
+    // Each line's chain is its function's (a line inside a comprehension: the comprehension's, whose first
+    // call site is the line that holds it).
+    let by_loc: HashMap<(usize, u32), u32> = func
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| f.as_ref().map(|f| ((f.file, f.line), i as u32)))
+        .collect();
+    let keys: Vec<Loc> = ev.lines.keys().copied().collect();
+    for (file, line) in keys {
+        let src = sources[file].as_ref().unwrap();
+        let frame = by_loc.get(&(file, line)).copied().or_else(|| {
+            let def = src.enclosing_function(line)?;
+            by_loc
+                .get(&(file, def.start))
+                .or_else(|| by_loc.get(&(file, def.first)))
+                .copied()
+        });
+        let frame = frame.or_else(|| by_loc.get(&(file, 1)).copied());
+        if let Some(chain) = frame.and_then(|f| chains.get(&f)) {
+            ev.lines.get_mut(&(file, line)).unwrap().callers = chain.clone();
+        }
+    }
+    for e in ev.lines.values_mut() {
+        e.callees.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+    }
+    ev
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(
+            callee_name("<method 'pop' of 'list' objects>", "~"),
+            "list.pop"
+        );
+        assert_eq!(
+            callee_name("<built-in method builtins.sorted>", "~"),
+            "sorted"
+        );
+        assert_eq!(
+            callee_name("<built-in method time.sleep>", "~"),
+            "time.sleep"
+        );
+        assert_eq!(
+            callee_name("deepcopy", "/usr/lib/python3.11/copy.py"),
+            "copy.deepcopy"
+        );
+        assert_eq!(callee_name("_compile", "re/__init__.py"), "re._compile");
+        assert_eq!(
+            callee_name(
+                "iterrows",
+                "/v/lib/python3.11/site-packages/pandas/core/frame.py"
+            ),
+            "pandas.core.frame.iterrows"
+        );
+        assert_eq!(
+            callee_name("<method 'acquire' of '_thread.lock' objects>", "~"),
+            "_thread.lock.acquire"
+        );
+        assert!(is_inline_code("<genexpr>"));
+        assert!(!is_inline_code("main"));
+    }
+}

@@ -1,0 +1,226 @@
+//! What several rules ask of a site: loops, callers, callees, what a name is bound to.
+
+use super::{Caller, Hit, Site};
+use crate::diagnose::evidence::{last, Callee, Loc};
+use crate::diagnose::source::{LineContext, LoopInfo, SourceFile};
+
+pub fn hit(confidence: f64, evidence: String) -> Option<Hit> {
+    Some(Hit {
+        confidence,
+        evidence,
+        at: None,
+    })
+}
+
+pub fn hit_at(confidence: f64, evidence: String, at: Loc) -> Option<Hit> {
+    Some(Hit {
+        confidence,
+        evidence,
+        at: Some(at),
+    })
+}
+
+/// True when `text` uses the identifier `ident` (not as part of a longer name, not as an attribute).
+pub fn uses_ident(text: &str, ident: &str) -> bool {
+    if ident.is_empty() {
+        return false;
+    }
+    let is_id = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(ident).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + ident.len()..].chars().next();
+        !before.is_some_and(is_id) && !after.is_some_and(is_id) && before != Some('.')
+    })
+}
+
+/// The last dotted component of a callee (`self.rows.pop` -> `pop`).
+pub fn method(callee: &str) -> &str {
+    callee.rsplit('.').next().unwrap_or(callee)
+}
+
+/// The names a loop binds (`for k, (a, b) in ...` -> k, a, b).
+pub fn targets(l: &LoopInfo) -> Vec<&str> {
+    l.target
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+pub fn loops_text(ctx: &LineContext) -> String {
+    ctx.loops
+        .iter()
+        .map(|l| match l.kind {
+            "while" => format!("`while {}` (line {})", l.iter, l.line),
+            _ => format!("`{}` (line {})", l.iter, l.line),
+        })
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+/// A loop over work items (not a retry or polling loop).
+pub fn work_loop(l: &LoopInfo) -> bool {
+    !(l.target.contains("attempt")
+        || l.target.contains("retr")
+        || l.iter.contains("retr")
+        || l.iter.contains("attempt"))
+}
+
+impl<'a> Site<'a> {
+    pub fn in_loop(&self) -> bool {
+        !self.ctx.loops.is_empty()
+    }
+
+    pub fn function_name(&self) -> &str {
+        self.ctx
+            .function
+            .as_ref()
+            .map_or("<module>", |f| f.name.as_str())
+    }
+
+    /// The nearest caller whose call site runs in a loop over work items.
+    pub fn looping_caller(&self) -> Option<&Caller<'a>> {
+        // `for x in gen(...)` resumes a generator once per item: that is iteration, not repetition.
+        let name = self.function_name();
+        let iterates = |c: &Caller| c.loops_here().any(|l| l.iter.contains(&format!("{name}(")));
+        let first = self.callers.first()?;
+        if iterates(first) {
+            return None;
+        }
+        self.callers
+            .iter()
+            .find(|c| c.ctx.loops.iter().any(work_loop))
+    }
+
+    /// The line's function runs many times: a caller's loop repeats it, or pstats counted many calls.
+    pub fn repeated(&self) -> bool {
+        self.looping_caller().is_some() || self.calls.is_some_and(|n| n >= 50)
+    }
+
+    /// The heaviest callee whose normalised name satisfies `pred`.
+    pub fn callee(&self, pred: impl Fn(&str) -> bool) -> Option<&Callee> {
+        self.callees.iter().find(|c| pred(&c.name))
+    }
+
+    /// A callee called by the line itself whose last name component is one of `names`.
+    pub fn calls_any(&self, names: &[&str]) -> Option<&Callee> {
+        self.callees
+            .iter()
+            .find(|c| c.direct && names.contains(&last(&c.name)))
+    }
+
+    /// Where a finding about the repetition belongs: the caller's loop line, or this line.
+    pub fn caller_place(&self) -> Option<Loc> {
+        self.looping_caller().map(|c| c.loc)
+    }
+
+    /// Words for "on every pass of ...": the line's own loops, else the caller's loop.
+    pub fn repetition_text(&self) -> String {
+        if self.in_loop() {
+            format!("on every pass of the loop over {}", loops_text(&self.ctx))
+        } else if let Some(c) = self.looping_caller() {
+            format!(
+                "on every call of `{}`, which line {} makes on every pass of the loop over {}",
+                self.function_name(),
+                c.ctx.line,
+                loops_text(&c.ctx)
+            )
+        } else if let Some(n) = self.calls {
+            format!("in each of the {n} calls of `{}`", self.function_name())
+        } else {
+            "again and again".into()
+        }
+    }
+}
+
+impl Caller<'_> {
+    /// The loops whose header is the call site's own line.
+    pub fn loops_here(&self) -> impl Iterator<Item = &LoopInfo> {
+        self.ctx.loops.iter().filter(|l| l.line == self.ctx.line)
+    }
+}
+
+/// What a collection is built as, judged from its bindings: "list", "set", "dict" or unknown. Handles
+/// literals, `self.attr` (any `self.attr = ...` in the file), and a local helper's return value.
+pub fn collection_kind(src: &SourceFile, expr: &str) -> Option<&'static str> {
+    let name = expr.trim();
+    if let Some(k) = literal_kind(name) {
+        return Some(k);
+    }
+    if name.contains('(') && !name.starts_with("self.") {
+        // A call: a helper of this file tells by its returns.
+        let callee = name.split('(').next().unwrap_or("").trim();
+        let callee = callee.strip_prefix("self.").unwrap_or(callee);
+        if src.functions().iter().any(|f| f.name == callee) {
+            return src
+                .returns_of(callee)
+                .iter()
+                .filter_map(|r| literal_kind(r.trim()))
+                .next_back();
+        }
+        return None;
+    }
+    let mut kind = None;
+    let mut bound = src.bindings(name);
+    for b in bound.clone() {
+        let callee = b.split('(').next().unwrap_or("").trim();
+        let callee = callee.strip_prefix("self.").unwrap_or(callee).to_string();
+        if b.contains('(') && src.functions().iter().any(|f| f.name == callee) {
+            bound.extend(src.returns_of(&callee));
+        }
+    }
+    for b in bound {
+        if let Some(k) = literal_kind(b.trim()) {
+            kind = Some(k);
+        }
+    }
+    kind
+}
+
+fn literal_kind(b: &str) -> Option<&'static str> {
+    if b.starts_with('[')
+        || b.starts_with("list(")
+        || b.starts_with("sorted(")
+        || b.starts_with('(') && b.ends_with(')') && b.contains(',')
+        || b.starts_with("tuple(")
+        || b.contains(".split(")
+        || b.contains(".readlines(")
+        || b.ends_with(".tolist()")
+    {
+        Some("list")
+    } else if b.starts_with("set(")
+        || b.starts_with("frozenset(")
+        || (b.starts_with('{') && !b.contains(':') && b != "{}")
+    {
+        Some("set")
+    } else if b.starts_with("dict(")
+        || b.starts_with('{')
+        || b.starts_with("defaultdict(")
+        || b.starts_with("Counter(")
+        || b.starts_with("OrderedDict(")
+    {
+        Some("dict")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::src;
+    use super::*;
+
+    #[test]
+    fn kinds() {
+        let s = src("A = [1, 2]\nB = {1, 2}\nclass C:\n    def __init__(self):\n        self.seen = []\n        self.idx = {}\ndef ids():\n    return [x for x in A]\nD = ids()\nE = ('a', 'b')\n");
+        assert_eq!(collection_kind(&s, "A"), Some("list"));
+        assert_eq!(collection_kind(&s, "B"), Some("set"));
+        assert_eq!(collection_kind(&s, "self.seen"), Some("list"));
+        assert_eq!(collection_kind(&s, "self.idx"), Some("dict"));
+        assert_eq!(collection_kind(&s, "D"), Some("list"));
+        assert_eq!(collection_kind(&s, "ids()"), Some("list"));
+        assert_eq!(collection_kind(&s, "E"), Some("list"));
+        assert_eq!(collection_kind(&s, "unknown"), None);
+        assert!(uses_ident("a.b + x", "x"));
+        assert!(!uses_ident("a.x + y", "x"));
+    }
+}

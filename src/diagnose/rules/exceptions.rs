@@ -1,0 +1,108 @@
+//! `exceptions_control_flow`: exceptions raised and caught for the common case in a hot loop.
+
+use super::common::{hit, hit_at, loops_text};
+use super::{Hit, Site};
+
+/// A hot line inside a `try` (or an `except`/`raise` line) that runs per item.
+pub fn try_in_loop(s: &Site) -> Option<Hit> {
+    if !(s.in_loop() || s.repeated())
+        || (s.ctx.try_handlers.is_empty() && !s.ctx.is_except_or_raise)
+    {
+        return None;
+    }
+    // A try around a whole loop, or around blocking I/O, is not the pattern.
+    if s.ctx
+        .try_handlers
+        .iter()
+        .any(|h| h.contains("KeyboardInterrupt"))
+    {
+        return None;
+    }
+    hit(
+        if s.ctx.is_except_or_raise { 0.85 } else { 0.6 },
+        format!(
+            "line {} runs inside a try/except ({}) {}: raising and catching costs far more than a test",
+            s.ctx.line,
+            if s.ctx.try_handlers.is_empty() {
+                "the handler itself".to_string()
+            } else {
+                s.ctx.try_handlers.join(", ")
+            },
+            s.repetition_text()
+        ),
+    )
+}
+
+/// Time in building or raising an exception (an exception class's code, a `raise`) caught by a caller's `try`
+/// that runs per item.
+pub fn raised_per_item(s: &Site) -> Option<Hit> {
+    let exception_class = s
+        .ctx
+        .class_bases
+        .as_deref()
+        .is_some_and(|b| b.contains("Error") || b.contains("Exception"));
+    if !(exception_class || s.ctx.is_except_or_raise) {
+        return None;
+    }
+    let t = s.callers.iter().find(|c| !c.ctx.try_handlers.is_empty())?;
+    if t.ctx.loops.is_empty() && s.looping_caller().is_none() {
+        return None;
+    }
+    hit_at(
+        0.9,
+        format!(
+            "time goes into raising exceptions (line {}: `{}`), caught by `except {}` at line {} {}",
+            s.ctx.line,
+            s.ctx.text,
+            t.ctx.try_handlers.join(", "),
+            t.ctx.line,
+            if t.ctx.loops.is_empty() {
+                String::new()
+            } else {
+                format!("on every pass of the loop over {}", loops_text(&t.ctx))
+            }
+        ),
+        t.loc,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{site, src};
+    use super::*;
+
+    const CODE: &str = r#"class Invalid(ValueError):
+    pass
+def check(r):
+    if not r:
+        raise Invalid(r)
+def run(rows):
+    for r in rows:
+        try:
+            v = int(r)
+        except ValueError:
+            v = 0
+        try:
+            check(r)
+        except Invalid:
+            pass
+    try:
+        x = 1
+    except KeyError:
+        pass
+"#;
+
+    #[test]
+    fn exceptions() {
+        let s = src(CODE);
+        assert!(try_in_loop(&site(&s, 9)).is_some());
+        assert!(try_in_loop(&site(&s, 10)).unwrap().confidence > 0.8);
+        // Near miss: a try outside any loop, called once.
+        assert!(try_in_loop(&site(&s, 17)).is_none());
+        assert_eq!(
+            raised_per_item(&site(&s, 5).called_from(&[13])).unwrap().at,
+            Some((0, 13))
+        );
+        assert!(raised_per_item(&site(&s, 5)).is_none());
+    }
+}

@@ -1,0 +1,216 @@
+//! `whole_file_load` (a whole file or table read into memory where one pass would do) and `sequential_io`
+//! (independent blocking waits done one after another).
+
+use super::common::{hit, hit_at, loops_text, method, work_loop};
+use super::{Hit, Site};
+
+const LOADS: [&str; 10] = [
+    "read",
+    "readlines",
+    "read_csv",
+    "read_json",
+    "load",
+    "loads",
+    "read_text",
+    "read_bytes",
+    "read_parquet",
+    "getvalue",
+];
+
+/// A call that reads a whole file or dataset at once (`f.read()`, `readlines()`, `json.load`, `pd.read_csv`
+/// without `chunksize`).
+pub fn read_all(s: &Site) -> Option<Hit> {
+    if s.ctx.text.contains("chunksize") || s.ctx.text.contains("iterator=True") {
+        return None;
+    }
+    let c = s
+        .ctx
+        .call_texts
+        .iter()
+        .find(|c| {
+            let callee = c.split('(').next().unwrap_or("");
+            let args = &c[callee.len()..];
+            LOADS.contains(&method(callee))
+                && callee.contains('.')
+                // `f.read(4096)` reads a chunk.
+                && (method(callee) != "read" || args.trim() == "()")
+                && !callee.starts_with("self.")
+                && !callee.contains("sock")
+                && !callee.contains("resp")
+        })?
+        .clone();
+    let callee = c.split('(').next().unwrap_or("").to_string();
+    let strong = matches!(
+        method(&callee),
+        "readlines" | "read" | "read_text" | "read_csv" | "load"
+    );
+    hit(
+        if strong { 0.75 } else { 0.5 },
+        format!(
+            "line {} loads a whole file or dataset into memory (`{callee}`): memory grows with the input",
+            s.ctx.line
+        ),
+    )
+}
+
+/// A whole file materialised as a list (`list(csv.reader(f))`, `list(open(...))`, `[l for l in f]`) or
+/// everything joined into one string.
+pub fn materialise(s: &Site) -> Option<Hit> {
+    let listed = s.ctx.call_texts.iter().any(|c| {
+        c.starts_with("list(")
+            && (c.to_lowercase().contains("reader(") || c.contains("open(") || c.contains("(f)"))
+    });
+    let comp_over_file = s.ctx.loops.iter().any(|l| {
+        l.kind == "comprehension"
+            && (l.iter == "f" || l.iter.contains("open(") || l.iter.contains("reader"))
+    }) && s.ctx.text.trim_start().contains("= [");
+    let joined_big = s.ctx.calls.iter().any(|c| method(c) == "join")
+        && s.ctx.text.contains(".join(")
+        && s.src.mentions(".split(")
+        && s.ctx.loops.is_empty()
+        && !s.repeated();
+    if !(listed || comp_over_file || joined_big) {
+        return None;
+    }
+    hit(
+        if joined_big { 0.5 } else { 0.75 },
+        format!(
+            "line {} holds a whole file's contents in memory at once (`{}`)",
+            s.ctx.line, s.ctx.text
+        ),
+    )
+}
+
+/// True when the line waits on blocking I/O (network, sockets, sleeps), by its text or by what the profile
+/// found under it.
+pub fn is_blocking(s: &Site) -> bool {
+    const IO: [&str; 14] = [
+        "urlopen",
+        "recv",
+        "recv_into",
+        "sleep",
+        "getresponse",
+        "connect",
+        "request",
+        "get",
+        "post",
+        "read",
+        "sendall",
+        "create_connection",
+        "select",
+        "readline",
+    ];
+    let by_text = s.ctx.calls.iter().any(|c| {
+        IO.contains(&method(c))
+            && (c.contains("urllib")
+                || c.contains("requests")
+                || c.contains("http")
+                || c.contains("sleep")
+                || c.contains("sock")
+                || c.contains("conn")
+                || c.contains("client")
+                || c.contains("session")
+                || c.contains("urlopen"))
+    });
+    let by_profile = s
+        .callee(|n| {
+            n == "time.sleep"
+                || n.contains("socket")
+                || n.starts_with("http.client")
+                || n.starts_with("urllib.request")
+                || n.starts_with("ssl")
+                || n.starts_with("select")
+        })
+        .is_some_and(|c| c.direct || c.weight > 0.0);
+    by_text || by_profile
+}
+
+/// Blocking I/O on a line of a loop over work items.
+pub fn blocking(s: &Site) -> Option<Hit> {
+    if !is_blocking(s) || s.threaded {
+        return None;
+    }
+    let in_work_loop = s.ctx.loops.iter().any(work_loop);
+    hit(
+        if in_work_loop { 0.85 } else { 0.55 },
+        format!(
+            "line {} waits on blocking I/O (`{}`){}: the program sits idle, one request at a time",
+            s.ctx.line,
+            s.ctx.text,
+            if in_work_loop {
+                format!(" inside the loop over {}", loops_text(&s.ctx))
+            } else {
+                String::new()
+            }
+        ),
+    )
+}
+
+/// Blocking I/O reached from a loop over work items up the stack: the loop is where the waits line up.
+pub fn per_item(s: &Site) -> Option<Hit> {
+    if !is_blocking(s) || s.threaded {
+        return None;
+    }
+    let work = s
+        .callers
+        .iter()
+        .find(|c| c.ctx.loops.iter().any(work_loop))?;
+    hit_at(
+        0.9,
+        format!(
+            "the program waits on blocking I/O (line {}: `{}`) once per item of the loop over {}, one after another",
+            s.ctx.line,
+            s.ctx.text,
+            loops_text(&work.ctx)
+        ),
+        work.loc,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{site, src};
+    use super::*;
+
+    const CODE: &str = r#"import json, time, csv
+def load(path):
+    with open(path) as f:
+        data = f.read()
+        rows = list(csv.reader(f))
+        chunk = f.read(4096)
+    return json.loads(data)
+class Client:
+    def fetch(self, key):
+        time.sleep(0.01)
+        return key
+def run(keys, c):
+    for k in keys:
+        c.fetch(k)
+    for attempt in range(3):
+        time.sleep(1)
+"#;
+
+    #[test]
+    fn loads() {
+        let s = src(CODE);
+        assert!(read_all(&site(&s, 4)).is_some());
+        assert!(materialise(&site(&s, 5)).is_some());
+        // Near miss: a chunked read.
+        assert!(read_all(&site(&s, 6)).is_none());
+    }
+
+    #[test]
+    fn waits() {
+        let s = src(CODE);
+        assert_eq!(
+            per_item(&site(&s, 10).called_from(&[14])).unwrap().at,
+            Some((0, 14))
+        );
+        assert!(per_item(&site(&s, 10)).is_none());
+        // A retry loop is not a loop over work items.
+        assert!(blocking(&site(&s, 16)).unwrap().confidence < 0.6);
+        let sleepy = src("def f(xs):\n    for x in xs:\n        wait(x)\n");
+        assert!(blocking(&site(&sleepy, 3)).is_none());
+        assert!(blocking(&site(&sleepy, 3).with_callee("time.sleep")).is_some());
+    }
+}

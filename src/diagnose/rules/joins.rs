@@ -1,0 +1,169 @@
+//! `nested_loop_join`: matching two collections by scanning one for every item of the other.
+
+use super::common::{hit, loops_text, targets, uses_ident};
+use super::{Hit, Site};
+
+/// Two loops over collections around the line (statements or comprehension clauses), the inner one not
+/// derived from the outer item; surest when a key of one is compared with a key of the other.
+pub fn nested_loops(s: &Site) -> Option<Hit> {
+    let ctx = &s.ctx;
+    let loops: Vec<_> = ctx
+        .loops
+        .iter()
+        .filter(|l| {
+            l.kind != "while" && !l.iter.starts_with("range(") || l.iter.starts_with("range(len(")
+        })
+        .collect();
+    if loops.len() < 2 || ctx.loops.iter().all(|l| l.iter.starts_with("range(")) {
+        return None;
+    }
+    let (outer, inner) = (loops[loops.len() - 2], loops[loops.len() - 1]);
+    let (ov, iv) = (targets(outer), targets(inner));
+    let compares_both = ctx.equalities.iter().any(|(a, b)| {
+        let uses = |t: &str, vs: &[&str]| vs.iter().any(|v| uses_ident(t, v));
+        (uses(a, &iv) && uses(b, &ov)) || (uses(b, &iv) && uses(a, &ov))
+    });
+    // An inner loop over something made from the outer item (the words of a text) is not a join.
+    let derived = ov.iter().any(|v| uses_ident(&inner.iter, v))
+        || s.src
+            .bindings(inner.iter.trim())
+            .iter()
+            .any(|b| ov.iter().any(|v| uses_ident(b, v)));
+    let conf = if compares_both {
+        0.95
+    } else if derived {
+        0.25
+    } else {
+        0.5
+    };
+    hit(
+        conf,
+        format!(
+            "line {} is inside loops over {}{}: O(n*m) work",
+            ctx.line,
+            loops_text(ctx),
+            if compares_both {
+                "; it compares a key of one with a key of the other: a join by scanning"
+            } else {
+                ""
+            }
+        ),
+    )
+}
+
+/// A lookup by scanning: the line's function loops over a collection it was given (a parameter, an attribute,
+/// a module-level table) comparing each item with a key, and a loop up the stack calls it once per item.
+pub fn scan_helper(s: &Site) -> Option<Hit> {
+    let ctx = &s.ctx;
+    let f = ctx.function.as_ref()?;
+    if !s.repeated() {
+        return None;
+    }
+    let params: Vec<&str> = f
+        .params
+        .iter()
+        .map(|p| p.as_str())
+        .filter(|p| *p != "self")
+        .collect();
+    let scan = ctx.loops.iter().find(|l| {
+        l.kind != "while"
+            && !l.iter.starts_with("range(")
+            && (params.iter().any(|p| uses_ident(&l.iter, p))
+                || l.iter.starts_with("self.")
+                || l.iter
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_uppercase()))
+    })?;
+    let vars = targets(scan);
+    // The compared key comes from outside the scan: a parameter, or anything not bound by the scan. On the
+    // loop's own header line, the comparison is in the first lines of its body.
+    let mut equalities = ctx.equalities.clone();
+    if scan.line == ctx.line {
+        for l in ctx.line + 1..=ctx.line + 3 {
+            equalities.extend(s.src.context(l).equalities);
+        }
+    }
+    let keyed = equalities.iter().any(|(a, b)| {
+        let (ua, ub) = (
+            vars.iter().any(|v| uses_ident(a, v)),
+            vars.iter().any(|v| uses_ident(b, v)),
+        );
+        ua != ub
+    }) || ctx
+        .call_texts
+        .iter()
+        .any(|c| c.contains(".index(") || c.contains("startswith("))
+        && vars.iter().any(|v| ctx.text.contains(v));
+    if !keyed {
+        return None;
+    }
+    let by = match s.looping_caller() {
+        Some(c) => format!(
+            "line {} calls it on every pass of the loop over {}",
+            c.ctx.line,
+            loops_text(&c.ctx)
+        ),
+        None => format!("it is called {} times", s.calls.unwrap_or(0)),
+    };
+    hit(
+        0.9,
+        format!(
+            "`{}` scans `{}` for a matching key (line {}), and {by}: a join by scanning, O(n*m)",
+            f.name, scan.iter, ctx.line
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{site, src};
+    use super::*;
+
+    const CODE: &str = r#"def enrich(orders, customers):
+    for o in orders:
+        for c in customers:
+            if c["id"] == o["cid"]:
+                yield o, c
+
+def words(docs):
+    for d in docs:
+        for w in d.split():
+            if w == "x":
+                pass
+
+def find(rates, code):
+    return next((r for r in rates if r.code == code), None)
+
+def total(rows, rates):
+    return [find(rates, r.code) for r in rows]
+
+def grid(n):
+    for i in range(n):
+        for j in range(n):
+            if i == j:
+                pass
+"#;
+
+    #[test]
+    fn loops() {
+        let s = src(CODE);
+        assert!(nested_loops(&site(&s, 4)).unwrap().confidence > 0.9);
+        // Near misses: the inner loop reads the outer item; plain index loops.
+        assert!(nested_loops(&site(&s, 10)).unwrap().confidence < 0.3);
+        assert!(nested_loops(&site(&s, 22)).is_none());
+    }
+
+    #[test]
+    fn helpers() {
+        let s = src(CODE);
+        assert!(scan_helper(&site(&s, 14).called_from(&[17])).is_some());
+        // The scan's header line: the comparison is in its body.
+        let s2 = src("def find(rows, k):\n    for r in rows:\n        if r.id == k:\n            return r\ndef run(xs, rows):\n    for x in xs:\n        find(rows, x)\n");
+        assert!(scan_helper(&site(&s2, 2).called_from(&[7])).is_some());
+        // Near miss: the same scan, called once.
+        assert!(scan_helper(&site(&s, 14)).is_none());
+        assert!(scan_helper(&site(&s, 14).calls(1)).is_none());
+        assert!(scan_helper(&site(&s, 14).calls(5000)).is_some());
+    }
+}

@@ -1,0 +1,349 @@
+//! The rules: a table of small functions, one or more per bottleneck category (one module per category).
+//!
+//! A rule sees one hot line as a [`Site`]: the line's syntactic context, the library and builtin work the
+//! profile found under it, the chain of call sites above it (the loop that repeats it may be in another
+//! function), how often its function ran when the profile says so, and whether it ran on worker threads. It
+//! answers with a [`Hit`] (a confidence, the evidence in words, and where the fix goes when that is not the hot
+//! line) or nothing. Every rule has unit tests on short positive and near-miss snippets in its module.
+
+mod common;
+mod copies;
+mod dataframe;
+mod exceptions;
+mod io;
+mod joins;
+mod membership;
+mod numeric;
+mod queues;
+mod regex;
+mod repeated;
+mod sorting;
+mod strings;
+mod threads;
+
+pub use common::{collection_kind, uses_ident};
+
+use super::evidence::{Callee, Loc};
+use super::source::{LineContext, SourceFile};
+
+macro_rules! categories {
+    ($($variant:ident = $id:literal, $title:literal, $fix:literal, $sketch:literal;)*) => {
+        /// A kind of bottleneck (see `exercises/drills/TAXONOMY.md`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+        pub enum Category {
+            $(#[serde(rename = $id)] $variant,)*
+        }
+
+        impl Category {
+            pub const ALL: &'static [Category] = &[$(Category::$variant),*];
+
+            /// The id used in `answer.toml`, `--category` and JSON.
+            pub fn id(self) -> &'static str {
+                match self { $(Category::$variant => $id,)* }
+            }
+
+            pub fn title(self) -> &'static str {
+                match self { $(Category::$variant => $title,)* }
+            }
+
+            /// The standard fix, in a sentence.
+            pub fn fix(self) -> &'static str {
+                match self { $(Category::$variant => $fix,)* }
+            }
+
+            /// A short code sketch of the fix.
+            pub fn sketch(self) -> &'static str {
+                match self { $(Category::$variant => $sketch,)* }
+            }
+
+            pub fn parse(id: &str) -> Option<Category> {
+                Category::ALL.iter().copied().find(|c| c.id() == id.trim())
+            }
+        }
+    };
+}
+
+categories! {
+    NestedLoopJoin = "nested_loop_join", "quadratic nested loop (a join by scanning)",
+        "Index one side in a dict once, then look each item of the other side up in O(1): a hash join.",
+        "by_id = {c.id: c for c in customers}\nfor o in orders:\n    c = by_id.get(o.customer_id)";
+    LinearMembership = "linear_membership", "linear membership test in a loop (`x in list`)",
+        "Make the collection a set (or dict) once, outside the loop: membership becomes O(1).",
+        "seen = set(items)\nfor x in stream:\n    if x in seen: ...";
+    RepeatedComputation = "repeated_computation", "repeated computation that a cache or hoisting removes",
+        "Compute it once: hoist loop-invariant work out of the loop, or memoise a pure function (functools.cache).",
+        "@functools.cache\ndef cost(x): ...\n# or: rate = lookup(...)  # before the loop";
+    QuadraticStringConcat = "quadratic_string_concat", "quadratic string building",
+        "Collect the pieces in a list and join them once (or write to io.StringIO).",
+        "parts = []\nfor row in rows:\n    parts.append(render(row))\ntext = \"\".join(parts)";
+    RowwiseDataframe = "rowwise_dataframe", "row-wise DataFrame work (iterrows/apply)",
+        "Use vectorised column operations (arithmetic on Series, np.where, groupby, merge) instead of Python per row.",
+        "df[\"total\"] = df[\"price\"] * df[\"qty\"]\ndf[\"band\"] = np.where(df[\"total\"] > 100, \"high\", \"low\")";
+    PythonNumericLoop = "python_numeric_loop", "pure-Python numeric loop",
+        "Move the arithmetic into NumPy: whole-array operations run in C.",
+        "a = np.asarray(values)\nresult = (a - a.mean()) / a.std()";
+    ListAsQueue = "list_as_queue", "list used as a queue (pop(0)/insert(0))",
+        "Use collections.deque: popleft()/appendleft() are O(1); list.pop(0) moves every element.",
+        "from collections import deque\nq = deque(items)\nwhile q:\n    x = q.popleft()";
+    RegexInLoop = "regex_in_loop", "regex or parser re-created in a loop",
+        "Compile the pattern (or build the parser) once, outside the loop, and reuse it.",
+        "PATTERN = re.compile(r\"...\")\nfor line in lines:\n    m = PATTERN.match(line)";
+    SortInLoop = "sort_in_loop", "repeated sorting in a loop",
+        "Sort once, or keep the data ordered incrementally (heapq, bisect.insort), or take the top k with heapq.nlargest.",
+        "import heapq\ntop = heapq.nlargest(k, scores)\n# or bisect.insort(sorted_list, x)";
+    WholeFileLoad = "whole_file_load", "whole-file load where streaming serves (memory bound)",
+        "Stream: iterate the file line by line (or in chunks) and keep only running aggregates.",
+        "with open(path) as f:\n    for line in f:\n        total += parse(line)";
+    GilBoundThreads = "gil_bound_threads", "CPU-bound work on threads (the GIL serialises it)",
+        "Use processes (ProcessPoolExecutor / multiprocessing) for CPU-bound Python, threads only for I/O.",
+        "with ProcessPoolExecutor() as pool:\n    results = list(pool.map(work, chunks))";
+    SequentialIo = "sequential_io", "sequential blocking I/O",
+        "Overlap the waits: a ThreadPoolExecutor or asyncio.gather over the requests.",
+        "with ThreadPoolExecutor(16) as pool:\n    bodies = list(pool.map(fetch, urls))";
+    ExceptionsControlFlow = "exceptions_control_flow", "exception-driven control flow in a hot loop",
+        "Test instead of raising: dict.get / `in` / str.isdigit(), so the common path raises nothing.",
+        "v = table.get(key)\nif v is None: ...";
+    DeepcopyInLoop = "deepcopy_in_loop", "object copying in a loop (deepcopy)",
+        "Copy only what changes (a shallow copy or a new small dict), or do not copy at all.",
+        "row = {**template, \"id\": i}   # shallow, only the changed keys";
+}
+
+/// A caller's call site: the file, its source and the line's context.
+pub struct Caller<'a> {
+    pub loc: Loc,
+    pub src: &'a SourceFile,
+    pub ctx: LineContext,
+}
+
+/// Everything a rule sees about one hot line.
+pub struct Site<'a> {
+    pub file: usize,
+    pub src: &'a SourceFile,
+    pub ctx: LineContext,
+    /// Library and builtin work under the line, heaviest first.
+    pub callees: Vec<Callee>,
+    /// Call sites above the line, nearest first (frames of the line's own function left out).
+    pub callers: Vec<Caller<'a>>,
+    /// Exact calls of the line's function (pstats).
+    pub calls: Option<i64>,
+    /// Most of the line's time ran on worker threads.
+    pub threaded: bool,
+    /// Where worker threads enter the program (the user frame nearest a worker thread's root).
+    pub thread_entry: Option<Loc>,
+    /// Share (%) of the program's time that ran on worker threads.
+    pub thread_share: f64,
+    /// Share (%) of the program's time the main thread spent waiting on locks, joins and futures (pstats).
+    pub wait_share: f64,
+    /// The lines come from pstats (derived from functions), not from samples.
+    pub derived: bool,
+}
+
+/// A rule's verdict.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub confidence: f64,
+    pub evidence: String,
+    /// Where the finding belongs when not on the hot line itself (the caller's loop, a thread dispatch).
+    pub at: Option<Loc>,
+}
+
+/// A rule: a name (`category.shape`), its category and its check.
+pub struct Rule {
+    pub id: &'static str,
+    pub category: Category,
+    pub check: fn(&Site) -> Option<Hit>,
+}
+
+/// Every rule. Several may match one line; the diagnosis ranks them by cost x confidence.
+pub static RULES: &[Rule] = &[
+    Rule {
+        id: "nested_loop_join.loops",
+        category: Category::NestedLoopJoin,
+        check: joins::nested_loops,
+    },
+    Rule {
+        id: "nested_loop_join.scan_helper",
+        category: Category::NestedLoopJoin,
+        check: joins::scan_helper,
+    },
+    Rule {
+        id: "linear_membership.in_list",
+        category: Category::LinearMembership,
+        check: membership::in_list,
+    },
+    Rule {
+        id: "repeated_computation.recursion",
+        category: Category::RepeatedComputation,
+        check: repeated::recursion,
+    },
+    Rule {
+        id: "repeated_computation.invariant_call",
+        category: Category::RepeatedComputation,
+        check: repeated::invariant_call,
+    },
+    Rule {
+        id: "repeated_computation.helper_recomputes",
+        category: Category::RepeatedComputation,
+        check: repeated::helper_recomputes,
+    },
+    Rule {
+        id: "quadratic_string_concat.augmented",
+        category: Category::QuadraticStringConcat,
+        check: strings::augmented,
+    },
+    Rule {
+        id: "quadratic_string_concat.rebuilt",
+        category: Category::QuadraticStringConcat,
+        check: strings::rebuilt,
+    },
+    Rule {
+        id: "rowwise_dataframe.rows",
+        category: Category::RowwiseDataframe,
+        check: dataframe::rows,
+    },
+    Rule {
+        id: "python_numeric_loop.loop",
+        category: Category::PythonNumericLoop,
+        check: numeric::element_loop,
+    },
+    Rule {
+        id: "python_numeric_loop.scalar_helper",
+        category: Category::PythonNumericLoop,
+        check: numeric::scalar_helper,
+    },
+    Rule {
+        id: "list_as_queue.front",
+        category: Category::ListAsQueue,
+        check: queues::front,
+    },
+    Rule {
+        id: "regex_in_loop.compile",
+        category: Category::RegexInLoop,
+        check: regex::compile_in_loop,
+    },
+    Rule {
+        id: "regex_in_loop.parser_object",
+        category: Category::RegexInLoop,
+        check: regex::parser_object,
+    },
+    Rule {
+        id: "sort_in_loop.sort",
+        category: Category::SortInLoop,
+        check: sorting::sort_in_loop,
+    },
+    Rule {
+        id: "sort_in_loop.sorting_helper",
+        category: Category::SortInLoop,
+        check: sorting::sorting_helper,
+    },
+    Rule {
+        id: "whole_file_load.read_all",
+        category: Category::WholeFileLoad,
+        check: io::read_all,
+    },
+    Rule {
+        id: "whole_file_load.materialise",
+        category: Category::WholeFileLoad,
+        check: io::materialise,
+    },
+    Rule {
+        id: "gil_bound_threads.cpu_on_threads",
+        category: Category::GilBoundThreads,
+        check: threads::cpu_on_threads,
+    },
+    Rule {
+        id: "gil_bound_threads.main_waits",
+        category: Category::GilBoundThreads,
+        check: threads::main_waits,
+    },
+    Rule {
+        id: "sequential_io.blocking",
+        category: Category::SequentialIo,
+        check: io::blocking,
+    },
+    Rule {
+        id: "sequential_io.per_item",
+        category: Category::SequentialIo,
+        check: io::per_item,
+    },
+    Rule {
+        id: "exceptions_control_flow.try_in_loop",
+        category: Category::ExceptionsControlFlow,
+        check: exceptions::try_in_loop,
+    },
+    Rule {
+        id: "exceptions_control_flow.raised_per_item",
+        category: Category::ExceptionsControlFlow,
+        check: exceptions::raised_per_item,
+    },
+    Rule {
+        id: "deepcopy_in_loop.deepcopy",
+        category: Category::DeepcopyInLoop,
+        check: copies::deepcopy,
+    },
+];
+
+/// Every rule that matches the site, with its category.
+pub fn apply(site: &Site) -> Vec<(Category, &'static str, Hit)> {
+    RULES
+        .iter()
+        .filter_map(|r| (r.check)(site).map(|h| (r.category, r.id, h)))
+        .collect()
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Sites built from snippets, for the rules' unit tests.
+    use super::*;
+    use std::path::Path;
+
+    pub fn src(code: &str) -> SourceFile {
+        SourceFile::from_text(Path::new("t.py"), code.to_string()).unwrap()
+    }
+
+    /// The site of `line`, with no profile evidence yet.
+    pub fn site(src: &SourceFile, line: u32) -> Site<'_> {
+        Site {
+            file: 0,
+            src,
+            ctx: src.context(line),
+            callees: Vec::new(),
+            callers: Vec::new(),
+            calls: None,
+            threaded: false,
+            thread_entry: None,
+            thread_share: 0.0,
+            wait_share: 0.0,
+            derived: false,
+        }
+    }
+
+    impl<'a> Site<'a> {
+        /// Adds same-file callers (nearest first).
+        pub fn called_from(mut self, lines: &[u32]) -> Self {
+            for &l in lines {
+                self.callers.push(Caller {
+                    loc: (0, l),
+                    src: self.src,
+                    ctx: self.src.context(l),
+                });
+            }
+            self
+        }
+
+        pub fn with_callee(mut self, name: &str) -> Self {
+            self.callees.push(Callee {
+                name: name.into(),
+                weight: 1.0,
+                calls: None,
+                direct: true,
+            });
+            self
+        }
+
+        pub fn calls(mut self, n: i64) -> Self {
+            self.calls = Some(n);
+            self
+        }
+    }
+}

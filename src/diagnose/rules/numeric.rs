@@ -1,0 +1,131 @@
+//! `python_numeric_loop`: arithmetic on numbers element by element in Python where NumPy would do.
+
+use super::common::{hit, hit_at, loops_text};
+use super::{Hit, Site};
+
+fn arithmetic(s: &Site) -> bool {
+    s.ctx
+        .augmented
+        .iter()
+        .any(|(_, op, _)| matches!(op.as_str(), "+=" | "-=" | "*=" | "/=" | "**="))
+        || [
+            "math.", " * ", " ** ", " / ", " - ", " + ", "sqrt(", "exp(", "log(",
+        ]
+        .iter()
+        .any(|op| s.ctx.text.contains(op))
+}
+
+/// Math calls and power operators on the line.
+fn math_weight(s: &Site) -> usize {
+    s.ctx
+        .calls
+        .iter()
+        .filter(|c| {
+            c.starts_with("math.")
+                || c.starts_with("np.")
+                || c.starts_with("numpy.")
+                || c.starts_with("cmath.")
+                || matches!(
+                    c.as_str(),
+                    "sqrt" | "exp" | "log" | "sin" | "cos" | "atan2" | "hypot"
+                )
+        })
+        .count()
+        + s.ctx.text.matches("**").count()
+        + s.callees
+            .iter()
+            .filter(|c| c.name.starts_with("math."))
+            .count()
+}
+
+/// An element loop (`range`, `zip`, over a numeric array) doing arithmetic on items.
+pub fn element_loop(s: &Site) -> Option<Hit> {
+    let ctx = &s.ctx;
+    let numpy = s.src.mentions("numpy");
+    let index_loop = ctx.loops.iter().any(|l| l.iter.starts_with("range("));
+    let zip_loop = ctx.loops.iter().any(|l| l.iter.contains("zip("));
+    let array_loop = numpy
+        && ctx.loops.iter().any(|l| {
+            l.kind != "while"
+                && s.src.bindings(l.iter.trim()).iter().any(|b| {
+                    b.starts_with("np.")
+                        || b.starts_with("numpy.")
+                        || b.contains(".to_numpy(")
+                        || b.contains(".values")
+                })
+        });
+    if !(index_loop || zip_loop || array_loop) || !arithmetic(s) {
+        return None;
+    }
+    // String work and container building are not numeric loops.
+    if ctx.text.contains('"') || ctx.text.contains('\'') {
+        return None;
+    }
+    let conf = if numpy {
+        0.8
+    } else if ctx.text.contains('[') || math_weight(s) > 0 {
+        0.55
+    } else {
+        return None;
+    };
+    hit(
+        conf,
+        format!(
+            "line {} does arithmetic element by element in the Python loop over {}",
+            ctx.line,
+            loops_text(ctx)
+        ),
+    )
+}
+
+/// A scalar math helper (no loop of its own) called once per element from a loop.
+pub fn scalar_helper(s: &Site) -> Option<Hit> {
+    let f = s.ctx.function.as_ref()?;
+    if !s.ctx.loops.is_empty() || math_weight(s) < 2 || !s.repeated() {
+        return None;
+    }
+    let evidence = format!(
+        "`{}` does scalar math (line {}: `{}`) and is called once per element, {}: the arithmetic never leaves the interpreter",
+        f.name,
+        s.ctx.line,
+        s.ctx.text,
+        s.repetition_text()
+    );
+    match s.caller_place() {
+        Some(at) => hit_at(0.85, evidence, at),
+        None => hit(0.75, evidence),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{site, src};
+    use super::*;
+
+    const CODE: &str = r#"import math
+import numpy as np
+def dist(a, b):
+    return math.sqrt((a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2)
+def run(points, xs):
+    arr = np.array(xs)
+    out = [dist(p, points[0]) for p in points]
+    for i in range(len(xs)):
+        xs[i] = xs[i] * 2 + 1
+    for v in arr:
+        t = v * 3.0 - 1
+    for i in range(3):
+        name = "a" + str(i)
+"#;
+
+    #[test]
+    fn numeric() {
+        let s = src(CODE);
+        assert!(element_loop(&site(&s, 9)).is_some());
+        assert!(element_loop(&site(&s, 11)).is_some());
+        // Near miss: string work in an index loop.
+        assert!(element_loop(&site(&s, 13)).is_none());
+        let h = scalar_helper(&site(&s, 4).called_from(&[7])).unwrap();
+        assert_eq!(h.at, Some((0, 7)));
+        assert!(scalar_helper(&site(&s, 4)).is_none());
+    }
+}

@@ -1,0 +1,63 @@
+//! `list_as_queue`: `list.pop(0)` / `list.insert(0, x)` on a long list.
+
+use super::common::hit;
+use super::{Hit, Site};
+
+/// Taking from or putting at the front of a list (by the text, or by pstats' `list.pop` / `list.insert`).
+pub fn front(s: &Site) -> Option<Hit> {
+    let at_front = s.ctx.call_texts.iter().any(|c| {
+        let c = c.replace(' ', "");
+        c.ends_with(".pop(0)") || c.contains(".insert(0,") || c.ends_with(".pop(-len(")
+    });
+    if !at_front {
+        return None;
+    }
+    // A deque's pop(0) does not exist; a deque named so is not a list.
+    if s.src.mentions("deque(")
+        && s.ctx.call_texts.iter().all(|c| {
+            let recv = c.split('.').next().unwrap_or("");
+            s.src.bindings(recv).iter().any(|b| b.contains("deque("))
+        })
+    {
+        return None;
+    }
+    let measured = s.calls_any(&["pop", "insert"]);
+    hit(
+        if measured.is_some() || s.in_loop() || s.repeated() { 0.95 } else { 0.8 },
+        format!(
+            "line {} takes from / puts at the front of a list (`{}`){}: every call moves all the other elements",
+            s.ctx.line,
+            s.ctx.text,
+            measured
+                .and_then(|c| c.calls)
+                .map_or(String::new(), |n| format!(", {n} times"))
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{site, src};
+    use super::*;
+
+    const CODE: &str = r#"from collections import deque
+def bfs(start):
+    q = [start]
+    d = deque([start])
+    while q:
+        x = q.pop(0)
+        y = q.pop()
+        q.insert(0, x)
+        z = d.popleft()
+"#;
+
+    #[test]
+    fn queues() {
+        let s = src(CODE);
+        assert!(front(&site(&s, 6)).is_some());
+        assert!(front(&site(&s, 8)).is_some());
+        // Near misses: pop from the end; a deque.
+        assert!(front(&site(&s, 7)).is_none());
+        assert!(front(&site(&s, 9)).is_none());
+    }
+}

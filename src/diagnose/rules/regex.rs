@@ -1,0 +1,132 @@
+//! `regex_in_loop`: a regex, parser or dialect built (or compiled) again for every item.
+
+use super::common::hit;
+use super::{Hit, Site};
+
+const REGEX_CALLS: [&str; 9] = [
+    "re.compile",
+    "re.match",
+    "re.search",
+    "re.fullmatch",
+    "re.findall",
+    "re.finditer",
+    "re.sub",
+    "re.split",
+    "re.subn",
+];
+
+/// `re.compile` or a module-level `re.*` call on a line that repeats: the pattern is parsed again, or looked up
+/// in `re`'s small cache (which a pattern built per item, or many patterns, defeat). The profile's evidence is
+/// time under `re._compile` (the parser and compiler).
+pub fn compile_in_loop(s: &Site) -> Option<Hit> {
+    let regex: Vec<&String> = s
+        .ctx
+        .calls
+        .iter()
+        .filter(|c| REGEX_CALLS.contains(&c.as_str()) || c.ends_with("regex.compile"))
+        .collect();
+    let compiling = s
+        .callee(|n| {
+            n.contains("re._compile")
+                || n.contains("sre_compile")
+                || n.contains("re._parser")
+                || n.contains("sre_parse")
+                || n.contains("_compiler")
+        })
+        .is_some();
+    if regex.is_empty() || !(s.in_loop() || s.repeated()) {
+        return None;
+    }
+    let built = s.ctx.call_texts.iter().any(|c| {
+        REGEX_CALLS.iter().any(|r| c.starts_with(r))
+            && (c.contains("f\"")
+                || c.contains("f'")
+                || c.contains(" + ")
+                || c.contains(".format(")
+                || c.contains("escape("))
+    });
+    let conf = if regex[0] == "re.compile" || built || compiling {
+        0.9
+    } else {
+        0.75
+    };
+    hit(
+        conf,
+        format!(
+            "line {} calls {} {}{}: the pattern is parsed (or looked up in re's small cache) each time",
+            s.ctx.line,
+            regex[0],
+            s.repetition_text(),
+            if compiling { ", and the profile shows the time in re's compiler" } else { "" }
+        ),
+    )
+}
+
+/// A parser object built for one use per item (`csv.Sniffer()`, a decoder, a template, a dialect).
+pub fn parser_object(s: &Site) -> Option<Hit> {
+    const FACTORIES: [&str; 10] = [
+        "Sniffer()",
+        "JSONDecoder(",
+        "JSONEncoder(",
+        "XMLParser(",
+        "HTMLParser(",
+        "Template(",
+        "Decimal(",
+        "ElementTree(",
+        "struct.Struct(",
+        "Formatter(",
+    ];
+    if !(s.in_loop() || s.repeated()) {
+        return None;
+    }
+    let built = s
+        .ctx
+        .call_texts
+        .iter()
+        .find(|c| FACTORIES.iter().any(|f| c.contains(f)) && !c.starts_with("Decimal("))?;
+    hit(
+        0.8,
+        format!(
+            "line {} builds a parser object (`{}`) {} and throws it away",
+            s.ctx.line,
+            built.chars().take(50).collect::<String>(),
+            s.repetition_text()
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{site, src};
+    use super::*;
+
+    const CODE: &str = r#"import re, csv
+WORD = re.compile(r"\w+")
+def clean(line, tag):
+    return re.sub(f"<{tag}>", "", line)
+def run(lines):
+    for line in lines:
+        p = re.compile(r"\d+")
+        m = WORD.match(line)
+        d = csv.Sniffer().sniff(line)
+        clean(line, "b")
+"#;
+
+    #[test]
+    fn regex() {
+        let s = src(CODE);
+        assert!(compile_in_loop(&site(&s, 7)).unwrap().confidence >= 0.9);
+        // Near misses: a precompiled pattern; the module-level compile.
+        assert!(compile_in_loop(&site(&s, 8)).is_none());
+        assert!(compile_in_loop(&site(&s, 2)).is_none());
+        assert!(
+            compile_in_loop(&site(&s, 4).called_from(&[10]))
+                .unwrap()
+                .confidence
+                >= 0.9
+        );
+        assert!(compile_in_loop(&site(&s, 4)).is_none());
+        assert!(parser_object(&site(&s, 9)).is_some());
+        assert!(parser_object(&site(&s, 8)).is_none());
+    }
+}

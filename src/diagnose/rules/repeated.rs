@@ -1,0 +1,336 @@
+//! `repeated_computation`: the same pure result computed again and again.
+
+use super::common::{hit, hit_at, loops_text, method, targets, uses_ident};
+use super::{Caller, Hit, Site};
+
+const REGEX_CALLS: [&str; 9] = [
+    "re.compile",
+    "re.match",
+    "re.search",
+    "re.fullmatch",
+    "re.findall",
+    "re.finditer",
+    "re.sub",
+    "re.split",
+    "re.subn",
+];
+
+/// Calls whose result depends on the whole of their arguments: redone per item, they make a loop quadratic.
+/// (Sorting belongs to `sort_in_loop`.)
+const AGGREGATES: [&str; 20] = [
+    "sum",
+    "max",
+    "min",
+    "mean",
+    "median",
+    "stdev",
+    "pstdev",
+    "variance",
+    "pvariance",
+    "quantiles",
+    "fmean",
+    "Counter",
+    "set",
+    "frozenset",
+    "dict",
+    "percentile",
+    "std",
+    "var",
+    "average",
+    "any",
+];
+
+fn cached(s: &Site) -> bool {
+    s.ctx.function.as_ref().is_some_and(|f| {
+        f.decorators
+            .iter()
+            .any(|d| d.contains("cache") || d.contains("memo"))
+    })
+}
+
+/// A function that calls itself without a cache.
+pub fn recursion(s: &Site) -> Option<Hit> {
+    let f = s.ctx.function.as_ref()?;
+    let recursive =
+        s.ctx.calls.iter().any(|c| {
+            !c.starts_with("super(") && (c == &f.name || c == &format!("self.{}", f.name))
+        });
+    if !recursive || cached(s) {
+        return None;
+    }
+    hit(
+        0.85,
+        format!(
+            "line {} calls `{}` recursively without a cache: the same sub-results are computed again and again",
+            s.ctx.line, f.name
+        ),
+    )
+}
+
+/// Names that change from one pass of the line's loops to the next.
+fn loop_vars(loops: &[crate::diagnose::source::LoopInfo]) -> Vec<&str> {
+    loops
+        .iter()
+        .flat_map(|l| {
+            targets(l)
+                .into_iter()
+                .chain(l.assigned.iter().map(|a| a.as_str()))
+        })
+        .collect()
+}
+
+/// A call in a loop whose arguments do not change from pass to pass, to a function of this program or of an
+/// imported module: hoist it.
+pub fn invariant_call(s: &Site) -> Option<Hit> {
+    if !s.in_loop() {
+        return None;
+    }
+    let vars = loop_vars(&s.ctx.loops);
+    const CHEAP: [&str; 24] = [
+        "len",
+        "int",
+        "str",
+        "float",
+        "print",
+        "append",
+        "get",
+        "range",
+        "isinstance",
+        "abs",
+        "min",
+        "max",
+        "round",
+        "add",
+        "items",
+        "values",
+        "keys",
+        "format",
+        "strip",
+        "split",
+        "lower",
+        "upper",
+        "join",
+        "info",
+    ];
+    for call in &s.ctx.call_texts {
+        let callee = call.split('(').next().unwrap_or("");
+        let args = &call[callee.len()..];
+        if CHEAP.contains(&method(callee))
+            || callee.is_empty()
+            || args.len() < 3
+            || callee.contains('[')
+        {
+            continue;
+        }
+        let root = callee.split('.').next().unwrap_or("");
+        let known = s.src.functions().iter().any(|f| f.name == method(callee))
+            || (callee.contains('.')
+                && (s.src.mentions(&format!("import {root}"))
+                    || s.src.mentions(&format!("import {root},"))));
+        let invariant = known && !vars.iter().any(|v| uses_ident(call, v));
+        if invariant
+            && !REGEX_CALLS.contains(&callee)
+            && !matches!(
+                method(callee),
+                "deepcopy" | "sorted" | "sort" | "sleep" | "urlopen" | "request"
+            )
+        {
+            return hit(
+                0.8,
+                format!(
+                    "line {} calls `{}` with the same arguments on every pass of the loop over {}: hoist it out of the loop",
+                    s.ctx.line,
+                    call.chars().take(60).collect::<String>(),
+                    loops_text(&s.ctx)
+                ),
+            );
+        }
+    }
+    None
+}
+
+/// The argument a caller passes for parameter `param` of the called function, found at the call site.
+fn argument_for(caller: &Caller, function: &str, params: &[String], param: &str) -> Option<String> {
+    let call = caller
+        .ctx
+        .call_texts
+        .iter()
+        .find(|c| method(c.split('(').next().unwrap_or("")) == function)?;
+    let inner = call.split_once('(')?.1.strip_suffix(')')?;
+    let mut args = Vec::new();
+    let (mut depth, mut cur) = (0i32, String::new());
+    for ch in inner.chars() {
+        match ch {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            _ => {}
+        }
+        if ch == ',' && depth == 0 {
+            args.push(std::mem::take(&mut cur));
+        } else {
+            cur.push(ch);
+        }
+    }
+    args.push(cur);
+    let positional: Vec<&String> = params.iter().filter(|p| *p != "self").collect();
+    for a in &args {
+        if let Some((k, v)) = a.split_once('=') {
+            if k.trim() == param && !v.starts_with('=') {
+                return Some(v.trim().to_string());
+            }
+        }
+    }
+    let i = positional.iter().position(|p| *p == param)?;
+    args.get(i)
+        .map(|a| a.trim().to_string())
+        .filter(|a| !a.is_empty() && !a.contains('='))
+}
+
+/// A helper called once per item that recomputes an aggregate (a sum, a max, a sort, a statistic, a table)
+/// of something that is the same on every call: an argument the caller's loop does not change, an attribute
+/// or a module-level table.
+pub fn helper_recomputes(s: &Site) -> Option<Hit> {
+    let f = s.ctx.function.as_ref()?;
+    if cached(s) || !s.repeated() {
+        return None;
+    }
+    let caller = s.looping_caller();
+    let own_vars = loop_vars(&s.ctx.loops);
+    let constant = |expr: &str| {
+        expr.contains("self.")
+            || expr
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .any(|w| w.len() > 2 && w.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+    };
+    let invariant_input = |expr: &str| -> bool {
+        // A table of constants (keyed by the arguments): the same few results again and again.
+        if constant(expr) {
+            return true;
+        }
+        // Parameters: what the caller passes must not change with its loop.
+        for p in f.params.iter().filter(|p| *p != "self") {
+            if uses_ident(expr, p) {
+                return match caller.and_then(|c| argument_for(c, &f.name, &f.params, p)) {
+                    Some(arg) => {
+                        let vars = loop_vars(&caller.unwrap().ctx.loops);
+                        !vars.iter().any(|v| uses_ident(&arg, v))
+                    }
+                    None => false,
+                };
+            }
+        }
+        false
+    };
+    // An aggregate over an invariant input.
+    for call in &s.ctx.call_texts {
+        let callee = call.split('(').next().unwrap_or("");
+        if !AGGREGATES.contains(&method(callee)) {
+            continue;
+        }
+        let args = &call[callee.len()..];
+        if own_vars.iter().any(|v| uses_ident(args, v))
+            && !s.ctx.loops.iter().any(|l| l.line == s.ctx.line)
+        {
+            continue;
+        }
+        if invariant_input(args)
+            || s.ctx
+                .loops
+                .iter()
+                .any(|l| l.line == s.ctx.line && invariant_input(&l.iter))
+        {
+            return hit_at_caller(
+                s,
+                0.85,
+                format!(
+                    "`{}` computes `{}` over data that is the same on every call (line {}), {}: compute it once",
+                    f.name,
+                    call.chars().take(50).collect::<String>(),
+                    s.ctx.line,
+                    s.repetition_text()
+                ),
+            );
+        }
+    }
+    // A table or loop built from invariant inputs (constants, attributes, unchanged arguments) on every call.
+    let builds = s
+        .ctx
+        .loops
+        .iter()
+        .any(|l| l.kind != "while" && invariant_input(&l.iter))
+        // (A scan that compares each item with a key is a join, not a rebuilt result.)
+        && super::joins::scan_helper(s).is_none();
+    if builds
+        && !s
+            .ctx
+            .calls
+            .iter()
+            .any(|c| REGEX_CALLS.contains(&c.as_str()))
+    {
+        return hit_at_caller(
+            s,
+            0.7,
+            format!(
+                "`{}` rebuilds the same result from data that does not change (line {}: `{}`), {}: cache or hoist it",
+                f.name,
+                s.ctx.line,
+                s.ctx.text,
+                s.repetition_text()
+            ),
+        );
+    }
+    None
+}
+
+fn hit_at_caller(s: &Site, conf: f64, evidence: String) -> Option<Hit> {
+    match s.caller_place() {
+        Some(at) if !s.in_loop() => hit_at(conf, evidence, at),
+        _ => hit(conf, evidence),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{site, src};
+    use super::*;
+
+    const CODE: &str = r#"import statistics
+from functools import cache
+RATES = {"a": 1}
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+@cache
+def fib2(n):
+    return n if n < 2 else fib2(n - 1) + fib2(n - 2)
+def zscore(v, values):
+    return (v - statistics.mean(values)) / statistics.stdev(values)
+def scores(values):
+    out = []
+    for v in values:
+        out.append(zscore(v, values))
+    return out
+def scores2(batches):
+    for b in batches:
+        zscore(b[0], b)
+def loop(values, cfg):
+    for v in values:
+        t = build_table(cfg)
+def build_table(cfg):
+    return {k: v for k, v in RATES.items()}
+"#;
+
+    #[test]
+    fn shapes() {
+        let s = src(CODE);
+        assert!(recursion(&site(&s, 5)).is_some());
+        assert!(recursion(&site(&s, 8)).is_none());
+        // The statistic of the same list per item: positive; of a different batch per item: near miss.
+        let h = helper_recomputes(&site(&s, 10).called_from(&[14])).unwrap();
+        assert_eq!(h.at, Some((0, 14)));
+        assert!(helper_recomputes(&site(&s, 10).called_from(&[18])).is_none());
+        assert!(helper_recomputes(&site(&s, 10)).is_none());
+        assert!(invariant_call(&site(&s, 21)).is_some());
+        assert!(invariant_call(&site(&s, 14)).is_none());
+        assert!(helper_recomputes(&site(&s, 23).called_from(&[21])).is_some());
+    }
+}

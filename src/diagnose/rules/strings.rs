@@ -1,0 +1,127 @@
+//! `quadratic_string_concat`: building a big `str`/`bytes` with `+=` where CPython cannot append in place.
+
+use super::common::hit;
+use super::{Hit, Site};
+
+fn stringy_binding(b: &str) -> bool {
+    let b = b.trim();
+    b.starts_with('"')
+        || b.starts_with('\'')
+        || b.starts_with("str(")
+        || b.starts_with("f\"")
+        || b.starts_with("f'")
+        || b.starts_with("b\"")
+        || b.starts_with("b'")
+        || b.starts_with("bytes(")
+}
+
+fn stringy_value(v: &str) -> bool {
+    v.contains(".encode(")
+        || v.starts_with('"')
+        || v.starts_with("f\"")
+        || v.starts_with("f'")
+        || v.starts_with('\'')
+        || v.starts_with("b\"")
+        || v.starts_with("b'")
+        || v.contains("str(")
+        || v.contains(".join(")
+        || v.contains("+ \"")
+        || v.contains("\\n")
+        || v.contains(".format(")
+        || v.contains("render")
+        || v.contains("line")
+}
+
+/// `s += piece` on a string (by its bindings or by what is added), in a loop or a function called per item.
+pub fn augmented(s: &Site) -> Option<Hit> {
+    if !(s.in_loop() || s.repeated()) {
+        return None;
+    }
+    for (target, op, value) in &s.ctx.augmented {
+        if op != "+=" {
+            continue;
+        }
+        let bound = s.src.bindings(target);
+        // A bytearray or list grows in place: not quadratic.
+        if bound.iter().any(|b| {
+            let b = b.trim();
+            b.starts_with("bytearray(")
+                || b.starts_with('[')
+                || b.starts_with("list(")
+                || b.starts_with("0")
+                || b.parse::<f64>().is_ok()
+        }) {
+            continue;
+        }
+        if bound.iter().any(|b| stringy_binding(b)) || stringy_value(value) {
+            return hit(
+                0.85,
+                format!(
+                    "line {} appends to the string `{target}` with +=, {}: each += copies everything built so far",
+                    s.ctx.line,
+                    s.repetition_text()
+                ),
+            );
+        }
+    }
+    None
+}
+
+/// `s = s + piece` on a string in a loop.
+pub fn rebuilt(s: &Site) -> Option<Hit> {
+    if !(s.in_loop() || s.repeated()) {
+        return None;
+    }
+    for (target, value) in &s.ctx.assignments {
+        if value.replace(' ', "").starts_with(&format!("{target}+")) && !target.contains('[') {
+            let bound = s.src.bindings(target);
+            if bound.iter().any(|b| stringy_binding(b)) {
+                return hit(
+                    0.85,
+                    format!(
+                        "line {} rebuilds the string `{target}` as `{target} + ...`, {}",
+                        s.ctx.line,
+                        s.repetition_text()
+                    ),
+                );
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{site, src};
+    use super::*;
+
+    const CODE: &str = r#"class Report:
+    def __init__(self):
+        self.buf = ""
+    def add(self, line):
+        self.buf += line + "\n"
+def build(rows, r):
+    out = ""
+    data = bytearray()
+    n = 0
+    for row in rows:
+        out += str(row)
+        data += row
+        n += row
+        out = out + "x"
+        r.add(row)
+"#;
+
+    #[test]
+    fn concat() {
+        let s = src(CODE);
+        assert!(augmented(&site(&s, 11)).is_some());
+        assert!(rebuilt(&site(&s, 14)).is_some());
+        // Near misses: a bytearray grows in place; numbers add.
+        assert!(augmented(&site(&s, 12)).is_none());
+        assert!(augmented(&site(&s, 13)).is_none());
+        // A method called per record appends to an attribute.
+        assert!(augmented(&site(&s, 5).called_from(&[15])).is_some());
+        assert!(augmented(&site(&s, 5)).is_none());
+    }
+}

@@ -1,0 +1,174 @@
+//! `gil_bound_threads`: CPU-bound Python on threads, serialised by the GIL.
+
+use super::common::{hit_at, method};
+use super::io::is_blocking;
+use super::{Hit, Site};
+use crate::diagnose::evidence::Loc;
+use crate::diagnose::source::SourceFile;
+
+/// The file starts threads.
+pub fn threads_in_file(src: &SourceFile) -> bool {
+    src.mentions("ThreadPoolExecutor")
+        || src.mentions("threading.Thread")
+        || src.mentions("Thread(")
+}
+
+/// Where work is handed to threads (the fix goes there): a pool's `map`/`submit`, else a `Thread(` creation.
+pub fn thread_dispatch(src: &SourceFile) -> Option<u32> {
+    let lines: Vec<&str> = src.text.lines().collect();
+    let find =
+        |pred: &dyn Fn(&str) -> bool| lines.iter().position(|l| pred(l)).map(|i| i as u32 + 1);
+    if src.mentions("ThreadPoolExecutor") {
+        find(&|l: &str| l.contains(".map(") || l.contains(".submit("))
+            .or_else(|| find(&|l: &str| l.contains("ThreadPoolExecutor(")))
+    } else {
+        find(&|l: &str| l.contains("Thread(") && !l.trim_start().starts_with("class "))
+    }
+}
+
+/// The function threads run: the first argument of a pool's `map`/`submit`, a `Thread(target=...)`, or the
+/// `run` method of a `Thread` subclass.
+pub fn thread_target(src: &SourceFile) -> Option<String> {
+    for line in src.text.lines() {
+        let l = line.trim();
+        for key in [".map(", ".submit(", "target="] {
+            if let Some(i) = l.find(key) {
+                let rest = &l[i + key.len()..];
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
+                    .collect();
+                let name = name.rsplit('.').next().unwrap_or("").to_string();
+                if src.functions().iter().any(|f| f.name == name) {
+                    return Some(name);
+                }
+            }
+        }
+    }
+    src.functions()
+        .iter()
+        .find(|f| f.name == "run" && f.class.is_some() && src.mentions("Thread)"))
+        .map(|f| f.name.clone())
+}
+
+/// Where a thread target does its work: its innermost statement that calls a function of the program (the
+/// CPU-bound work), else its innermost statement.
+pub fn thread_work_line(src: &SourceFile, target: &str) -> Option<u32> {
+    let f = src.functions().iter().find(|f| f.name == target)?;
+    let (lines, calls) = src.body(Some(f));
+    let depth = |l: u32| src.context(l).loops.len();
+    let max = lines.iter().map(|&l| depth(l)).max()?;
+    let program_call = |l: u32| {
+        calls
+            .iter()
+            .any(|c| c.line == l && src.functions().iter().any(|g| g.name == method(&c.callee)))
+    };
+    lines
+        .iter()
+        .copied()
+        .filter(|&l| program_call(l))
+        .max_by_key(|&l| (depth(l), std::cmp::Reverse(l)))
+        .or_else(|| lines.iter().copied().find(|&l| depth(l) == max))
+}
+
+/// Most of the program's samples are CPU-bound Python on worker threads (sampled profiles).
+pub fn cpu_on_threads(s: &Site) -> Option<Hit> {
+    if !s.threaded || is_blocking(s) || !threads_in_file(s.src) || s.thread_share <= 30.0 {
+        return None;
+    }
+    let at: Loc = s
+        .thread_entry
+        .filter(|(f, _)| *f == s.file)
+        .or_else(|| thread_dispatch(s.src).map(|l| (s.file, l)))?;
+    hit_at(
+        0.8,
+        format!(
+            "{:.0}% of the program's samples run on worker threads, and they are CPU-bound Python (line {}: `{}`): the GIL lets one thread run at a time",
+            s.thread_share, s.ctx.line, s.ctx.text
+        ),
+        at,
+    )
+}
+
+/// pstats profiles only the main thread: when it spends its time waiting for threads (lock acquires under
+/// joins, futures or a pool's map) while the threads run this file's CPU-bound functions, the GIL serialises
+/// them. The site is the main thread's waiting line.
+pub fn main_waits(s: &Site) -> Option<Hit> {
+    if !s.derived || s.wait_share < 30.0 || !threads_in_file(s.src) {
+        return None;
+    }
+    let waiting = s
+        .callee(|n| {
+            method(n) == "acquire" || n.contains("lock") || n.contains("concurrent.futures")
+        })
+        .is_some()
+        || s.ctx.calls.iter().any(|c| {
+            matches!(
+                method(c),
+                "join" | "result" | "map" | "wait" | "as_completed" | "shutdown"
+            )
+        });
+    if !waiting {
+        return None;
+    }
+    // Threads that wait on I/O are the right tool: less sure when the file sleeps or uses sockets.
+    let io_words = [
+        "urlopen",
+        "requests.",
+        "socket",
+        "sleep(",
+        "http.client",
+        "recv(",
+    ];
+    let conf = if io_words.iter().any(|w| s.src.mentions(w)) {
+        0.6
+    } else {
+        0.75
+    };
+    // The work the threads do is the finding's place (pstats never saw it: it profiles the main thread).
+    let at = thread_target(s.src)
+        .and_then(|t| thread_work_line(s.src, &t))
+        .or_else(|| thread_dispatch(s.src))
+        .map(|l| (s.file, l))
+        .unwrap_or((s.file, s.ctx.line));
+    hit_at(
+        conf,
+        format!(
+            "the main thread spends {:.0}% of the time waiting for worker threads (line {}: `{}`) that run CPU-bound Python: the GIL lets one run at a time",
+            s.wait_share, s.ctx.line, s.ctx.text
+        ),
+        at,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{site, src};
+    use super::*;
+
+    const CODE: &str = r#"from concurrent.futures import ThreadPoolExecutor
+def work(chunk):
+    return sum(x * x for x in chunk)
+def run(chunks):
+    with ThreadPoolExecutor(4) as pool:
+        return list(pool.map(work, chunks))
+"#;
+
+    #[test]
+    fn gil() {
+        let s = src(CODE);
+        let mut st = site(&s, 3);
+        st.threaded = true;
+        st.thread_share = 90.0;
+        assert_eq!(cpu_on_threads(&st).unwrap().at, Some((0, 6)));
+        // Near miss: the same line on the main thread.
+        assert!(cpu_on_threads(&site(&s, 3)).is_none());
+        let mut w = site(&s, 6).with_callee("_thread.lock.acquire");
+        w.derived = true;
+        w.wait_share = 80.0;
+        assert_eq!(main_waits(&w).unwrap().at, Some((0, 3)));
+        assert_eq!(thread_target(&s).as_deref(), Some("work"));
+        w.wait_share = 5.0;
+        assert!(main_waits(&w).is_none());
+    }
+}
