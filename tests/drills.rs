@@ -260,3 +260,76 @@ fn drill_cli_grades_and_keeps_history() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_ne!(v["answer"]["category"], d.answer.category.as_str());
 }
+
+/// `--profiler cprofile` trains on the drill's pstats profile: the report shows functions with call counts,
+/// and the tool's own diagnosis from it names the answer; `--fresh` records a new one with cProfile.
+#[test]
+fn drill_cli_trains_on_cprofile() {
+    let home = tempfile::tempdir().unwrap();
+    let d = catalog(&drills_dir())
+        .unwrap()
+        .into_iter()
+        .find(|d| d.answer.category == "list_as_queue")
+        .unwrap();
+    for fresh in [false, true] {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_etlkit"));
+        cmd.args([
+            "drill",
+            &d.id,
+            "--profiler",
+            "cprofile",
+            "--no-run",
+            "--no-history",
+        ])
+        .args([
+            "--answer",
+            "slow.py:1",
+            "--category",
+            "sort_in_loop",
+            "--drills",
+        ])
+        .arg(drills_dir())
+        .arg("--python")
+        .arg(python())
+        .env("ETLKIT_HOME", home.path());
+        if fresh {
+            cmd.arg("--fresh");
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Profile of slow.py (cProfile"), "{text}");
+        assert!(text.contains(" calls "), "call counts shown: {text}");
+        assert!(
+            text.contains("etlkit diagnose says: list_as_queue"),
+            "fresh={fresh}: {text}"
+        );
+    }
+}
+
+/// A profile that names the program by its absolute path (cProfile keeps the path it was given) is matched
+/// to a source given relatively, and the other way round.
+#[test]
+fn diagnose_matches_absolute_and_relative_paths() {
+    let rel = Path::new("exercises/drills/01-order-enrichment");
+    let abs = std::fs::canonicalize(drills_dir().join("01-order-enrichment/slow.py")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let folded = dir.path().join("p.txt");
+    std::fs::write(
+        &folded,
+        format!(
+            "<module> ({0}:1);main ({0}:60);enrich_orders ({0}:37) 90\n<module> ({0}:1);main ({0}:60) 10\n",
+            abs.display()
+        ),
+    )
+    .unwrap();
+    let profile = etlkit::profile::load(&folded, None).unwrap();
+    let d = diagnose(&profile, rel).unwrap();
+    let top = d.top().expect("a finding");
+    assert_eq!(top.function, "enrich_orders");
+    assert!(d.user_share_pct > 99.0, "{}", d.user_share_pct);
+}

@@ -11,7 +11,7 @@ use etlkit::profile::view::{self, Filters};
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_long_help = "Examples:\n  etlkit drill                      # a random drill, interactive\n  etlkit drill --focus              # practise your weakest category\n  etlkit drill 01 --answer slow.py:36 --category nested_loop_join --json\n  etlkit drill --list ; etlkit drill --stats"
+    after_long_help = "Examples:\n  etlkit drill                      # a random drill, interactive\n  etlkit drill --focus              # practise your weakest category\n  etlkit drill 01 --answer slow.py:36 --category nested_loop_join --json\n  etlkit drill 13 --profiler cprofile   # train on a cProfile profile (per function, with call counts)\n  etlkit drill --list ; etlkit drill --stats"
 )]
 pub struct DrillArgs {
     /// Drill id or part of it (e.g. `01` or `order-enrichment`) [default: random].
@@ -40,9 +40,13 @@ pub struct DrillArgs {
     /// Do not time slow.py against fast.py.
     #[arg(long)]
     no_run: bool,
-    /// Record a new profile with py-spy instead of using the drill's recorded one.
+    /// Record a new profile (with the --profiler) instead of using the drill's recorded one.
     #[arg(long)]
     fresh: bool,
+    /// The profile to train on: py-spy's sampled stacks (hot lines) or cProfile's per-function calls and times
+    /// (what most people reach for first).
+    #[arg(long, value_enum, default_value = "pyspy")]
+    profiler: DrillProfiler,
     /// Do not add this attempt to the history.
     #[arg(long)]
     no_history: bool,
@@ -58,6 +62,14 @@ pub struct DrillArgs {
     /// Python interpreter for running the drill [default: $ETLKIT_PYTHON, the venv's, or python3].
     #[arg(long)]
     python: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DrillProfiler {
+    /// `py-spy record --format raw` (the drill's profile.raw.txt).
+    Pyspy,
+    /// `python -m cProfile -o` (the drill's profile.pstats).
+    Cprofile,
 }
 
 fn drills_dir(arg: &Option<PathBuf>) -> PathBuf {
@@ -104,13 +116,42 @@ fn time_script(python: &Path, script: &Path) -> anyhow::Result<(f64, Vec<u8>)> {
 
 fn profile_of(d: &Drill, args: &DrillArgs, python: &Path) -> anyhow::Result<PathBuf> {
     if !args.fresh {
-        if let Some(p) = d.cached_profile() {
+        let cached = match args.profiler {
+            DrillProfiler::Pyspy => d.cached_profile(),
+            DrillProfiler::Cprofile => d.cached_pstats(),
+        };
+        if let Some(p) = cached {
             return Ok(p);
         }
     }
+    let tmp = |ext: &str| {
+        std::env::temp_dir().join(format!(
+            "etlkit-drill-{}-{}.{ext}",
+            d.id,
+            std::process::id()
+        ))
+    };
+    if args.profiler == DrillProfiler::Cprofile {
+        let out = tmp("pstats");
+        // Run in the drill's folder with a relative script name, so the profile names `slow.py` as py-spy does.
+        let status = std::process::Command::new(python)
+            .args(["-m", "cProfile", "-o"])
+            .arg(&out)
+            .arg("slow.py")
+            .current_dir(&d.dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()?;
+        if !status.success() || !out.is_file() {
+            anyhow::bail!(
+                "cProfile could not record {} ({status})",
+                d.slow().display()
+            );
+        }
+        return Ok(out);
+    }
     let spy = py_spy(python).ok_or_else(|| anyhow::anyhow!("py-spy not found next to {} or on PATH: `pip install py-spy`, or use a drill's recorded profile (drop --fresh)", python.display()))?;
-    let out =
-        std::env::temp_dir().join(format!("etlkit-drill-{}-{}.txt", d.id, std::process::id()));
+    let out = tmp("txt");
     let status = std::process::Command::new(spy)
         .args(["record", "--format", "raw", "--rate", "200", "-o"])
         .arg(&out)
@@ -138,19 +179,40 @@ fn show(d: &Drill, profile_path: &Path) -> anyhow::Result<String> {
     let r = view::analyze(&profile, &filters, 8, None);
     let src = std::fs::read_to_string(d.slow()).unwrap_or_default();
     let lines: Vec<&str> = src.lines().collect();
+    let timed = profile.is_timed();
     let mut s = format!(
-        "Drill {} ({}, {})\n\n{}\n\nProfile of slow.py ({} samples):\n\nHot functions (self time)\n",
+        "Drill {} ({}, {})\n\n{}\n\nProfile of slow.py ({}):\n\nHot functions (self time)\n",
         d.id,
         d.answer.difficulty,
         d.slow().display(),
         d.story.trim(),
-        r.total
+        if timed {
+            format!("cProfile, {:.2} s", r.total)
+        } else {
+            format!("{} samples", r.total)
+        }
     );
-    for f in r.top_self.iter().take(6) {
+    for f in r.top_self.iter().take(if timed { 10 } else { 6 }) {
+        let calls = f.calls.map_or(String::new(), |n| format!("  {n:>8} calls"));
+        let at = f.line.map_or(String::new(), |l| format!(":{l}"));
         s.push_str(&format!(
-            "  {:>5.1}%  {} ({})\n",
+            "  {:>5.1}%{calls}  {} ({}{at})\n",
             f.self_pct, f.function, f.file
         ));
+    }
+    if timed {
+        s.push_str("\nTop functions by total time (including what they call)\n");
+        for f in r.top_total.iter().take(8) {
+            let calls = f.calls.map_or(String::new(), |n| format!("  {n:>8} calls"));
+            s.push_str(&format!(
+                "  {:>5.1}%{calls}  {} ({})\n",
+                f.total_pct, f.function, f.file
+            ));
+        }
+        s.push_str(
+            "\n(cProfile counts calls per function; it has no lines: read the source for them)\n",
+        );
+        return Ok(s);
     }
     s.push_str("\nHot lines\n");
     for l in r.hot_lines.iter().take(8) {

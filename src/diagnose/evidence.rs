@@ -16,6 +16,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use rustc_hash::FxHashMap;
+
 use super::source::SourceFile;
 use crate::profile::{FrameKind, Profile};
 
@@ -44,28 +46,36 @@ pub struct LineEvidence {
     /// User call sites above the line, nearest first (from the heaviest stack, or pstats' heaviest edges).
     pub callers: Vec<Loc>,
     callers_weight: f64,
+    /// Where each callee is in `callees`, by name: [indirect, direct].
+    index: [FxHashMap<String, usize>; 2],
 }
 
 impl LineEvidence {
-    fn add_callee(&mut self, name: String, weight: f64, calls: Option<i64>, direct: bool) {
-        if let Some(c) = self
-            .callees
-            .iter_mut()
-            .find(|c| c.name == name && c.direct == direct)
-        {
+    fn add_callee(&mut self, name: &str, weight: f64, calls: Option<i64>, direct: bool) {
+        // An index by (name, direct): a line of a big application can have thousands of callees.
+        if let Some(&i) = self.index[direct as usize].get(name) {
+            let c = &mut self.callees[i];
             c.weight += weight;
             c.calls = match (c.calls, calls) {
                 (Some(a), Some(b)) => Some(a + b),
                 (a, b) => a.or(b),
             };
         } else {
+            self.index[direct as usize].insert(name.to_string(), self.callees.len());
             self.callees.push(Callee {
-                name,
+                name: name.to_string(),
                 weight,
                 calls,
                 direct,
             });
         }
+    }
+
+    /// Heaviest first, and only the heaviest: rules look for what dominates.
+    fn finish(&mut self) {
+        self.callees.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+        self.callees.truncate(48);
+        self.index = Default::default();
     }
 }
 
@@ -178,11 +188,19 @@ pub fn from_stacks(profile: &Profile, resolve: &mut dyn FnMut(&str) -> Option<us
                 .flatten()
         })
         .collect();
+    // Names and thread marks once per frame, not once per stack.
+    let names: Vec<String> = profile
+        .frames
+        .iter()
+        .map(|f| callee_name(&f.function, &f.file))
+        .collect();
+    let thread_frame: Vec<bool> = profile
+        .frames
+        .iter()
+        .map(|f| is_thread_frame(&f.function, &f.file, f.kind))
+        .collect();
     for s in &profile.stacks {
-        let under_thread = s.frames.iter().any(|&fid| {
-            let f = &profile.frames[fid as usize];
-            is_thread_frame(&f.function, &f.file, f.kind)
-        });
+        let under_thread = s.frames.iter().any(|&fid| thread_frame[fid as usize]);
         // Positions (root first) of the frames in the program's files.
         let user: Vec<usize> = s
             .frames
@@ -206,15 +224,14 @@ pub fn from_stacks(profile: &Profile, resolve: &mut dyn FnMut(&str) -> Option<us
             e.callers = user.iter().rev().skip(1).map(|&i| loc_of(i)).collect();
         }
         // The library work below the line: the first frame is its direct callee.
-        let mut seen: Vec<String> = Vec::new();
+        let mut seen: Vec<&str> = Vec::new();
         for (j, &fid) in s.frames[deepest + 1..].iter().enumerate() {
-            let f = &profile.frames[fid as usize];
-            if f.kind != FrameKind::Python {
+            if profile.frames[fid as usize].kind != FrameKind::Python {
                 continue;
             }
-            let name = callee_name(&f.function, &f.file);
+            let name = names[fid as usize].as_str();
             if !seen.contains(&name) {
-                e.add_callee(name.clone(), s.weight, None, j == 0);
+                e.add_callee(name, s.weight, None, j == 0);
                 seen.push(name);
             }
         }
@@ -226,7 +243,7 @@ pub fn from_stacks(profile: &Profile, resolve: &mut dyn FnMut(&str) -> Option<us
         }
     }
     for e in ev.lines.values_mut() {
-        e.callees.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+        e.finish();
     }
     ev
 }
@@ -282,43 +299,91 @@ pub fn from_pstats(
         }
     }
     // The call sites of `callee` in the body of program function `f`: lines whose calls name it.
-    let sites_in = |f: &Func, callee_last: &str| -> Vec<u32> {
-        let src = sources[f.file].as_ref().unwrap();
-        if is_inline_code(&f.name) {
-            return vec![f.line];
+    // Each program function's body (statement lines and calls), read once from the syntax tree.
+    let mut bodies: HashMap<(usize, u32), (Vec<u32>, Vec<super::source::CallSite>)> =
+        HashMap::new();
+    for f in func.iter().flatten() {
+        if is_inline_code(&f.name) || bodies.contains_key(&(f.file, f.line)) {
+            continue;
         }
-        let scope = if f.name == "<module>" {
-            None
-        } else {
-            src.function_at(f.line)
-        };
-        let (_, calls) = src.body(scope);
-        let mut lines: Vec<u32> = calls
-            .iter()
-            .filter(|c| last(c.callee.trim_end_matches(')')) == callee_last)
-            .map(|c| c.line)
-            .collect();
-        lines.dedup();
-        lines
-    };
-    // Where a function's own time goes: the statements of its innermost loops (its whole body when it has none).
-    let own_lines = |f: &Func| -> Vec<u32> {
         let src = sources[f.file].as_ref().unwrap();
-        if is_inline_code(&f.name) {
-            return vec![f.line];
-        }
         let scope = if f.name == "<module>" {
             None
         } else {
             src.function_at(f.line)
         };
         if f.name != "<module>" && scope.is_none() {
+            continue;
+        }
+        bodies.insert((f.file, f.line), src.body(scope));
+    }
+    let names: Vec<String> = profile
+        .frames
+        .iter()
+        .map(|f| callee_name(&f.function, &f.file))
+        .collect();
+    let sites_in = |f: &Func, callee_last: &str| -> Vec<u32> {
+        let src = sources[f.file].as_ref().unwrap();
+        if is_inline_code(&f.name) {
             return vec![f.line];
         }
-        let (lines, _) = src.body(scope);
+        let Some((body, calls)) = bodies.get(&(f.file, f.line)) else {
+            return Vec::new();
+        };
+        let mut lines: Vec<u32> = calls
+            .iter()
+            .filter(|c| last(c.callee.trim_end_matches(')')) == callee_last)
+            .map(|c| c.line)
+            .collect();
+        if lines.is_empty() && !callee_last.starts_with('<') {
+            // A property (or `__getattr__`) runs on a plain attribute read: `self.avgdl`.
+            let attr = format!(".{callee_last}");
+            lines = body
+                .iter()
+                .copied()
+                .filter(|&l| {
+                    let t = src.line_text(l);
+                    t.match_indices(&attr).any(|(i, _)| {
+                        !t[i + attr.len()..]
+                            .chars()
+                            .next()
+                            .is_some_and(|c| c.is_alphanumeric() || c == '_')
+                    })
+                })
+                .collect();
+        }
+        lines.dedup();
+        lines
+    };
+    let inline_at: std::collections::HashSet<Loc> = func
+        .iter()
+        .flatten()
+        .filter(|f| is_inline_code(&f.name))
+        .map(|f| (f.file, f.line))
+        .collect();
+    // Where a function's own time goes: the statements of its innermost loops (its whole body when it has none).
+    let own_lines = |f: &Func| -> Vec<u32> {
+        let src = sources[f.file].as_ref().unwrap();
+        if is_inline_code(&f.name) {
+            return vec![f.line];
+        }
+        let Some((lines, _)) = bodies.get(&(f.file, f.line)) else {
+            return vec![f.line];
+        };
+        // A comprehension that has its own code object (Python < 3.12, and every generator expression) keeps
+        // its time to itself: its loop does not count for the function's own time.
         let depth: Vec<(u32, usize)> = lines
             .iter()
-            .map(|&l| (l, src.context(l).loops.len()))
+            .map(|&l| {
+                let own = inline_at.contains(&(f.file, l));
+                let d = src
+                    .context(l)
+                    .loops
+                    .iter()
+                    .filter(|lp| lp.kind != "comprehension" || !own)
+                    .count();
+                (l, d)
+            })
             .collect();
         let max = depth.iter().map(|d| d.1).max().unwrap_or(0);
         let mut out: Vec<u32> = depth.iter().filter(|d| d.1 == max).map(|d| d.0).collect();
@@ -390,32 +455,35 @@ pub fn from_pstats(
             }
             // What that callee's own callees did on this caller's behalf (regex compiles under `re.match`).
             let ctotal = ctotal_all;
-            let mut inner: Vec<(String, f64, i64)> = Vec::new();
+            // (A few levels, each frame once, and only what carries weight: a big application's library
+            // graph is wide.)
+            let mut inner: Vec<(&str, f64, i64)> = Vec::new();
+            let mut seen: Vec<u32> = vec![callee];
             let mut stack = vec![(callee, ct / ctotal, 0)];
             while let Some((x, frac, depth)) = stack.pop() {
-                if depth >= 6 {
+                if depth >= 4 || inner.len() >= 64 {
                     continue;
                 }
                 for &(y, ync, yct) in children.get(&x).map_or(&[][..], |v| &v[..]) {
-                    if func[y as usize].is_some() || y == x {
-                        continue;
-                    }
-                    let yf = &profile.frames[y as usize];
                     let w = yct * frac;
-                    if w <= 0.0 {
+                    if func[y as usize].is_some() || seen.contains(&y) || w <= 0.01 * ct {
                         continue;
                     }
-                    inner.push((callee_name(&yf.function, &yf.file), w, ync));
+                    seen.push(y);
+                    inner.push((names[y as usize].as_str(), w, ync));
                     stack.push((y, frac, depth + 1));
                 }
             }
+            // Only the heaviest few matter to the rules (a compile under `re.match`, a lock under a join).
+            inner.sort_by(|a, b| b.1.total_cmp(&a.1));
+            inner.truncate(8);
             for &l in &at {
                 let share = 1.0 / at.len() as f64;
                 let e = ev.lines.entry((f.file, l)).or_default();
                 e.weight += ct * share;
-                e.add_callee(name.clone(), ct * share, Some(nc), true);
+                e.add_callee(&name, ct * share, Some(nc), true);
                 for (iname, w, inc) in &inner {
-                    e.add_callee(iname.clone(), w * share, Some(*inc), false);
+                    e.add_callee(iname, w * share, Some(*inc), false);
                 }
             }
             ev.user += ct;
@@ -459,6 +527,13 @@ pub fn from_pstats(
         }
         None
     };
+    // Of several call sites, the one in the most loops is the one that repeats (pstats does not say which).
+    let loopiest = |file: usize, sites: Vec<u32>| -> Option<u32> {
+        let src = sources[file].as_ref()?;
+        sites
+            .into_iter()
+            .max_by_key(|&l| (src.context(l).loops.len(), std::cmp::Reverse(l)))
+    };
     let mut chains: HashMap<u32, Vec<Loc>> = HashMap::new();
     for t in &profile.timings {
         let Some(f) = &func[t.frame as usize] else {
@@ -475,12 +550,12 @@ pub fn from_pstats(
             let cf = func[c as usize].as_ref().unwrap();
             let site = match via {
                 // Through a library function: where the caller calls it (or the callback's own line).
-                Some(v) => sites_in(cf, last(&v)).first().copied().or_else(|| {
+                Some(v) => loopiest(cf.file, sites_in(cf, last(&v))).or_else(|| {
                     is_inline_code(&name).then(|| func[cur as usize].as_ref().unwrap().line)
                 }),
                 // A comprehension or lambda runs where it is written, inside its caller.
                 None if is_inline_code(&name) => func[cur as usize].as_ref().map(|x| x.line),
-                None => sites_in(cf, last(&name)).first().copied(),
+                None => loopiest(cf.file, sites_in(cf, last(&name))),
             };
             chain.push((cf.file, site.unwrap_or(cf.line)));
             visited.push(c);
@@ -512,7 +587,7 @@ pub fn from_pstats(
         }
     }
     for e in ev.lines.values_mut() {
-        e.callees.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+        e.finish();
     }
     ev
 }

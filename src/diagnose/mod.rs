@@ -171,6 +171,8 @@ impl Resolver {
             return *r;
         }
         let norm = file.replace('\\', "/");
+        // Absolute on either side (cProfile keeps the path the script was given, py-spy shortens it): the
+        // source files are compared as absolute paths, and a relative profile path as a suffix.
         let found = (!norm.is_empty() && norm != "~").then(|| {
             self.files.iter().position(|p| {
                 let ps = p.to_string_lossy().replace('\\', "/");
@@ -237,6 +239,13 @@ pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
             message: "the profile to diagnose is empty: no samples and no timed functions".into(),
         });
     }
+    // Absolute paths, so that a profile naming `/home/me/proj/slow.py` finds `--source .`.
+    let files: Vec<PathBuf> = files
+        .into_iter()
+        .map(|f| std::fs::canonicalize(&f).unwrap_or(f))
+        .collect();
+    let source_dir =
+        &std::fs::canonicalize(source_dir).unwrap_or_else(|_| source_dir.to_path_buf());
     let mut resolver = Resolver {
         files: files.clone(),
         cache: HashMap::new(),
@@ -295,6 +304,15 @@ pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
     let mut hot: Vec<(evidence::Loc, &evidence::LineEvidence)> =
         ev.lines.iter().map(|(k, v)| (*k, v)).collect();
     hot.sort_by(|a, b| b.1.weight.total_cmp(&a.1.weight).then(a.0.cmp(&b.0)));
+    let rel = |i: usize| match files[i].strip_prefix(source_dir) {
+        Ok(p) if !p.as_os_str().is_empty() => p.to_string_lossy().into_owned(),
+        _ => files[i].file_name().map_or_else(
+            || files[i].to_string_lossy().into_owned(),
+            |n| n.to_string_lossy().into_owned(),
+        ),
+    };
+    // Developers: every hot line's site and the rules that matched it, on stderr.
+    let debug = std::env::var_os("ETLKIT_DIAGNOSE_DEBUG").is_some();
     let mut candidates: Vec<Candidate> = Vec::new();
     for ((fi, line), le) in hot.iter().take(MAX_LINES) {
         let share = pct(le.weight, ev.total);
@@ -343,6 +361,22 @@ pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
         let mut path: Vec<(usize, u32)> = site.callers.first().map(|c| c.loc).into_iter().collect();
         path.extend(site.looping_caller().map(|c| c.loc));
         let hits = rules::apply(&site);
+        if debug {
+            eprintln!(
+                "diagnose: {}:{line} {share:.1}% callees {:?} callers {:?} calls {:?} -> {:?}",
+                rel(*fi),
+                site.callees
+                    .iter()
+                    .take(4)
+                    .map(|c| &c.name)
+                    .collect::<Vec<_>>(),
+                site.callers.iter().map(|c| c.loc.1).collect::<Vec<_>>(),
+                site.calls,
+                hits.iter()
+                    .map(|h| (h.1, h.2.confidence))
+                    .collect::<Vec<_>>()
+            );
+        }
         if hits.is_empty() {
             candidates.push(Candidate {
                 category: None,
@@ -371,13 +405,6 @@ pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
             });
         }
     }
-    let rel = |i: usize| match files[i].strip_prefix(source_dir) {
-        Ok(p) if !p.as_os_str().is_empty() => p.to_string_lossy().into_owned(),
-        _ => files[i].file_name().map_or_else(
-            || files[i].to_string_lossy().into_owned(),
-            |n| n.to_string_lossy().into_owned(),
-        ),
-    };
     let function_at = |(fi, line): (usize, u32)| {
         sources[fi]
             .as_ref()

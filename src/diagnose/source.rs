@@ -14,6 +14,8 @@ pub struct SourceFile {
     tree: Tree,
     /// Every function definition, by first line (computed once: rules ask often).
     funcs: Vec<FunctionInfo>,
+    /// Byte offset where each line starts (line texts are asked for often).
+    line_starts: Vec<usize>,
 }
 
 /// A call in a function's body: its line and the callee's text (`self.lookup`, `re.compile`, `sorted`).
@@ -103,7 +105,11 @@ impl SourceFile {
             text,
             tree,
             funcs: Vec::new(),
+            line_starts: Vec::new(),
         };
+        s.line_starts = std::iter::once(0)
+            .chain(s.text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
         let mut funcs = Vec::new();
         let mut stack = vec![s.tree.root_node()];
         while let Some(n) = stack.pop() {
@@ -234,12 +240,19 @@ impl SourceFile {
     }
 
     pub fn line_text(&self, line: u32) -> String {
-        self.text
-            .lines()
-            .nth(line.saturating_sub(1) as usize)
-            .unwrap_or("")
-            .trim()
-            .to_string()
+        self.raw_line(line).trim().to_string()
+    }
+
+    /// Line `line` (1-based) as written, without its line break.
+    fn raw_line(&self, line: u32) -> &str {
+        let Some(&start) = self.line_starts.get(line.saturating_sub(1) as usize) else {
+            return "";
+        };
+        let end = self
+            .line_starts
+            .get(line as usize)
+            .map_or(self.text.len(), |&e| e);
+        self.text[start..end].trim_end_matches(['\n', '\r'])
     }
 
     /// Number of lines.
@@ -308,7 +321,7 @@ impl SourceFile {
     /// The innermost statement that starts on `line` (1-based), if any.
     fn statement_at(&self, line: u32) -> Option<Node<'_>> {
         let row = line.checked_sub(1)? as usize;
-        let text_line = self.text.lines().nth(row)?;
+        let text_line = self.raw_line(line);
         let col = text_line.len() - text_line.trim_start().len();
         let point = tree_sitter::Point::new(row, col);
         let mut n = self
@@ -332,7 +345,7 @@ impl SourceFile {
     /// The first line of the innermost statement that spans `line`.
     fn statement_around(&self, line: u32) -> Option<u32> {
         let row = line.checked_sub(1)? as usize;
-        let text_line = self.text.lines().nth(row)?;
+        let text_line = self.raw_line(line);
         let col = text_line.len() - text_line.trim_start().len();
         let point = tree_sitter::Point::new(row, col);
         let mut n = self

@@ -29,12 +29,13 @@ pub fn nested_loops(s: &Site) -> Option<Hit> {
             .bindings(inner.iter.trim())
             .iter()
             .any(|b| ov.iter().any(|v| uses_ident(b, v)));
+    // Without a comparison between the two loops' items it is only O(n*m) work, not (surely) a join.
     let conf = if compares_both {
         0.95
     } else if derived {
         0.25
     } else {
-        0.5
+        0.35
     };
     hit(
         conf,

@@ -197,6 +197,11 @@ pub static RULES: &[Rule] = &[
         check: strings::rebuilt,
     },
     Rule {
+        id: "quadratic_string_concat.threaded_through",
+        category: Category::QuadraticStringConcat,
+        check: strings::threaded_through,
+    },
+    Rule {
         id: "rowwise_dataframe.rows",
         category: Category::RowwiseDataframe,
         check: dataframe::rows,

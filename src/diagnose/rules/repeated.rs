@@ -186,6 +186,38 @@ fn argument_for(caller: &Caller, function: &str, params: &[String], param: &str)
         .filter(|a| !a.is_empty() && !a.contains('='))
 }
 
+/// Whether the argument passed for `param` stays the same across the loop that repeats the call: followed up
+/// the call chain through pass-through parameters (a few hops), until a caller whose loop makes the call.
+fn arg_invariant(
+    callers: &[Caller],
+    i: usize,
+    function: &str,
+    params: &[String],
+    param: &str,
+) -> Option<bool> {
+    if i >= 4 {
+        return None;
+    }
+    let c = callers.get(i)?;
+    let arg = argument_for(c, function, params, param)?;
+    if loop_vars(&c.ctx.loops).iter().any(|v| uses_ident(&arg, v)) {
+        return Some(false);
+    }
+    if c.ctx.loops.iter().any(super::common::work_loop) {
+        return Some(true);
+    }
+    let cf = c.ctx.function.as_ref()?;
+    match cf
+        .params
+        .iter()
+        .find(|p| *p != "self" && uses_ident(&arg, p))
+    {
+        Some(p2) => arg_invariant(callers, i + 1, &cf.name, &cf.params, p2),
+        // Made inside the calling function from something else: it may differ per call.
+        None => None,
+    }
+}
+
 /// A helper called once per item that recomputes an aggregate (a sum, a max, a sort, a statistic, a table)
 /// of something that is the same on every call: an argument the caller's loop does not change, an attribute
 /// or a module-level table.
@@ -194,7 +226,7 @@ pub fn helper_recomputes(s: &Site) -> Option<Hit> {
     if cached(s) || !s.repeated() {
         return None;
     }
-    let caller = s.looping_caller();
+
     let own_vars = loop_vars(&s.ctx.loops);
     let constant = |expr: &str| {
         expr.contains("self.")
@@ -203,23 +235,18 @@ pub fn helper_recomputes(s: &Site) -> Option<Hit> {
                 .any(|w| w.len() > 2 && w.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
     };
     let invariant_input = |expr: &str| -> bool {
-        // A table of constants (keyed by the arguments): the same few results again and again.
-        if constant(expr) {
-            return true;
-        }
-        // Parameters: what the caller passes must not change with its loop.
+        // Parameters: what the callers pass must not change with the loop that repeats the call.
+        let mut any_param = false;
         for p in f.params.iter().filter(|p| *p != "self") {
             if uses_ident(expr, p) {
-                return match caller.and_then(|c| argument_for(c, &f.name, &f.params, p)) {
-                    Some(arg) => {
-                        let vars = loop_vars(&caller.unwrap().ctx.loops);
-                        !vars.iter().any(|v| uses_ident(&arg, v))
-                    }
-                    None => false,
-                };
+                any_param = true;
+                if arg_invariant(&s.callers, 0, &f.name, &f.params, p) != Some(true) {
+                    return false;
+                }
             }
         }
-        false
+        // A table of constants (keyed by the arguments): the same few results again and again.
+        any_param || constant(expr)
     };
     // An aggregate over an invariant input.
     for call in &s.ctx.call_texts {

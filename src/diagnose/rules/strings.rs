@@ -90,6 +90,35 @@ pub fn rebuilt(s: &Site) -> Option<Hit> {
     None
 }
 
+/// A helper that returns `acc + piece` for an accumulator it was given, called in a loop that stores the
+/// result back (`body = append(body, record)`): the same copy as `+=`, spread over two functions.
+pub fn threaded_through(s: &Site) -> Option<Hit> {
+    let f = s.ctx.function.as_ref()?;
+    let ret = s.ctx.text.strip_prefix("return ")?;
+    let acc = f
+        .params
+        .iter()
+        .find(|p| ret.replace(' ', "").starts_with(&format!("{p}+")))?;
+    let c = s.looping_caller()?;
+    let stored = c.ctx.assignments.iter().any(|(target, value)| {
+        value.contains(&format!("{}(", f.name))
+            && value.contains(&format!("({target}"))
+            && !target.contains('[')
+    });
+    if !stored {
+        return None;
+    }
+    hit(
+        0.85,
+        format!(
+            "`{}` returns `{acc} + ...` and line {} stores the result back on every pass of the loop over {}: each call copies everything built so far",
+            f.name,
+            c.ctx.line,
+            super::common::loops_text(&c.ctx)
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testing::{site, src};
@@ -123,5 +152,13 @@ def build(rows, r):
         // A method called per record appends to an attribute.
         assert!(augmented(&site(&s, 5).called_from(&[15])).is_some());
         assert!(augmented(&site(&s, 5)).is_none());
+    }
+
+    #[test]
+    fn through_a_helper() {
+        let s = src("def add(body, rec):\n    return body + rec.encode()\ndef build(recs):\n    body = b''\n    for r in recs:\n        body = add(body, r)\n    for r in recs:\n        other = add(b'', r)\n");
+        assert!(threaded_through(&site(&s, 2).called_from(&[6])).is_some());
+        // Near miss: the result is not stored back into the accumulator.
+        assert!(threaded_through(&site(&s, 2).called_from(&[8])).is_none());
     }
 }
