@@ -318,16 +318,22 @@ impl SourceFile {
         }
     }
 
-    /// The innermost statement that starts on `line` (1-based), if any.
-    fn statement_at(&self, line: u32) -> Option<Node<'_>> {
+    /// The innermost named node at the first non-blank character of `line` (1-based), with its row.
+    fn node_at_line(&self, line: u32) -> Option<(usize, Node<'_>)> {
         let row = line.checked_sub(1)? as usize;
         let text_line = self.raw_line(line);
         let col = text_line.len() - text_line.trim_start().len();
         let point = tree_sitter::Point::new(row, col);
-        let mut n = self
+        let n = self
             .tree
             .root_node()
             .named_descendant_for_point_range(point, point)?;
+        Some((row, n))
+    }
+
+    /// The innermost statement that starts on `line` (1-based), if any.
+    fn statement_at(&self, line: u32) -> Option<Node<'_>> {
+        let (row, mut n) = self.node_at_line(line)?;
         loop {
             let k = n.kind();
             if (k.ends_with("_statement")
@@ -344,14 +350,7 @@ impl SourceFile {
 
     /// The first line of the innermost statement that spans `line`.
     fn statement_around(&self, line: u32) -> Option<u32> {
-        let row = line.checked_sub(1)? as usize;
-        let text_line = self.raw_line(line);
-        let col = text_line.len() - text_line.trim_start().len();
-        let point = tree_sitter::Point::new(row, col);
-        let mut n = self
-            .tree
-            .root_node()
-            .named_descendant_for_point_range(point, point)?;
+        let (_, mut n) = self.node_at_line(line)?;
         loop {
             let k = n.kind();
             if k.ends_with("_statement") || k.ends_with("_clause") {

@@ -3,7 +3,8 @@
 use super::common::hit;
 use super::{Hit, Site};
 
-const REGEX_CALLS: [&str; 9] = [
+/// The `re` module's functions that take a pattern (compiled, or looked up in `re`'s cache).
+pub const REGEX_CALLS: [&str; 9] = [
     "re.compile",
     "re.match",
     "re.search",

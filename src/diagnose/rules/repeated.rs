@@ -3,17 +3,7 @@
 use super::common::{hit, hit_at, loops_text, method, targets, uses_ident};
 use super::{Caller, Hit, Site};
 
-const REGEX_CALLS: [&str; 9] = [
-    "re.compile",
-    "re.match",
-    "re.search",
-    "re.fullmatch",
-    "re.findall",
-    "re.finditer",
-    "re.sub",
-    "re.split",
-    "re.subn",
-];
+use super::regex::REGEX_CALLS;
 
 /// Calls whose result depends on the whole of their arguments: redone per item, they make a loop quadratic.
 /// (Sorting belongs to `sort_in_loop`.)
