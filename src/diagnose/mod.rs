@@ -252,7 +252,7 @@ pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
     };
     // Parse the program files the profile names (a file that is not valid Python is an error).
     let mut sources: Vec<Option<SourceFile>> = (0..files.len()).map(|_| None).collect();
-    let mut named: Vec<String> = Vec::new();
+    let mut named: Vec<(String, bool)> = Vec::new();
     for f in &profile.frames {
         match resolver.resolve(&f.file) {
             Some(i) if sources[i].is_none() => {
@@ -260,16 +260,17 @@ pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
             }
             Some(_) => {}
             None => {
-                if !f.file.is_empty()
-                    && f.file != "~"
-                    && named.len() < 4
-                    && !named.contains(&f.file)
-                {
-                    named.push(f.file.clone());
+                if !f.file.is_empty() && f.file != "~" && !named.iter().any(|(n, _)| n == &f.file) {
+                    // The files that look like the program's come first in the message.
+                    let user =
+                        crate::profile::view::origin(f) == crate::profile::view::Origin::User;
+                    named.push((f.file.clone(), !user));
                 }
             }
         }
     }
+    named.sort_by_key(|(_, library)| *library);
+    let named: Vec<String> = named.into_iter().take(4).map(|(n, _)| n).collect();
     if sources.iter().all(|s| s.is_none()) {
         return Err(Error::InvalidArgument {
             what: "source",
