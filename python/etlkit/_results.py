@@ -310,6 +310,16 @@ class Finding(_Result):
     def sketch(self) -> str:
         return str(self._data["sketch"])
 
+    @property
+    def rule(self) -> str:
+        """The rule that found it, ``category.shape`` (``unclassified`` for an unclassified hot spot)."""
+        return str(self._data["rule"])
+
+    @property
+    def alternatives(self) -> List[Tuple[str, float]]:
+        """Other categories that fit the same lines, best first: (category id, confidence)."""
+        return [(str(a["category"]), float(a["confidence"])) for a in self._data["alternatives"]]
+
 
 class Diagnosis(_Result):
     """The result of ``diagnose``: findings, best first; ``str(d)`` is the CLI's text; ``to_polars()`` gives the

@@ -198,6 +198,9 @@ def test_diagnose_a_drill(tmp_path: Path) -> None:
     assert isinstance(d, etlkit.Diagnosis)
     assert d.top is not None and d.top.category == expected == "nested_loop_join"
     assert d.top.function == "enrich_orders" and d.top.file.endswith("slow.py") and d.top.share_pct > 50
+    assert d.top.rule.startswith("nested_loop_join.") and all(c != expected for c, _ in d.top.alternatives)
+    from_pstats = etlkit.diagnose(DRILL / "profile.pstats", DRILL)
+    assert from_pstats.top is not None and from_pstats.top.category == expected
     assert "nested_loop_join" in str(d) and "fix:" in str(d)
     assert d.to_polars()["category"][0] == expected
     assert json.loads(json.dumps(d.to_dict()))["findings"][0]["category"] == expected
