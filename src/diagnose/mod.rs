@@ -97,7 +97,7 @@ impl Diagnosis {
                     String::new()
                 } else {
                     format!(
-                        " (hot: line {})",
+                        " (related lines: {})",
                         f.related
                             .iter()
                             .map(|l| l.to_string())
