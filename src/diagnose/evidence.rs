@@ -392,7 +392,7 @@ pub fn from_pstats(
         }
         out
     };
-    for (ti, t) in profile.timings.iter().enumerate() {
+    for t in &profile.timings {
         let Some(f) = &func[t.frame as usize] else {
             continue;
         };
@@ -410,26 +410,30 @@ pub fn from_pstats(
         // line names (a generator resumed by a loop, a dunder) goes where its module's other functions were
         // called (`Executor.map` -> its `result_iterator`), else to the innermost loops.
         let kids = children.get(&t.frame).map_or(&[][..], |v| &v[..]);
+        // Each library callee's call sites, found once (`None`: program code, handled by its own lines).
+        let kid_sites: Vec<Option<Vec<u32>>> = kids
+            .iter()
+            .map(|&(callee, _, _)| {
+                (func[callee as usize].is_none() && callee != t.frame)
+                    .then(|| sites_in(f, last(&names[callee as usize])))
+            })
+            .collect();
         let mut module_sites: HashMap<String, Vec<u32>> = HashMap::new();
-        for &(callee, _, _) in kids {
+        for (&(callee, _, _), sites) in kids.iter().zip(&kid_sites) {
             let cf = &profile.frames[callee as usize];
-            if func[callee as usize].is_some() || cf.file == "~" || cf.file.is_empty() {
-                continue;
-            }
-            let sites = sites_in(f, last(&callee_name(&cf.function, &cf.file)));
-            if !sites.is_empty() {
+            if let Some(sites) = sites.as_ref().filter(|v| !v.is_empty() && cf.file != "~") {
                 module_sites
                     .entry(module_of(&cf.file))
                     .or_default()
                     .extend(sites);
             }
         }
-        for &(callee, nc, ct) in kids {
-            if func[callee as usize].is_some() || callee == t.frame {
+        for (&(callee, nc, ct), sites) in kids.iter().zip(&kid_sites) {
+            let Some(sites) = sites else {
                 continue;
-            }
+            };
             let cf = &profile.frames[callee as usize];
-            let name = callee_name(&cf.function, &cf.file);
+            let name = &names[callee as usize];
             // Program code it calls back (a sort key, a thread's target) has lines of its own.
             let back: f64 = children.get(&callee).map_or(0.0, |v| {
                 v.iter()
@@ -437,12 +441,12 @@ pub fn from_pstats(
                     .map(|(_, _, yct)| yct)
                     .sum()
             });
-            let ctotal_all = timing
+            let ctotal = timing
                 .get(&callee)
                 .map_or(ct, |&i| profile.timings[i].ct.max(1e-12));
-            let ct = (ct - back * (ct / ctotal_all).min(1.0)).max(0.0);
-            let mut at = sites_in(f, last(&name));
-            if at.is_empty() && cf.file != "~" {
+            let ct = (ct - back * (ct / ctotal).min(1.0)).max(0.0);
+            let mut at = sites.clone();
+            if at.is_empty() && cf.file != "~" && !cf.file.is_empty() {
                 at = module_sites
                     .get(&module_of(&cf.file))
                     .cloned()
@@ -454,7 +458,6 @@ pub fn from_pstats(
                 at = own.iter().copied().take(8).collect();
             }
             // What that callee's own callees did on this caller's behalf (regex compiles under `re.match`).
-            let ctotal = ctotal_all;
             // (A few levels, each frame once, and only what carries weight: a big application's library
             // graph is wide.)
             let mut inner: Vec<(&str, f64, i64)> = Vec::new();
@@ -481,14 +484,13 @@ pub fn from_pstats(
                 let share = 1.0 / at.len() as f64;
                 let e = ev.lines.entry((f.file, l)).or_default();
                 e.weight += ct * share;
-                e.add_callee(&name, ct * share, Some(nc), true);
+                e.add_callee(name, ct * share, Some(nc), true);
                 for (iname, w, inc) in &inner {
                     e.add_callee(iname, w * share, Some(*inc), false);
                 }
             }
             ev.user += ct;
         }
-        let _ = ti;
     }
     // The main thread waiting on locks (joins, futures, queues): worker threads are not profiled.
     ev.waits = profile
@@ -521,8 +523,7 @@ pub fn from_pstats(
             if func[e.caller as usize].is_some() {
                 return Some((e.caller, via));
             }
-            let lib = &profile.frames[e.caller as usize];
-            via = Some(callee_name(&lib.function, &lib.file));
+            via = Some(names[e.caller as usize].clone());
             cur = e.caller;
         }
         None

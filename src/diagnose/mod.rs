@@ -173,13 +173,14 @@ impl Resolver {
         let norm = file.replace('\\', "/");
         // Absolute on either side (cProfile keeps the path the script was given, py-spy shortens it): the
         // source files are compared as absolute paths, and a relative profile path as a suffix.
-        let found = (!norm.is_empty() && norm != "~").then(|| {
+        let found = if norm.is_empty() || norm == "~" {
+            None
+        } else {
             self.files.iter().position(|p| {
                 let ps = p.to_string_lossy().replace('\\', "/");
                 ps == norm || ps.ends_with(&format!("/{}", norm.trim_start_matches("./")))
             })
-        });
-        let found = found.flatten();
+        };
         self.cache.insert(file.to_string(), found);
         found
     }
@@ -196,15 +197,21 @@ fn pct(w: f64, total: f64) -> f64 {
 /// Loads the profile at `profile_path` and diagnoses it (errors name the profile file).
 pub fn diagnose_file(profile_path: &Path, source_dir: &Path) -> Result<Diagnosis> {
     let profile = crate::profile::load(profile_path, None)?;
+    not_empty(&profile, profile_path)?;
+    diagnose(&profile, source_dir)
+}
+
+/// A profile with no samples and no timed functions cannot be diagnosed: an error naming `path`.
+fn not_empty(profile: &Profile, path: &Path) -> Result<()> {
     if profile.stacks.is_empty() && profile.timings.is_empty() {
         return Err(Error::Format {
-            path: profile_path.to_path_buf(),
+            path: path.to_path_buf(),
             message:
                 "the profile is empty: no samples and no timed functions (did the program run?)"
                     .into(),
         });
     }
-    diagnose(&profile, source_dir)
+    Ok(())
 }
 
 /// A candidate finding of one rule at one hot line.
@@ -233,12 +240,8 @@ pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
             std::io::Error::new(std::io::ErrorKind::NotFound, "no .py files here"),
         ));
     }
-    if profile.stacks.is_empty() && profile.timings.is_empty() {
-        return Err(Error::Format {
-            path: source_dir.to_path_buf(),
-            message: "the profile to diagnose is empty: no samples and no timed functions".into(),
-        });
-    }
+    // (Called with a profile in memory, the only path to name is the source's.)
+    not_empty(profile, source_dir)?;
     // Absolute paths, so that a profile naming `/home/me/proj/slow.py` finds `--source .`.
     let files: Vec<PathBuf> = files
         .into_iter()
