@@ -20,8 +20,10 @@ pub enum Error {
         value: String,
         expected: String,
     },
-    /// The output directory already holds files and `--force` was not given.
-    #[error("{path}: output directory is not empty (pass --force to replace its contents)")]
+    /// The output directory already holds files and replacing them was not allowed.
+    #[error(
+        "{path}: output directory is not empty (allow replacing its contents, or choose another)"
+    )]
     OutputNotEmpty { path: PathBuf },
     /// A file whose content is not what was expected, with a position inside it.
     #[error("{path}:{line}: byte {offset}: {message}")]
@@ -37,6 +39,9 @@ pub enum Error {
     /// The run was interrupted (Ctrl-C); partial output was left under temporary names.
     #[error("interrupted")]
     Interrupted,
+    /// A bug in etlkit (a worker panicked, an invariant broke): not a fault of the input.
+    #[error("internal error (a bug in etlkit, please report it): {message}")]
+    Internal { message: String },
 }
 
 impl Error {
@@ -54,6 +59,13 @@ impl Error {
             self,
             Error::InvalidArgument { .. } | Error::OutputNotEmpty { .. }
         )
+    }
+
+    /// A bug, with what was known when it happened (a panic's message).
+    pub fn internal(message: impl Into<String>) -> Self {
+        Error::Internal {
+            message: message.into(),
+        }
     }
 
     /// True when the error is a broken pipe on standard output (the process should exit quietly).

@@ -125,6 +125,7 @@ fn every_fix_keeps_the_output_and_is_faster() {
                 cwd: work.path().to_path_buf(),
                 output_dir: work.path().to_path_buf(),
                 env: vec![],
+                logs: None,
             };
             let r = runner::run(&spec, &limits, |_| {}).unwrap();
             let out = std::fs::read(work.path().join("stdout.txt")).unwrap();
@@ -332,4 +333,65 @@ fn diagnose_matches_absolute_and_relative_paths() {
     let top = d.top().expect("a finding");
     assert_eq!(top.function, "enrich_orders");
     assert!(d.user_share_pct > 99.0, "{}", d.user_share_pct);
+}
+
+/// Ctrl-C during `etlkit drill`'s timing run stops the script it runs (in its own process group, as the
+/// harness runs candidates), says so and exits 130.
+#[test]
+fn an_interrupted_drill_leaves_no_script_behind() {
+    let home = tempfile::tempdir().unwrap();
+    let d = catalog(&drills_dir()).unwrap().remove(0);
+    // A copy of the drill whose slow.py hangs after writing its pid.
+    let drills = home.path().join("drills");
+    let copy = drills.join(d.dir.file_name().unwrap());
+    std::fs::create_dir_all(&copy).unwrap();
+    for e in std::fs::read_dir(&d.dir).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), copy.join(e.file_name())).unwrap();
+    }
+    let pidfile = home.path().join("slow.pid");
+    std::fs::write(
+        copy.join("slow.py"),
+        format!(
+            "import os, time\nopen({:?}, 'w').write(str(os.getpid()))\ntime.sleep(600)\n",
+            pidfile.display().to_string()
+        ),
+    )
+    .unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_etlkit"))
+        .args(["drill", &d.id, "--no-history", "--answer", "slow.py:1"])
+        .args(["--category", "sort_in_loop", "--drills"])
+        .arg(&drills)
+        .arg("--python")
+        .arg(python())
+        .env("ETLKIT_HOME", home.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let script = loop {
+        if let Some(pid) = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|s| s.trim().parse::<i32>().ok())
+        {
+            break pid;
+        }
+        assert!(std::time::Instant::now() < deadline, "slow.py never ran");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let alive = std::fs::read_to_string(format!("/proc/{script}/stat")).is_ok_and(|s| {
+        !s.rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    });
+    assert!(!alive, "slow.py ({script}) survived");
 }

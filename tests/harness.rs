@@ -173,6 +173,8 @@ fn compare_writes_a_report_that_renders_in_a_browser() {
     let t = tempfile::tempdir().unwrap();
     let mut opts = setup(t.path());
     opts.work = Some(t.path().join("work"));
+    // The reference is computed (and timed) here: no `reference` given.
+    opts.reference = None;
     let c = harness::compare(
         &[fixture("copy_reference.py"), fixture("wrong_cents.py")],
         &opts,
@@ -233,4 +235,113 @@ fn compare_writes_a_report_that_renders_in_a_browser() {
     assert_eq!(dom.matches("<tr>").count(), 4, "header + 3 rows");
     assert_eq!(dom.matches("<svg").count(), 2, "two bar charts");
     assert!(dom.contains("wrong_cents.py"));
+}
+
+/// Given reference outputs are the ones compared with (they were ignored, and the reference recomputed): a
+/// reference changed by one cent turns the candidate that copies the true outputs into a wrong one.
+#[test]
+fn compare_uses_the_given_reference() {
+    let t = tempfile::tempdir().unwrap();
+    let mut opts = setup(t.path());
+    let given = t.path().join("given-reference");
+    std::fs::create_dir_all(&given).unwrap();
+    let truth = opts.reference.clone().unwrap();
+    for e in std::fs::read_dir(&truth).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), given.join(e.file_name())).unwrap();
+    }
+    let daily = given.join("daily_revenue.csv");
+    let text = std::fs::read_to_string(&daily).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    // The last field of the first data row is revenue in cents: add one.
+    let row = &mut lines[1];
+    let cut = row.rfind(',').unwrap();
+    let cents: i64 = row[cut + 1..].parse().unwrap();
+    *row = format!("{}{}", &row[..=cut], cents + 1);
+    std::fs::write(&daily, lines.join("\n") + "\n").unwrap();
+    opts.reference = Some(given.clone());
+    opts.work = Some(t.path().join("work"));
+    let c = harness::compare(&[fixture("copy_reference.py")], &opts).unwrap();
+    assert_eq!(c.rows.len(), 2);
+    assert!(!c.rows[0].timed && c.rows[0].name.contains("given-reference"));
+    assert_eq!(
+        c.rows[1].verdict,
+        Verdict::Wrong,
+        "{:?}",
+        c.results[0].verification
+    );
+    assert!(
+        !t.path().join("work/reference").exists(),
+        "nothing recomputed"
+    );
+    let table = report::table(&c);
+    assert!(table.lines().nth(1).unwrap().contains(" - "), "{table}");
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM to `etlkit check` kills the candidate's process group (which a terminal's
+/// Ctrl-C does not reach: it runs in its own group), says so and exits 130.
+#[test]
+fn an_interrupted_check_leaves_no_candidate_behind() {
+    let t = tempfile::tempdir().unwrap();
+    let opts = setup(t.path());
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        let pidfile = t.path().join(format!("candidate-{signal}.pid"));
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_etlkit"))
+            .arg("check")
+            .arg(fixture("sleeps.py"))
+            .arg("--data")
+            .arg(&opts.data)
+            .arg("--reference")
+            .arg(opts.reference.as_ref().unwrap())
+            .arg("--python")
+            .arg(&opts.python)
+            .args(["--profiler", "none", "--work"])
+            .arg(t.path().join(format!("work-{signal}")))
+            .env("ETLKIT_TEST_PIDFILE", &pidfile)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let candidate = wait_for_pid(&pidfile);
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(child.id() as i32, signal) };
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(130), "signal {signal}: {stderr}");
+        assert!(stderr.contains("interrupted"), "{stderr}");
+        assert!(
+            !process_alive(candidate),
+            "the candidate {candidate} survived"
+        );
+    }
+}
+
+/// Waits (up to a minute) for the candidate to write its pid.
+pub fn wait_for_pid(path: &Path) -> i32 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(pid) = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+        {
+            return pid;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no pid in {}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// True while `pid` is a live (not zombie) process.
+pub fn process_alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        !s.rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
 }

@@ -24,7 +24,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Union
 
 from . import _etlkit
-from ._errors import DatasetError, EtlkitError, InvalidArgumentError, IoError, ProfileFormatError
+from ._errors import (
+    DatasetError,
+    EtlkitError,
+    InternalError,
+    InvalidArgumentError,
+    IoError,
+    ProfileFormatError,
+)
 from ._results import CheckResult, Diagnosis, Finding, Manifest, ProfileDiff, Summary, Table
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,6 +59,7 @@ __all__ = [
     "ProfileFormatError",
     "InvalidArgumentError",
     "IoError",
+    "InternalError",
 ]
 
 StrPath = Union[str, "os.PathLike[str]"]

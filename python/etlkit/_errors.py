@@ -11,11 +11,12 @@ __all__ = [
     "ProfileFormatError",
     "InvalidArgumentError",
     "IoError",
+    "InternalError",
 ]
 
 
 class EtlkitError(Exception):
-    """Base class of every etlkit error (also raised, with "internal error" in the message, for a bug)."""
+    """Base class of every etlkit error."""
 
 
 class DatasetError(EtlkitError):
@@ -50,3 +51,8 @@ class InvalidArgumentError(EtlkitError, ValueError):
 class IoError(EtlkitError, OSError):
     """A file or directory that cannot be read or written; ``errno``, ``strerror`` and ``filename`` as for any
     ``OSError``."""
+
+
+class InternalError(EtlkitError):
+    """A bug in etlkit (a worker panicked, an invariant broke), not a fault of the input: the message says what
+    was known; please report it."""

@@ -29,16 +29,6 @@ pub fn main(argv: Vec<String>) -> u8 {
                 1
             }
         }
-        Err(err) => {
-            if let Some(lib) = err.downcast_ref::<etlkit::Error>() {
-                if lib.is_broken_pipe() {
-                    return 0;
-                }
-                eprintln!("etlkit: error: {err:#}");
-                return if lib.is_usage() { 2 } else { 1 };
-            }
-            eprintln!("etlkit: error: {err:#}");
-            1
-        }
+        Err(err) => imp::report_error(&err),
     }
 }

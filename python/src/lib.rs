@@ -3,7 +3,7 @@
 //! Everything here converts arguments, calls the library, and converts back: results cross the boundary as
 //! JSON text (the library's own serde representations, the same as the CLI's `--json`), which the Python
 //! package (`python/etlkit/`) wraps in typed result classes. Errors are converted at the boundary into the
-//! exception classes of `etlkit._errors`; panics are caught and become `EtlkitError`, never a crash.
+//! exception classes of `etlkit._errors`; panics are caught and become `InternalError`, never a crash.
 //!
 //! Long calls run with the GIL released. `generate`, `run_pipeline` and `check` run on a worker thread while the
 //! calling thread waits with the GIL released and polls Python's signal handlers every 50 ms; when one raises
@@ -61,10 +61,7 @@ fn path_str(p: &Path) -> String {
 
 /// Converts a library error into the matching Python exception.
 fn to_py<'py>(py: Python<'py>, err: Error, ctx: Ctx) -> PyErr {
-    // Messages name CLI flags in a few places; say it the Python way.
-    let msg = err
-        .to_string()
-        .replace("use --format to force one", "pass format=... to force one");
+    let msg = err.to_string();
     let s = |v: &str| v.into_pyobject(py).unwrap().into_any();
     let n = |v: u64| v.into_pyobject(py).unwrap().into_any();
     let tuple = |items: Vec<Bound<'py, PyAny>>| PyTuple::new(py, items).unwrap();
@@ -143,6 +140,7 @@ fn to_py<'py>(py: Python<'py>, err: Error, ctx: Ctx) -> PyErr {
             &[("path", s(&path_str(&path)))],
         ),
         Error::Interrupted => PyKeyboardInterrupt::new_err(msg),
+        Error::Internal { .. } => make_error(py, "InternalError", tuple(vec![s(&msg)]), &[]),
     }
 }
 
@@ -161,7 +159,7 @@ fn internal(py: Python<'_>, what: String) -> PyErr {
         )],
     )
     .unwrap();
-    make_error(py, "EtlkitError", args, &[])
+    make_error(py, "InternalError", args, &[])
 }
 
 /// Runs `f` with the GIL released, converting its error and any panic.

@@ -173,7 +173,7 @@ def test_diff() -> None:
 def test_profile_errors(tmp_path: Path) -> None:
     junk = tmp_path / "junk.txt"
     junk.write_text("hello\nworld\n")
-    with pytest.raises(etlkit.ProfileFormatError, match=r"junk.txt: not a profile etlkit can read.*pass format=") as e:
+    with pytest.raises(etlkit.ProfileFormatError, match=r"junk.txt: not a profile etlkit can read.*name the format") as e:
         etlkit.load_profile(junk)
     assert e.value.path == str(junk)
     with pytest.raises(etlkit.ProfileFormatError) as e2:

@@ -47,6 +47,8 @@ pub struct LimitArgs {
 impl LimitArgs {
     fn options(&self) -> CheckOptions {
         let mut o = CheckOptions::new(&self.data);
+        // Ctrl-C kills the running solution's process group; the command then exits 130.
+        o.cancel = Some(super::interrupt::cancel_flag());
         if let Some(p) = &self.python {
             o.python = p.clone();
         }

@@ -1,12 +1,16 @@
 //! `etlkit drill`: pick a drill, show its profile without the answer, ask, grade, explain, measure the fix.
 
+use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
 
 use etlkit::diagnose::Category;
 use etlkit::drill::{self, Attempt, Drill, Guess};
+use etlkit::harness::runner::{self, Limits, RunSpec};
 use etlkit::profile::view::{self, Filters};
 
 #[derive(Debug, clap::Args)]
@@ -97,24 +101,67 @@ fn py_spy(python: &Path) -> Option<PathBuf> {
     })
 }
 
-/// Runs a script, returns (seconds, stdout).
-fn time_script(python: &Path, script: &Path) -> anyhow::Result<(f64, Vec<u8>)> {
-    let started = Instant::now();
-    let out = std::process::Command::new(python)
-        .arg(script)
-        .current_dir(script.parent().unwrap_or(Path::new(".")))
-        .output()?;
-    if !out.status.success() {
+/// Runs `program args` in `cwd` as the harness runs candidates (its own process group, killed on Ctrl-C or
+/// after ten minutes); returns (wall seconds, stdout).
+fn run_child(
+    program: &Path,
+    args: Vec<OsString>,
+    cwd: &Path,
+    cancel: &Arc<AtomicBool>,
+) -> anyhow::Result<(f64, Vec<u8>)> {
+    let logs = tempfile::Builder::new()
+        .prefix("etlkit-drill-")
+        .tempdir()
+        .map_err(|e| etlkit::Error::io(std::env::temp_dir(), e))?;
+    let spec = RunSpec {
+        program: program.to_path_buf(),
+        args,
+        cwd: cwd.to_path_buf(),
+        output_dir: logs.path().to_path_buf(),
+        env: vec![],
+        logs: Some(logs.path().to_path_buf()),
+    };
+    let limits = Limits {
+        wall: Duration::from_secs(600),
+        memory: None,
+        cpu: None,
+        output: None,
+    };
+    let r = runner::run_cancellable(&spec, &limits, Some(cancel), |_| {})?;
+    if !r.success() {
         anyhow::bail!(
-            "{} failed: {}",
-            script.display(),
-            String::from_utf8_lossy(&out.stderr)
+            "{} failed ({}): {}",
+            program.display(),
+            r.limit.map_or_else(
+                || r.exit_code.map_or("killed".into(), |c| format!("exit {c}")),
+                |l| format!("{} limit", l.name())
+            ),
+            r.stderr_tail.trim()
         );
     }
-    Ok((started.elapsed().as_secs_f64(), out.stdout))
+    let out = std::fs::read(logs.path().join("stdout.txt"))
+        .map_err(|e| etlkit::Error::io(logs.path().join("stdout.txt"), e))?;
+    Ok((r.wall_seconds, out))
 }
 
-fn profile_of(d: &Drill, args: &DrillArgs, python: &Path) -> anyhow::Result<PathBuf> {
+/// Runs a script, returns (seconds, stdout).
+fn time_script(
+    python: &Path,
+    script: &Path,
+    cancel: &Arc<AtomicBool>,
+) -> anyhow::Result<(f64, Vec<u8>)> {
+    let cwd = script.parent().unwrap_or(Path::new("."));
+    anyhow::Context::with_context(run_child(python, vec![script.into()], cwd, cancel), || {
+        script.display().to_string()
+    })
+}
+
+fn profile_of(
+    d: &Drill,
+    args: &DrillArgs,
+    python: &Path,
+    cancel: &Arc<AtomicBool>,
+) -> anyhow::Result<PathBuf> {
     if !args.fresh {
         let cached = match args.profiler {
             DrillProfiler::Pyspy => d.cached_profile(),
@@ -134,36 +181,48 @@ fn profile_of(d: &Drill, args: &DrillArgs, python: &Path) -> anyhow::Result<Path
     if args.profiler == DrillProfiler::Cprofile {
         let out = tmp("pstats");
         // Run in the drill's folder with a relative script name, so the profile names `slow.py` as py-spy does.
-        let status = std::process::Command::new(python)
-            .args(["-m", "cProfile", "-o"])
-            .arg(&out)
-            .arg("slow.py")
-            .current_dir(&d.dir)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status()?;
-        if !status.success() || !out.is_file() {
-            anyhow::bail!(
-                "cProfile could not record {} ({status})",
-                d.slow().display()
-            );
+        let args = vec![
+            "-m".into(),
+            "cProfile".into(),
+            "-o".into(),
+            out.clone().into(),
+            "slow.py".into(),
+        ];
+        if let Err(e) = run_child(python, args, &d.dir, cancel) {
+            if e.downcast_ref::<etlkit::Error>()
+                .is_some_and(|e| matches!(e, etlkit::Error::Interrupted))
+            {
+                return Err(e);
+            }
+            anyhow::bail!("cProfile could not record {}: {e:#}", d.slow().display());
+        }
+        if !out.is_file() {
+            anyhow::bail!("cProfile wrote no profile for {}", d.slow().display());
         }
         return Ok(out);
     }
     let spy = py_spy(python).ok_or_else(|| anyhow::anyhow!("py-spy not found next to {} or on PATH: `pip install py-spy`, or use a drill's recorded profile (drop --fresh)", python.display()))?;
     let out = tmp("txt");
-    let status = std::process::Command::new(spy)
-        .args(["record", "--format", "raw", "--rate", "200", "-o"])
-        .arg(&out)
-        .arg("--")
-        .arg(python)
-        .arg(d.slow())
-        .current_dir(&d.dir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()?;
-    if !status.success() || !out.is_file() {
-        anyhow::bail!("py-spy could not record {} ({status}); if ptrace is not permitted run as root or use the recorded profile", d.slow().display());
+    let mut spy_args: Vec<OsString> = ["record", "--format", "raw", "--rate", "200", "-o"]
+        .into_iter()
+        .map(OsString::from)
+        .collect();
+    spy_args.extend([
+        out.clone().into(),
+        "--".into(),
+        python.into(),
+        d.slow().into(),
+    ]);
+    if let Err(e) = run_child(&spy, spy_args, &d.dir, cancel) {
+        if e.downcast_ref::<etlkit::Error>()
+            .is_some_and(|e| matches!(e, etlkit::Error::Interrupted))
+        {
+            return Err(e);
+        }
+        anyhow::bail!("py-spy could not record {}: {e:#}; if ptrace is not permitted run as root or use the recorded profile", d.slow().display());
+    }
+    if !out.is_file() {
+        anyhow::bail!("py-spy wrote no profile for {}", d.slow().display());
     }
     Ok(out)
 }
@@ -273,7 +332,8 @@ pub fn run(args: DrillArgs) -> anyhow::Result<ExitCode> {
         .python
         .clone()
         .unwrap_or_else(etlkit::harness::default_python);
-    let profile_path = profile_of(d, &args, &python)?;
+    let cancel = super::interrupt::cancel_flag();
+    let profile_path = profile_of(d, &args, &python, &cancel)?;
     let shown = show(d, &profile_path)?;
     let interactive = args.answer.is_none() && std::io::stdin().is_terminal();
     if !args.json {
@@ -330,8 +390,8 @@ pub fn run(args: DrillArgs) -> anyhow::Result<ExitCode> {
     let speed = if args.no_run {
         None
     } else {
-        let (slow_s, slow_out) = time_script(&python, &d.slow())?;
-        let (fast_s, fast_out) = time_script(&python, &d.fast())?;
+        let (slow_s, slow_out) = time_script(&python, &d.slow(), &cancel)?;
+        let (fast_s, fast_out) = time_script(&python, &d.fast(), &cancel)?;
         Some((slow_s, fast_s, slow_out == fast_out))
     };
     if args.json {

@@ -3,8 +3,6 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::NaiveDate;
@@ -103,14 +101,8 @@ fn parse_dirt_arg(s: &str) -> Result<DirtList, String> {
 }
 
 pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
-    let cancel = Arc::new(AtomicBool::new(false));
-    let flag = cancel.clone();
     // First Ctrl-C: stop cleanly (temp files removed, no manifest). Second: exit at once.
-    let _ = ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-    });
+    let cancel = super::interrupt::cancel_flag();
     let opts = GenerateOptions {
         out: if args.stdout { None } else { args.out.clone() },
         size: args.size,

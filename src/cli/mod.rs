@@ -4,6 +4,7 @@ mod check;
 mod diagnose;
 mod drill;
 mod generate;
+pub mod interrupt;
 mod pipeline;
 mod profile;
 
@@ -40,6 +41,32 @@ enum Command {
         /// The shell to write completions for.
         shell: clap_complete::Shell,
     },
+}
+
+/// Prints an error as the command line reports it and returns the exit code: 0 for a closed pipe (the
+/// reader's choice), 130 for an interrupt, 2 for a usage error, 1 otherwise. Shared by `etlkit` and the Python
+/// console script.
+pub fn report_error(err: &anyhow::Error) -> u8 {
+    let Some(lib) = err.downcast_ref::<etlkit::Error>() else {
+        eprintln!("etlkit: error: {err:#}");
+        return 1;
+    };
+    if lib.is_broken_pipe() {
+        return 0;
+    }
+    if matches!(lib, etlkit::Error::Interrupted) {
+        eprintln!("etlkit: interrupted");
+        return interrupt::EXIT_INTERRUPTED;
+    }
+    eprintln!("etlkit: error: {err:#}");
+    if matches!(lib, etlkit::Error::OutputNotEmpty { .. }) {
+        eprintln!("etlkit: pass --force to replace its contents");
+    }
+    if lib.is_usage() {
+        2
+    } else {
+        1
+    }
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {

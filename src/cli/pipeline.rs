@@ -3,8 +3,6 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use etlkit::pipeline::{self, Engine, PipelineOptions};
 use etlkit::size::{format_size, parse_size};
@@ -48,13 +46,7 @@ pub struct PipelineArgs {
 }
 
 pub fn run(args: PipelineArgs) -> anyhow::Result<ExitCode> {
-    let cancel = Arc::new(AtomicBool::new(false));
-    let flag = cancel.clone();
-    let _ = ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-    });
+    let cancel = super::interrupt::cancel_flag();
     let mut opts = PipelineOptions::new(&args.data, &args.out);
     opts.engine = args.engine;
     if let Some(t) = args.threads {

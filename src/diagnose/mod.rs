@@ -502,7 +502,7 @@ pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
     });
     findings.truncate(8);
     if ev.user <= 0.0 {
-        notes.push("no samples fall in the given source files: check --source (the profile's file names must match)".into());
+        notes.push("no samples fall in the given source files: check the source path (the profile's file names must match)".into());
     }
     Ok(Diagnosis {
         profile_format: format!("{:?}", profile.meta.format),

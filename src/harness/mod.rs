@@ -389,7 +389,7 @@ pub fn check_with_reference(
             let spy = py_spy_next_to(&opts.python);
             if spy.is_none() {
                 note = Some(format!(
-                    "py-spy not found next to {} or on PATH: install it (`pip install py-spy`) or pass --profiler cprofile",
+                    "py-spy not found next to {} or on PATH: install it (`pip install py-spy`) or profile with cProfile",
                     opts.python.display()
                 ));
             }
@@ -415,6 +415,7 @@ pub fn check_with_reference(
         cwd: work.to_path_buf(),
         output_dir: out.clone(),
         env: vec![("PYTHONUNBUFFERED".into(), "1".into())],
+        logs: None,
     };
     // py-spy attaches to the running program (rather than launching it) so that the runner owns the program:
     // its exit status and rusage are the program's, and its process group holds only the program's processes.
@@ -445,7 +446,18 @@ pub fn check_with_reference(
             }
             spy_child = cmd.spawn().ok();
         }
-    })?;
+    });
+    let run = match run {
+        Ok(r) => r,
+        Err(e) => {
+            // Interrupted or failed: the profiler goes too.
+            if let Some(mut child) = spy_child {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            return Err(e);
+        }
+    };
     if let Some(mut child) = spy_child {
         // py-spy writes its profile once every process it follows is gone; give it a moment, then stop it.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
@@ -472,7 +484,7 @@ pub fn check_with_reference(
                     || lower.contains("not permitted")
                     || lower.contains("ptrace")
                 {
-                    "py-spy could not attach (ptrace not permitted): run as root, or `sudo sysctl kernel.yama.ptrace_scope=0`, or use --profiler cprofile".to_string()
+                    "py-spy could not attach (ptrace not permitted): run as root, or `sudo sysctl kernel.yama.ptrace_scope=0`, or profile with cProfile".to_string()
                 } else {
                     format!(
                         "py-spy wrote no profile ({}): {}",
@@ -593,8 +605,10 @@ pub struct CompareRow {
     pub cpu_seconds: f64,
     pub mb_per_s: f64,
     pub peak_rss_bytes: u64,
-    /// Wall time relative to the reference (1.0 = as fast).
+    /// Wall time relative to the reference (1.0 = as fast); 0 when the reference was given, not timed.
     pub ratio_to_reference: f64,
+    /// False for reference outputs that were given rather than computed (no figures of their own).
+    pub timed: bool,
     pub flamegraph: Option<PathBuf>,
 }
 
@@ -608,26 +622,55 @@ pub struct Comparison {
     pub work: PathBuf,
 }
 
-/// Runs the reference and every solution on the same data.
+/// Runs the reference and every solution on the same data. With `opts.reference`, those outputs are the
+/// reference (the row shows no time of its own); otherwise the Rust pipeline computes them, timed.
 pub fn compare(solutions: &[PathBuf], opts: &CheckOptions) -> Result<Comparison> {
     let root = work_root(opts)?;
-    let reference_dir = root.join("reference");
-    // The reference runs in this process: its RSS is this process's own high-water mark, a fair upper bound.
-    let started = std::time::Instant::now();
-    let summary = reference(&opts.data, &reference_dir)?;
-    let ref_wall = started.elapsed().as_secs_f64();
     let input = input_bytes(&opts.data);
-    let mut rows = vec![CompareRow {
-        name: "etlkit pipeline (reference)".into(),
-        verdict: Verdict::Correct,
-        wall_seconds: ref_wall,
-        cpu_seconds: self_cpu_seconds(),
-        mb_per_s: input as f64 / 1e6 / ref_wall.max(1e-9),
-        peak_rss_bytes: self_peak_rss(),
-        ratio_to_reference: 1.0,
-        flamegraph: None,
-    }];
-    let _ = summary;
+    let (reference_dir, reference_row) = match &opts.reference {
+        Some(dir) => {
+            if !dir.join("summary.json").is_file() {
+                return Err(Error::Format {
+                    path: dir.clone(),
+                    message: "not a reference output directory (no summary.json)".into(),
+                });
+            }
+            let row = CompareRow {
+                name: format!("reference outputs ({})", dir.display()),
+                verdict: Verdict::Correct,
+                wall_seconds: 0.0,
+                cpu_seconds: 0.0,
+                mb_per_s: 0.0,
+                peak_rss_bytes: 0,
+                ratio_to_reference: 0.0,
+                flamegraph: None,
+                timed: false,
+            };
+            (dir.clone(), row)
+        }
+        None => {
+            let dir = root.join("reference");
+            // The reference runs in this process: its RSS is this process's own high-water mark, a fair upper
+            // bound.
+            let started = std::time::Instant::now();
+            reference_cancellable(&opts.data, &dir, opts.cancel.clone())?;
+            let wall = started.elapsed().as_secs_f64();
+            let row = CompareRow {
+                name: "etlkit pipeline (reference)".into(),
+                verdict: Verdict::Correct,
+                wall_seconds: wall,
+                cpu_seconds: self_cpu_seconds(),
+                mb_per_s: input as f64 / 1e6 / wall.max(1e-9),
+                peak_rss_bytes: self_peak_rss(),
+                ratio_to_reference: 1.0,
+                flamegraph: None,
+                timed: true,
+            };
+            (dir, row)
+        }
+    };
+    let ref_wall = reference_row.wall_seconds;
+    let mut rows = vec![reference_row];
     let mut results = Vec::new();
     for (i, s) in solutions.iter().enumerate() {
         let stem = s
@@ -647,8 +690,14 @@ pub fn compare(solutions: &[PathBuf], opts: &CheckOptions) -> Result<Comparison>
             cpu_seconds: r.run.cpu_seconds,
             mb_per_s: r.mb_per_s,
             peak_rss_bytes: r.run.peak_rss_bytes,
-            ratio_to_reference: r.run.wall_seconds / ref_wall.max(1e-9),
+            // Without a timed reference there is nothing to divide by.
+            ratio_to_reference: if ref_wall > 0.0 {
+                r.run.wall_seconds / ref_wall
+            } else {
+                0.0
+            },
             flamegraph: r.profile.as_ref().and_then(|p| p.flamegraph.clone()),
+            timed: true,
         });
         results.push(r);
     }

@@ -16,19 +16,39 @@ pub fn table(c: &Comparison) -> String {
         "solution", "verdict", "wall s", "CPU s", "MB/s", "peak MB", "x ref"
     );
     for r in &c.rows {
+        let f = figures(r);
         let _ = writeln!(
             s,
-            "{:<32} {:<10} {:>9.2} {:>9.2} {:>9.1} {:>10.0} {:>9.1}",
+            "{:<32} {:<10} {:>9} {:>9} {:>9} {:>10} {:>9}",
             truncate(&r.name, 32),
             r.verdict.label(),
-            r.wall_seconds,
-            r.cpu_seconds,
-            r.mb_per_s,
-            r.peak_rss_bytes as f64 / 1e6,
-            r.ratio_to_reference
+            f[0],
+            f[1],
+            f[2],
+            f[3],
+            f[4]
         );
     }
     s
+}
+
+/// Wall s, CPU s, MB/s, peak MB and x reference as text; "-" where the row has no figure (a reference that
+/// was given, not run; a ratio without a timed reference).
+fn figures(r: &super::CompareRow) -> [String; 5] {
+    if !r.timed {
+        return std::array::from_fn(|_| "-".to_string());
+    }
+    [
+        format!("{:.2}", r.wall_seconds),
+        format!("{:.2}", r.cpu_seconds),
+        format!("{:.1}", r.mb_per_s),
+        format!("{:.0}", r.peak_rss_bytes as f64 / 1e6),
+        if r.ratio_to_reference > 0.0 {
+            format!("{:.1}", r.ratio_to_reference)
+        } else {
+            "-".to_string()
+        },
+    ]
 }
 
 fn truncate(s: &str, n: usize) -> String {
@@ -115,28 +135,31 @@ details{margin:1em 0}pre{background:#f6f6f6;padding:8px;overflow:auto}img{max-wi
     );
     h.push_str("<table id=\"results\"><thead><tr><th>solution</th><th>verdict</th><th>wall s</th><th>CPU s</th><th>MB/s</th><th>peak RSS MB</th><th>x reference</th></tr></thead><tbody>\n");
     for r in &c.rows {
+        let f = figures(r);
         let _ = writeln!(
             h,
-            "<tr><td>{}</td><td><span class=\"v\" style=\"background:{}\">{}</span></td><td>{:.2}</td><td>{:.2}</td><td>{:.1}</td><td>{:.0}</td><td>{:.1}</td></tr>",
+            "<tr><td>{}</td><td><span class=\"v\" style=\"background:{}\">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&r.name),
             colour(r.verdict),
             r.verdict.label(),
-            r.wall_seconds,
-            r.cpu_seconds,
-            r.mb_per_s,
-            r.peak_rss_bytes as f64 / 1e6,
-            r.ratio_to_reference
+            f[0],
+            f[1],
+            f[2],
+            f[3],
+            f[4]
         );
     }
     h.push_str("</tbody></table>\n");
     let wall: Vec<_> = c
         .rows
         .iter()
+        .filter(|r| r.timed)
         .map(|r| (r.name.clone(), r.wall_seconds, r.verdict))
         .collect();
     let rss: Vec<_> = c
         .rows
         .iter()
+        .filter(|r| r.timed)
         .map(|r| (r.name.clone(), r.peak_rss_bytes as f64 / 1e6, r.verdict))
         .collect();
     h.push_str(&bars("Wall time", "s", &wall));

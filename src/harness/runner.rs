@@ -9,6 +9,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -160,6 +161,40 @@ fn dir_size(path: &Path) -> u64 {
     total
 }
 
+/// Process groups of the runs in progress, so that a second Ctrl-C (which exits at once) can kill them first.
+static RUNNING: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+/// Kills the process group of every run in progress (for an interrupt handler that is about to exit).
+pub fn kill_running() {
+    let groups = RUNNING.lock().map(|g| g.clone()).unwrap_or_default();
+    for pgid in groups {
+        kill_group(pgid);
+    }
+}
+
+/// Memory and CPU limits are measured from `/proc`: without it they could not be enforced, so a run with them
+/// is refused rather than run unlimited.
+fn check_enforceable(limits: &Limits, proc_root: &Path) -> Result<()> {
+    if (limits.memory.is_some() || limits.cpu.is_some()) && !proc_root.join("self/stat").is_file() {
+        return Err(Error::InvalidArgument {
+            what: "limits",
+            value: format!(
+                "memory {}, CPU {}",
+                limits.memory.map_or("none".into(), |m| format!("{m} bytes")),
+                limits
+                    .cpu
+                    .map_or("none".into(), |c| format!("{:.0} s", c.as_secs_f64()))
+            ),
+            expected: format!(
+                "no memory or CPU limit on this system: they are measured from {}, which is not available \
+                 (only the wall-time and output limits work here)",
+                proc_root.display()
+            ),
+        });
+    }
+    Ok(())
+}
+
 fn kill_group(pgid: i32) {
     // SAFETY: kill(2) with a negative pid signals the process group; no memory is touched.
     unsafe {
@@ -182,6 +217,8 @@ pub struct RunSpec {
     /// Watched for the output-size limit.
     pub output_dir: PathBuf,
     pub env: Vec<(OsString, OsString)>,
+    /// Where `stdout.txt` and `stderr.txt` go (`cwd` when absent).
+    pub logs: Option<PathBuf>,
 }
 
 /// Runs `spec` under `limits`. Standard output and error go to files in `cwd` (their tails are kept).
@@ -198,8 +235,10 @@ pub fn run_cancellable(
     cancel: Option<&AtomicBool>,
     on_start: impl FnOnce(i32),
 ) -> Result<RunOutcome> {
-    let out_path = spec.cwd.join("stdout.txt");
-    let err_path = spec.cwd.join("stderr.txt");
+    check_enforceable(limits, Path::new("/proc"))?;
+    let logs = spec.logs.as_ref().unwrap_or(&spec.cwd);
+    let out_path = logs.join("stdout.txt");
+    let err_path = logs.join("stderr.txt");
     let stdout = std::fs::File::create(&out_path).map_err(|e| Error::io(&out_path, e))?;
     let stderr = std::fs::File::create(&err_path).map_err(|e| Error::io(&err_path, e))?;
     let mut cmd = Command::new(&spec.program);
@@ -213,10 +252,15 @@ pub fn run_cancellable(
     let started = Instant::now();
     let child = cmd.spawn().map_err(|e| Error::io(&spec.program, e))?;
     let pid = child.id() as i32;
+    if let Ok(mut g) = RUNNING.lock() {
+        g.push(pid);
+    }
     // The runner reaps the child itself with wait4 (for its rusage), so the std handle is only forgotten.
     drop(child);
     on_start(pid);
+    // SAFETY: sysconf only reads a configuration value.
     let ticks = (unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).max(1) as f64;
+    // SAFETY: as above.
     let page = (unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).max(1) as u64;
     let mut peak_rss = 0u64;
     let mut limit_hit = None;
@@ -232,7 +276,12 @@ pub fn run_cancellable(
             break;
         }
         if r < 0 {
-            return Err(Error::io(&spec.program, std::io::Error::last_os_error()));
+            let e = std::io::Error::last_os_error();
+            kill_group(pid);
+            if let Ok(mut g) = RUNNING.lock() {
+                g.retain(|&p| p != pid);
+            }
+            return Err(Error::io(&spec.program, e));
         }
         let members = group_members(pid);
         let (rss, cpu) = members.iter().fold((0u64, 0u64), |(r, c), m| {
@@ -280,6 +329,9 @@ pub fn run_cancellable(
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+    if let Ok(mut g) = RUNNING.lock() {
+        g.retain(|&p| p != pid);
+    }
     if cancelled {
         return Err(Error::Interrupted);
     }
@@ -308,4 +360,34 @@ pub fn run_cancellable(
 /// True when a process of this group is still alive (for tests).
 pub fn group_alive(pgid: i32) -> bool {
     !group_members(pgid).is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_and_cpu_limits_are_refused_without_proc() {
+        let missing = Path::new("/nonexistent-proc");
+        let limits = Limits::default();
+        let err = check_enforceable(&limits, missing).unwrap_err().to_string();
+        assert!(
+            err.contains("/nonexistent-proc") && err.contains("memory"),
+            "{err}"
+        );
+        let cpu_only = Limits {
+            memory: None,
+            cpu: Some(Duration::from_secs(5)),
+            ..Limits::default()
+        };
+        assert!(check_enforceable(&cpu_only, missing).is_err());
+        // Wall time and output size need no /proc.
+        let wall_only = Limits {
+            memory: None,
+            cpu: None,
+            ..Limits::default()
+        };
+        assert!(check_enforceable(&wall_only, missing).is_ok());
+        assert!(check_enforceable(&limits, Path::new("/proc")).is_ok());
+    }
 }

@@ -305,7 +305,7 @@ pub fn parse(data: &[u8], path: &Path, format: Option<Format>) -> Result<Profile
             path: path.to_path_buf(),
             message:
                 "not a profile etlkit can read (expected a cProfile/pstats dump, py-spy raw or \
-                      folded stacks, or speedscope JSON; use --format to force one)"
+                      folded stacks, or speedscope JSON; name the format to force one)"
                     .into(),
         })?,
     };
