@@ -325,7 +325,24 @@ pub fn from_pstats(
     let sites_in = |f: &Func, callee_last: &str| -> Vec<u32> {
         let src = sources[f.file].as_ref().unwrap();
         if is_inline_code(&f.name) {
-            return vec![f.line];
+            // A lambda or generator expression spread over lines: the line of its statement that makes the call.
+            let in_statement = src.statement_span(f.line).and_then(|(a, b)| {
+                let g = src.enclosing_function(f.line)?;
+                // pstats names a decorated function by its first decorator's line.
+                let (_, calls) = bodies
+                    .get(&(f.file, g.first))
+                    .or_else(|| bodies.get(&(f.file, g.start)))?;
+                let lines: Vec<u32> = calls
+                    .iter()
+                    .filter(|c| {
+                        (a..=b).contains(&c.line)
+                            && last(c.callee.trim_end_matches(')')) == callee_last
+                    })
+                    .map(|c| c.line)
+                    .collect();
+                (!lines.is_empty()).then_some(lines)
+            });
+            return in_statement.unwrap_or_else(|| vec![f.line]);
         }
         let Some((body, calls)) = bodies.get(&(f.file, f.line)) else {
             return Vec::new();

@@ -360,6 +360,22 @@ impl SourceFile {
         }
     }
 
+    /// The first and last line of the simple statement that holds `line` (a compound statement's header).
+    pub fn statement_span(&self, line: u32) -> Option<(u32, u32)> {
+        let start = match self.statement_at(line) {
+            Some(_) => line,
+            None => self.statement_around(line)?,
+        };
+        let stmt = self.statement_at(start)?;
+        let mut c = stmt.walk();
+        let block = stmt.children(&mut c).find(|k| k.kind() == "block");
+        let end = match block {
+            Some(b) => b.start_position().row.max(start as usize),
+            None => stmt.end_position().row + 1,
+        };
+        Some((start, end as u32))
+    }
+
     /// The context of `line` (1-based).
     pub fn context(&self, line: u32) -> LineContext {
         let mut ctx = LineContext {
@@ -435,11 +451,18 @@ impl SourceFile {
             n = p.parent();
         }
         loops.reverse();
-        // Nodes of the line itself: for a compound statement only its header (the body is other lines).
+        // Nodes of the statement: for a compound statement only its header (the body is other lines); a simple
+        // statement spread over lines (a comprehension with its `for` on the next line) is one unit.
+        let mut c = stmt.walk();
+        let block = stmt.children(&mut c).find(|k| k.kind() == "block");
+        let last_row = match block {
+            Some(b) => b.start_position().row.saturating_sub(1).max(row),
+            None => stmt.end_position().row,
+        };
         let mut stack = vec![stmt];
         let mut own_loops = Vec::new();
         while let Some(x) = stack.pop() {
-            if x.start_position().row > row {
+            if x.start_position().row > last_row {
                 continue;
             }
             match x.kind() {
@@ -450,7 +473,6 @@ impl SourceFile {
                     ctx.call_texts.push(self.node_text(x));
                 }
                 "comparison_operator" => {
-                    let t = self.node_text(x);
                     let mut c = x.walk();
                     let kids: Vec<Node<'_>> = x.children(&mut c).collect();
                     for (i, k) in kids.iter().enumerate() {
@@ -463,7 +485,6 @@ impl SourceFile {
                                 .push((self.node_text(kids[i - 1]), self.node_text(kids[i + 1])));
                         }
                     }
-                    let _ = t;
                 }
                 "augmented_assignment" => {
                     let l = x
@@ -520,11 +541,11 @@ impl SourceFile {
                 if matches!(
                     field,
                     Some("body") | Some("alternative") | Some("consequence")
-                ) && k.start_position().row > row
+                ) && k.start_position().row > last_row
                 {
                     continue;
                 }
-                if k.kind() == "block" && k.start_position().row > row {
+                if k.kind() == "block" && k.start_position().row > last_row {
                     continue;
                 }
                 stack.push(k);
@@ -712,5 +733,32 @@ def f(rows, seen):
         let c = s.context(5);
         assert_eq!(c.loops.last().unwrap().iter, "orders");
         assert!(c.calls.is_empty());
+    }
+
+    /// A statement spread over lines is one unit: the first line of a comprehension sees the `for` clause on
+    /// the next line, and a continuation line sees the calls of its statement; a compound statement's header
+    /// still sees only the header.
+    #[test]
+    fn multi_line_statements() {
+        let code = "def load(path, book):\n    with open(path) as f:\n        rows = csv.reader(f)\n        out = [parse(r)\n               for r in rows]\n    return (\n        price(c, toml.loads(book))\n        for c in out\n    )\n    if (a and\n            b):\n        go()\n";
+        let s = SourceFile::from_text(Path::new("t.py"), code.into()).unwrap();
+        let c = s.context(4);
+        assert_eq!(c.loops.len(), 1);
+        assert_eq!(
+            (c.loops[0].kind, c.loops[0].iter.as_str()),
+            ("comprehension", "rows")
+        );
+        let c = s.context(7);
+        assert_eq!(c.loops.len(), 1);
+        assert!(
+            c.call_texts.contains(&"toml.loads(book)".to_string()),
+            "{:?}",
+            c.call_texts
+        );
+        assert_eq!(s.statement_span(7), Some((6, 9)));
+        // `with` and `if` headers: the body's calls are other lines.
+        assert_eq!(s.context(2).call_texts, vec!["open(path)"]);
+        assert!(s.context(10).calls.is_empty());
+        assert_eq!(s.statement_span(10), Some((10, 11)));
     }
 }

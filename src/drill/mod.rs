@@ -289,7 +289,7 @@ pub fn pick<'a>(
 ) -> Result<&'a Drill> {
     let mut pool: Vec<&Drill> = drills.iter().collect();
     if let Some(n) = name {
-        pool.retain(|d| d.id.starts_with(n) || d.id.contains(n));
+        pool.retain(|d| d.id.contains(n));
     }
     if let Some(c) = category {
         pool.retain(|d| d.answer.category == c);
