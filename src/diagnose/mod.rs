@@ -227,7 +227,11 @@ struct Candidate {
     share: f64,
 }
 
+/// The least share of the time for which a named finding ranks above unclassified hot spots.
+const MIN_NAMED_SHARE_PCT: f64 = 5.0;
+
 /// Diagnoses `profile` against the Python sources under `source_dir` (a directory or one `.py` file).
+
 pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
     let files = if source_dir.is_file() {
         vec![source_dir.to_path_buf()]
@@ -318,7 +322,10 @@ pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
     // Developers: every hot line's site and the rules that matched it, on stderr.
     let debug = std::env::var_os("ETLKIT_DIAGNOSE_DEBUG").is_some();
     let mut candidates: Vec<Candidate> = Vec::new();
-    for ((fi, line), le) in hot.iter().take(MAX_LINES) {
+    // pstats gives a function's own time to each of its innermost loop lines: those lines, sharing one
+    // measurement, take one of the MAX_LINES places, so that one loopy function does not crowd out the rest.
+    let mut groups: Vec<(usize, Option<u32>, u64)> = Vec::new();
+    for ((fi, line), le) in hot.iter() {
         let share = pct(le.weight, ev.total);
         if share < MIN_SHARE {
             break;
@@ -327,6 +334,17 @@ pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
             continue;
         };
         let ctx = src.context(*line);
+        let group = (
+            *fi,
+            ctx.function.as_ref().map(|f| f.start),
+            le.weight.to_bits(),
+        );
+        if !groups.contains(&group) {
+            if groups.len() == MAX_LINES {
+                break;
+            }
+            groups.push(group);
+        }
         let own = ctx.function.as_ref().map(|f| f.start);
         // Callers, nearest first; frames of the line's own function (a comprehension's frame) are not callers.
         let callers: Vec<rules::Caller> = le
@@ -495,9 +513,13 @@ pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
             f
         })
         .collect();
+    // A named bottleneck that costs something comes before any unclassified hot spot: an unclassified line
+    // teaches nothing, and a CPU profile under-weighs what is not CPU (memory, waits).
+    let named = |f: &Finding| f.category.is_some() && f.share_pct >= MIN_NAMED_SHARE_PCT;
     findings.sort_by(|a, b| {
-        (b.share_pct * b.confidence)
-            .total_cmp(&(a.share_pct * a.confidence))
+        named(b)
+            .cmp(&named(a))
+            .then((b.share_pct * b.confidence).total_cmp(&(a.share_pct * a.confidence)))
             .then(a.line.cmp(&b.line))
     });
     findings.truncate(8);

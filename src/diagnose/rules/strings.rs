@@ -3,6 +3,18 @@
 use super::common::hit;
 use super::{Hit, Site};
 
+/// Calls that return a `str` or `bytes` (a packed binary record, an encoded or joined text).
+const MAKES_STRINGS: [&str; 8] = [
+    "struct.pack(",
+    ".pack(",
+    ".encode(",
+    ".tobytes(",
+    ".to_bytes(",
+    ".join(",
+    ".decode(",
+    ".hexdigest(",
+];
+
 fn stringy_binding(b: &str) -> bool {
     let b = b.trim();
     b.starts_with('"')
@@ -13,10 +25,43 @@ fn stringy_binding(b: &str) -> bool {
         || b.starts_with("b\"")
         || b.starts_with("b'")
         || b.starts_with("bytes(")
+        || MAKES_STRINGS.iter().any(|m| b.contains(m))
+}
+
+/// The container of a subscript target (`sections` in `sections[k]`) holds strings: a `defaultdict(str)`
+/// or `defaultdict(bytes)`.
+fn string_container(s: &Site, target: &str) -> bool {
+    let Some((base, _)) = target.split_once('[') else {
+        return false;
+    };
+    s.src.bindings(base.trim()).iter().any(|b| {
+        let b = b.replace(' ', "");
+        b.contains("defaultdict(str)") || b.contains("defaultdict(bytes)")
+    })
+}
+
+/// A value that is a name bound to a string, or to the result of a function of the program that returns one.
+fn stringy_name(s: &Site, value: &str) -> bool {
+    let v = value.trim();
+    if v.is_empty() || !v.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        return false;
+    }
+    s.src.bindings(v).iter().any(|b| {
+        stringy_binding(b) || {
+            let callee = b.split('(').next().unwrap_or("").trim();
+            let name = callee.rsplit('.').next().unwrap_or(callee);
+            b.contains('(')
+                && !name.is_empty()
+                && s.src.returns_of(name).iter().any(|r| {
+                    let r = r.trim();
+                    stringy_binding(r) || stringy_value(r)
+                })
+        }
+    })
 }
 
 fn stringy_value(v: &str) -> bool {
-    v.contains(".encode(")
+    MAKES_STRINGS.iter().any(|m| v.contains(m))
         || v.starts_with('"')
         || v.starts_with("f\"")
         || v.starts_with("f'")
@@ -53,7 +98,11 @@ pub fn augmented(s: &Site) -> Option<Hit> {
         }) {
             continue;
         }
-        if bound.iter().any(|b| stringy_binding(b)) || stringy_value(value) {
+        if bound.iter().any(|b| stringy_binding(b))
+            || stringy_value(value)
+            || string_container(s, target)
+            || stringy_name(s, value)
+        {
             return hit(
                 0.85,
                 format!(
@@ -152,6 +201,18 @@ def build(rows, r):
         // A method called per record appends to an attribute.
         assert!(augmented(&site(&s, 5).called_from(&[15])).is_some());
         assert!(augmented(&site(&s, 5)).is_none());
+    }
+
+    /// What is added is known to be text by where it comes from: a packed record, a helper that returns an
+    /// f-string, a `defaultdict(str)` entry.
+    #[test]
+    fn text_by_origin() {
+        let s = src("import struct\nfrom collections import defaultdict\ndef row(x):\n    return f\"<td>{x}</td>\"\ndef count(x):\n    return len(x)\nclass W:\n    def __init__(self):\n        self.blob = struct.pack(\"<I\", 1)\n        self.n = 0\n    def write(self, frame):\n        self.blob += struct.pack(\"<I\", len(frame)) + frame\ndef render(events, w):\n    sections = defaultdict(str)\n    sizes = defaultdict(int)\n    for e in events:\n        r = row(e)\n        n = count(e)\n        sections[e.kind] += r\n        sizes[e.kind] += n\n        w.write(e)\n        total = 0\n        total += n\n");
+        assert!(augmented(&site(&s, 12).called_from(&[21])).is_some());
+        assert!(augmented(&site(&s, 19)).is_some());
+        // Near misses: numbers in a defaultdict(int), a name bound to a helper that returns a number.
+        assert!(augmented(&site(&s, 20)).is_none());
+        assert!(augmented(&site(&s, 23)).is_none());
     }
 
     #[test]
