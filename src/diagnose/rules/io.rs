@@ -40,6 +40,10 @@ pub fn read_all(s: &Site) -> Option<Hit> {
         })?
         .clone();
     let callee = c.split('(').next().unwrap_or("").to_string();
+    // `json.loads(line)` in a loop parses one record per pass: streaming already.
+    if method(&callee) == "loads" && s.in_loop() {
+        return None;
+    }
     let strong = matches!(
         method(&callee),
         "readlines" | "read" | "read_text" | "read_csv" | "load"

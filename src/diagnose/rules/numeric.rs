@@ -54,7 +54,13 @@ pub fn element_loop(s: &Site) -> Option<Hit> {
                         || b.contains(".values")
                 })
         });
-    if !(index_loop || zip_loop || array_loop) || !arithmetic(s) {
+    // A sum of products over a generator (`sum(x * y for x, y in zip(a, b))`): a dot product, a norm.
+    let reduction = ctx.loops.iter().any(|l| l.kind == "comprehension")
+        && ["sum(", "fsum("].iter().any(|r| ctx.text.contains(r))
+        && [" * ", "**", " - ", " / "]
+            .iter()
+            .any(|op| ctx.text.contains(op));
+    if !(index_loop || zip_loop || array_loop || reduction) || !arithmetic(s) {
         return None;
     }
     // String work and container building are not numeric loops.
@@ -63,7 +69,10 @@ pub fn element_loop(s: &Site) -> Option<Hit> {
     }
     let conf = if numpy {
         0.8
-    } else if ctx.text.contains('[') || math_weight(s) > 0 {
+    } else if reduction && s.repeated() {
+        // Vector math in a helper called per item: the classic place for NumPy.
+        0.75
+    } else if ctx.text.contains('[') || math_weight(s) > 0 || reduction {
         0.55
     } else {
         return None;
@@ -127,5 +136,15 @@ def run(points, xs):
         let h = scalar_helper(&site(&s, 4).called_from(&[7])).unwrap();
         assert_eq!(h.at, Some((0, 7)));
         assert!(scalar_helper(&site(&s, 4)).is_none());
+    }
+
+    #[test]
+    fn vector_math_in_a_helper() {
+        let s = src("import math\ndef cosine(a, b):\n    dot = sum(x * y for x, y in zip(a, b))\n    na = math.sqrt(sum(x * x for x in a))\n    n = sum(1 for x in a if x)\n    return dot / na\ndef rank(items, q):\n    return [cosine(q, v) for v in items]\n");
+        let h = element_loop(&site(&s, 3).called_from(&[8])).unwrap();
+        assert_eq!(h.confidence, 0.75);
+        assert!(element_loop(&site(&s, 4).called_from(&[8])).is_some());
+        // Near miss: counting is not arithmetic on the elements.
+        assert!(element_loop(&site(&s, 5).called_from(&[8])).is_none());
     }
 }
