@@ -231,7 +231,6 @@ struct Candidate {
 const MIN_NAMED_SHARE_PCT: f64 = 5.0;
 
 /// Diagnoses `profile` against the Python sources under `source_dir` (a directory or one `.py` file).
-
 pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
     let files = if source_dir.is_file() {
         vec![source_dir.to_path_buf()]
@@ -436,6 +435,7 @@ pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
     // One finding per (category, file, function); a finding's share is the sum of its hot lines' shares.
     type Key = (Option<Category>, usize, String);
     let mut merged: BTreeMap<Key, (Finding, Vec<(usize, u32)>)> = BTreeMap::new();
+    let mut place_share: HashMap<Key, f64> = HashMap::new();
     for c in &candidates {
         let function = function_at(c.place);
         let (e, hots) = merged
@@ -478,7 +478,23 @@ pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
                 e.related.push(p.1);
             }
         }
-        if c.confidence > e.confidence {
+        // pstats cannot tell lines that share one measurement apart: among equally sure lines of about the same
+        // weight, the first in the source (where a reader starts) names the place.
+        place_share
+            .entry((c.category, c.place.0, function.clone()))
+            .or_insert(c.share);
+        let earlier_tie = ev.derived
+            && c.confidence == e.confidence
+            && c.place.1 < e.line
+            && c.place == c.hot
+            && c.share
+                >= 0.9
+                    * place_share
+                        .get(&(c.category, c.place.0, function.clone()))
+                        .copied()
+                        .unwrap_or(0.0);
+        if c.confidence > e.confidence || earlier_tie {
+            place_share.insert((c.category, c.place.0, function.clone()), c.share);
             e.confidence = c.confidence;
             e.evidence = c.evidence.clone();
             e.line = c.place.1;
