@@ -3,6 +3,7 @@
 
 use super::common::{hit, hit_at, loops_text, method, work_loop};
 use super::{Hit, Site};
+use crate::diagnose::source::{LineContext, SourceFile};
 
 const LOADS: [&str; 10] = [
     "read",
@@ -57,10 +58,10 @@ pub fn read_all(s: &Site) -> Option<Hit> {
     )
 }
 
-/// A whole file materialised as a list (`list(csv.reader(f))`, `list(open(...))`, `[l for l in f]`) or
-/// everything joined into one string.
-pub fn materialise(s: &Site) -> Option<Hit> {
-    let listed = s.ctx.call_texts.iter().any(|c| {
+/// How a statement holds a whole file at once: `Some(false)` a list of its lines or records
+/// (`list(csv.reader(f))`, `[parse(r) for r in reader]`), `Some(true)` everything joined into one string.
+fn materialises(src: &SourceFile, ctx: &LineContext, repeated: bool) -> Option<bool> {
+    let listed = ctx.call_texts.iter().any(|c| {
         c.starts_with("list(")
             && (c.to_lowercase().contains("reader(") || c.contains("open(") || c.contains("(f)"))
     });
@@ -72,27 +73,53 @@ pub fn materialise(s: &Site) -> Option<Hit> {
             || e.to_lowercase().contains("reader(")
             || e.ends_with("readlines()")
     };
-    let comp_over_file = s.ctx.loops.iter().any(|l| {
+    let comp_over_file = ctx.loops.iter().any(|l| {
         l.kind == "comprehension"
             && (file_like(&l.iter)
                 || l.iter.to_lowercase().contains("reader")
-                || s.src.bindings(l.iter.trim()).iter().any(|b| file_like(b)))
-    }) && (s.ctx.text.contains("= [")
-        || s.ctx.text.trim_start().starts_with("return ["));
-    let joined_big = s.ctx.calls.iter().any(|c| method(c) == "join")
-        && s.ctx.text.contains(".join(")
-        && s.src.mentions(".split(")
-        && s.ctx.loops.is_empty()
-        && !s.repeated();
-    if !(listed || comp_over_file || joined_big) {
+                || src.bindings(l.iter.trim()).iter().any(|b| file_like(b)))
+    }) && (ctx.text.contains("= [")
+        || ctx.text.trim_start().starts_with("return ["));
+    let joined_big = ctx.calls.iter().any(|c| method(c) == "join")
+        && ctx.text.contains(".join(")
+        && src.mentions(".split(")
+        && ctx.loops.is_empty()
+        && !repeated;
+    if listed || comp_over_file {
+        Some(false)
+    } else if joined_big {
+        Some(true)
+    } else {
+        None
+    }
+}
+
+/// A whole file materialised as a list (`list(csv.reader(f))`, `list(open(...))`, `[l for l in f]`) or
+/// everything joined into one string; or a per-record function called from such a statement (the hot line
+/// is the parsing, the cost is holding every result at once).
+pub fn materialise(s: &Site) -> Option<Hit> {
+    if let Some(joined) = materialises(s.src, &s.ctx, s.repeated()) {
+        return hit(
+            if joined { 0.5 } else { 0.75 },
+            format!(
+                "line {} holds a whole file's contents in memory at once (`{}`)",
+                s.ctx.line, s.ctx.text
+            ),
+        );
+    }
+    let c = s.callers.first()?;
+    if materialises(c.src, &c.ctx, false) != Some(false) {
         return None;
     }
-    hit(
-        if joined_big { 0.5 } else { 0.75 },
+    hit_at(
+        0.6,
         format!(
-            "line {} holds a whole file's contents in memory at once (`{}`)",
-            s.ctx.line, s.ctx.text
+            "line {} builds a list of every record of a file at once (`{}`), calling `{}` for each: memory grows with the input",
+            c.ctx.line,
+            c.ctx.text,
+            s.function_name()
         ),
+        c.loc,
     )
 }
 
@@ -219,6 +246,21 @@ def run(keys, c):
         assert!(materialise(&site(&g, 3)).is_none());
         // Near miss: a chunked read.
         assert!(read_all(&site(&s, 6)).is_none());
+        // Near miss: one record parsed per pass.
+        let per_line = src(
+            "import json\ndef f(lines):\n    for line in lines:\n        e = json.loads(line)\n",
+        );
+        assert!(read_all(&site(&per_line, 4)).is_none());
+    }
+
+    /// The per-record parser is hot; the place is the comprehension that keeps every record.
+    #[test]
+    fn parsing_into_a_whole_list() {
+        let s = src("import csv\ndef parse(row):\n    return int(row[0])\ndef load(path):\n    with open(path) as f:\n        reader = csv.reader(f)\n        recs = [parse(r) for r in reader]\n    return recs\ndef stream(path):\n    with open(path) as f:\n        for r in csv.reader(f):\n            yield parse(r)\n");
+        let h = materialise(&site(&s, 3).called_from(&[7])).unwrap();
+        assert_eq!(h.at, Some((0, 7)));
+        // Near miss: called from a generator that streams.
+        assert!(materialise(&site(&s, 3).called_from(&[12])).is_none());
     }
 
     #[test]
