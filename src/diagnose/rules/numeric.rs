@@ -63,6 +63,15 @@ pub fn element_loop(s: &Site) -> Option<Hit> {
     if !(index_loop || zip_loop || array_loop || reduction) || !arithmetic(s) {
         return None;
     }
+    // Element by element: the line works on the loop's item (or index); `for _ in range(n)` only repeats.
+    let uses_item = ctx.loops.iter().any(|l| {
+        super::common::targets(l)
+            .iter()
+            .any(|v| *v != "_" && super::common::uses_ident(&ctx.text, v))
+    });
+    if !uses_item {
+        return None;
+    }
     // String work and container building are not numeric loops.
     if ctx.text.contains('"') || ctx.text.contains('\'') {
         return None;
@@ -133,6 +142,9 @@ def run(points, xs):
         assert!(element_loop(&site(&s, 11)).is_some());
         // Near miss: string work in an index loop.
         assert!(element_loop(&site(&s, 13)).is_none());
+        // Near miss: a loop that only repeats (its item unused) updating a scalar.
+        let rep = src("def f(n, steps, rng):\n    t = 0\n    for _ in range(n):\n        t += steps[rng.getrandbits(3)]\n");
+        assert!(element_loop(&site(&rep, 4)).is_none());
         let h = scalar_helper(&site(&s, 4).called_from(&[7])).unwrap();
         assert_eq!(h.at, Some((0, 7)));
         assert!(scalar_helper(&site(&s, 4)).is_none());
