@@ -218,11 +218,22 @@ pub fn helper_recomputes(s: &Site) -> Option<Hit> {
     }
 
     let own_vars = loop_vars(&s.ctx.loops);
-    let constant = |expr: &str| {
+    let upper = |expr: &str| {
         expr.contains("self.")
             || expr
                 .split(|c: char| !(c.is_alphanumeric() || c == '_'))
                 .any(|w| w.len() > 2 && w.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+    };
+    // Constant by its text, or through a local copy of a constant (`pattern = list(PATTERN)`).
+    let constant = |expr: &str| {
+        upper(expr)
+            || expr
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .filter(|w| !w.is_empty() && !f.params.iter().any(|p| p == w))
+                .any(|w| {
+                    let bound = s.src.bindings(w);
+                    !bound.is_empty() && bound.iter().all(|b| upper(b))
+                })
     };
     let invariant_input = |expr: &str| -> bool {
         // Parameters: what the callers pass must not change with the loop that repeats the call.
@@ -349,5 +360,14 @@ def build_table(cfg):
         assert!(invariant_call(&site(&s, 21)).is_some());
         assert!(invariant_call(&site(&s, 14)).is_none());
         assert!(helper_recomputes(&site(&s, 23).called_from(&[21])).is_some());
+    }
+
+    /// A calendar rebuilt from a local copy of a constant on every call, per row.
+    #[test]
+    fn table_from_a_local_copy_of_a_constant() {
+        let s = src("PATTERN = (4, 4, 5)\ndef calendar(year):\n    pattern = list(PATTERN)\n    out = []\n    for n in pattern:\n        out.append((year, n))\n    return out\ndef total(items):\n    t = []\n    for x in items:\n        t.append(x)\n    return t\ndef post(rows):\n    for r in rows:\n        calendar(r.year)\n        total(r.items)\n");
+        assert!(helper_recomputes(&site(&s, 6).called_from(&[15])).is_some());
+        // Near miss: a loop over the argument is per-item work.
+        assert!(helper_recomputes(&site(&s, 11).called_from(&[16])).is_none());
     }
 }
