@@ -515,7 +515,9 @@ pub fn from_pstats(
         .iter()
         .filter(|t| {
             let f = &profile.frames[t.frame as usize];
+            // `lock.acquire()` and `with lock:` (whose `__enter__` acquires), on plain and reentrant locks.
             f.function.starts_with("<method 'acquire' of '_thread.")
+                || f.function.starts_with("<method '__enter__' of '_thread.")
         })
         .map(|t| t.tt)
         .sum();

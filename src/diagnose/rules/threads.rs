@@ -90,11 +90,15 @@ pub fn cpu_on_threads(s: &Site) -> Option<Hit> {
     )
 }
 
+/// The least share of the run the main thread must spend waiting on workers for `main_waits` (a fifth: the
+/// rest of a program, its input and output, can hold most of the time).
+const MIN_WAIT_SHARE: f64 = 20.0;
+
 /// pstats profiles only the main thread: when it spends its time waiting for threads (lock acquires under
 /// joins, futures or a pool's map) while the threads run this file's CPU-bound functions, the GIL serialises
 /// them. The site is the main thread's waiting line.
 pub fn main_waits(s: &Site) -> Option<Hit> {
-    if !s.derived || s.wait_share < 30.0 || !threads_in_file(s.src) {
+    if !s.derived || s.wait_share < MIN_WAIT_SHARE || !threads_in_file(s.src) {
         return None;
     }
     let waiting = s
