@@ -442,7 +442,10 @@ pub fn run(opts: &PipelineOptions) -> Result<Summary> {
         Engine::Polars => Err(Error::InvalidArgument {
             what: "engine",
             value: "polars".into(),
-            expected: "csv (this build has no `polars` feature)".into(),
+            expected:
+                "csv: this build has no `polars` feature (`cargo build --release` in the etlkit \
+                       repository builds it with the default features)"
+                    .into(),
         }),
     }
 }
