@@ -105,6 +105,17 @@ pub fn invariant_call(s: &Site) -> Option<Hit> {
     for call in &s.ctx.call_texts {
         let callee = call.split('(').next().unwrap_or("");
         let args = &call[callee.len()..];
+        // A loop's own iterable is evaluated once per entry into that loop: only the loops around it repeat it.
+        if let Some(i) = s
+            .ctx
+            .loops
+            .iter()
+            .position(|l| l.iter.contains(call.as_str()))
+        {
+            if i == 0 {
+                continue;
+            }
+        }
         if CHEAP.contains(&method(callee))
             || callee.is_empty()
             || args.len() < 3
@@ -208,6 +219,44 @@ fn arg_invariant(
     }
 }
 
+/// The variable names an expression reads: identifiers that are not attributes (`.x`), keyword argument names
+/// (`start=1`) or string contents.
+fn names_in(expr: &str) -> Vec<&str> {
+    let bytes = expr.as_bytes();
+    let mut out = Vec::new();
+    let (mut i, mut quote) = (0, None::<u8>);
+    while i < bytes.len() {
+        let c = bytes[i];
+        if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            }
+            i += 1;
+            continue;
+        }
+        if c == b'"' || c == b'\'' {
+            quote = Some(c);
+            i += 1;
+            continue;
+        }
+        if c.is_ascii_alphabetic() || c == b'_' {
+            let start = i;
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                i += 1;
+            }
+            let attr = start > 0 && bytes[start - 1] == b'.';
+            let rest = expr[i..].trim_start();
+            let kwarg = rest.starts_with('=') && !rest.starts_with("==");
+            if !attr && !kwarg {
+                out.push(&expr[start..i]);
+            }
+            continue;
+        }
+        i += 1;
+    }
+    out
+}
+
 /// A helper called once per item that recomputes an aggregate (a sum, a max, a sort, a statistic, a table)
 /// of something that is the same on every call: an argument the caller's loop does not change, an attribute
 /// or a module-level table.
@@ -235,7 +284,39 @@ pub fn helper_recomputes(s: &Site) -> Option<Hit> {
                     !bound.is_empty() && bound.iter().all(|b| upper(b))
                 })
     };
+    // What a local name stands for, a few hops back: `rows` -> `csv.reader(f)` -> `open(path)` (assignments and
+    // `with ... as f`), so that a table built from a file named by a parameter is traced to that parameter.
+    let expand = |expr: &str| -> String {
+        let mut text = expr.to_string();
+        let mut seen: Vec<String> = Vec::new();
+        for _ in 0..3 {
+            let words: Vec<String> = names_in(&text)
+                .into_iter()
+                .filter(|w| {
+                    *w != "self" && !f.params.iter().any(|p| p == w) && !seen.iter().any(|x| x == w)
+                })
+                .map(String::from)
+                .collect();
+            for w in words {
+                for b in s.src.bindings(&w) {
+                    text.push(' ');
+                    text.push_str(&b);
+                }
+                let alias = format!(" as {w}");
+                for l in f.start..=f.end {
+                    let line = s.src.line_text(l);
+                    if let (Some(rest), Some(i)) = (line.strip_prefix("with "), line.find(&alias)) {
+                        text.push(' ');
+                        text.push_str(&rest[..i.saturating_sub(5).min(rest.len())]);
+                    }
+                }
+                seen.push(w);
+            }
+        }
+        text
+    };
     let invariant_input = |expr: &str| -> bool {
+        let expr = &expand(expr);
         // Parameters: what the callers pass must not change with the loop that repeats the call.
         let mut any_param = false;
         for p in f.params.iter().filter(|p| *p != "self") {
@@ -359,7 +440,27 @@ def build_table(cfg):
         assert!(helper_recomputes(&site(&s, 10)).is_none());
         assert!(invariant_call(&site(&s, 21)).is_some());
         assert!(invariant_call(&site(&s, 14)).is_none());
+        // Near miss: the loop's own iterable is made once.
+        let once = src("import json\ndef load(p):\n    return json.load(open(p))\ndef settle(path):\n    for txn in load(path):\n        print(txn)\n");
+        assert!(invariant_call(&site(&once, 5)).is_none());
         assert!(helper_recomputes(&site(&s, 23).called_from(&[21])).is_some());
+    }
+
+    #[test]
+    fn names_an_expression_reads() {
+        assert_eq!(
+            names_in("enumerate(pattern, start=1) + self.x[\"a b\"] == y"),
+            ["enumerate", "pattern", "self", "y"]
+        );
+    }
+
+    /// A table read from the same file on every call: the path is the caller's, unchanged by its loop.
+    #[test]
+    fn table_from_the_same_file() {
+        let s = src("import csv\ndef deck(path):\n    out = {}\n    with open(path) as f:\n        rows = csv.reader(f)\n        for a, b in rows:\n            out[a] = b\n    return out\ndef rate(calls, path, paths):\n    for c in calls:\n        d = deck(path)\n    for p in paths:\n        d = deck(p)\n");
+        assert!(helper_recomputes(&site(&s, 7).called_from(&[11])).is_some());
+        // Near miss: a different file per pass.
+        assert!(helper_recomputes(&site(&s, 7).called_from(&[13])).is_none());
     }
 
     /// A calendar rebuilt from a local copy of a constant on every call, per row.
