@@ -529,9 +529,12 @@ pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
             f
         })
         .collect();
-    // A named bottleneck that costs something comes before any unclassified hot spot: an unclassified line
-    // teaches nothing, and a CPU profile under-weighs what is not CPU (memory, waits).
-    let named = |f: &Finding| f.category.is_some() && f.share_pct >= MIN_NAMED_SHARE_PCT;
+    // A named bottleneck that costs something, and that a rule is at least half sure of, comes before any
+    // unclassified hot spot or weak guess: an unclassified line teaches nothing, and a CPU profile under-weighs
+    // what is not CPU (memory, waits).
+    let named = |f: &Finding| {
+        f.category.is_some() && f.share_pct >= MIN_NAMED_SHARE_PCT && f.confidence >= 0.5
+    };
     findings.sort_by(|a, b| {
         named(b)
             .cmp(&named(a))

@@ -42,18 +42,23 @@ fn math_weight(s: &Site) -> usize {
 pub fn element_loop(s: &Site) -> Option<Hit> {
     let ctx = &s.ctx;
     let numpy = s.src.mentions("numpy");
+    let is_array = |l: &crate::diagnose::source::LoopInfo| {
+        numpy
+            && l.kind != "while"
+            && s.src.bindings(l.iter.trim()).iter().any(|b| {
+                b.starts_with("np.")
+                    || b.starts_with("numpy.")
+                    || b.contains(".to_numpy(")
+                    || b.contains(".values")
+            })
+    };
+    // Loops over indexes, zipped sequences or arrays: the loops whose items are numbers.
+    let element = |l: &crate::diagnose::source::LoopInfo| {
+        l.iter.starts_with("range(") || l.iter.contains("zip(") || is_array(l)
+    };
     let index_loop = ctx.loops.iter().any(|l| l.iter.starts_with("range("));
     let zip_loop = ctx.loops.iter().any(|l| l.iter.contains("zip("));
-    let array_loop = numpy
-        && ctx.loops.iter().any(|l| {
-            l.kind != "while"
-                && s.src.bindings(l.iter.trim()).iter().any(|b| {
-                    b.starts_with("np.")
-                        || b.starts_with("numpy.")
-                        || b.contains(".to_numpy(")
-                        || b.contains(".values")
-                })
-        });
+    let array_loop = ctx.loops.iter().any(is_array);
     // A sum of products over a generator (`sum(x * y for x, y in zip(a, b))`): a dot product, a norm.
     let reduction = ctx.loops.iter().any(|l| l.kind == "comprehension")
         && ["sum(", "fsum("].iter().any(|r| ctx.text.contains(r))
@@ -64,11 +69,15 @@ pub fn element_loop(s: &Site) -> Option<Hit> {
         return None;
     }
     // Element by element: the line works on the loop's item (or index); `for _ in range(n)` only repeats.
-    let uses_item = ctx.loops.iter().any(|l| {
-        super::common::targets(l)
-            .iter()
-            .any(|v| *v != "_" && super::common::uses_ident(&ctx.text, v))
-    });
+    let uses_item = ctx
+        .loops
+        .iter()
+        .filter(|l| element(l) || reduction)
+        .any(|l| {
+            super::common::targets(l)
+                .iter()
+                .any(|v| *v != "_" && super::common::uses_ident(&ctx.text, v))
+        });
     if !uses_item {
         return None;
     }
@@ -145,6 +154,9 @@ def run(points, xs):
         // Near miss: a loop that only repeats (its item unused) updating a scalar.
         let rep = src("def f(n, steps, rng):\n    t = 0\n    for _ in range(n):\n        t += steps[rng.getrandbits(3)]\n");
         assert!(element_loop(&site(&rep, 4)).is_none());
+        // Near miss: the numbers come from a dict's records, not from the index loop around it.
+        let sim = src("def f(ticks, plans):\n    for tick in range(ticks):\n        for k, plan in plans.items():\n            plan[1] = plan[0] + 3\n");
+        assert!(element_loop(&site(&sim, 4)).is_none());
         let h = scalar_helper(&site(&s, 4).called_from(&[7])).unwrap();
         assert_eq!(h.at, Some((0, 7)));
         assert!(scalar_helper(&site(&s, 4)).is_none());
