@@ -201,8 +201,28 @@ fn arg_invariant(
     }
     let c = callers.get(i)?;
     let arg = argument_for(c, function, params, param)?;
-    if loop_vars(&c.ctx.loops).iter().any(|v| uses_ident(&arg, v)) {
-        return Some(false);
+    // The loop that repeats the call is the innermost one around it: a comprehension on the line whose item the
+    // call uses, else the innermost loop statement. Outer loops change the argument less often than the call
+    // is repeated (`[f(x, ys) for x in ys]` inside `for group in groups`: ys is the same for every x).
+    let call = c
+        .ctx
+        .call_texts
+        .iter()
+        .find(|t| method(t.split('(').next().unwrap_or("")) == function)?;
+    let repeating = c
+        .ctx
+        .loops
+        .iter()
+        .rposition(|l| l.kind == "comprehension" && targets(l).iter().any(|v| uses_ident(call, v)))
+        .or_else(|| c.ctx.loops.iter().rposition(|l| l.kind != "comprehension"))
+        .or_else(|| c.ctx.loops.len().checked_sub(1));
+    if let Some(r) = repeating {
+        if loop_vars(&c.ctx.loops[r..r + 1])
+            .iter()
+            .any(|v| uses_ident(&arg, v))
+        {
+            return Some(false);
+        }
     }
     if c.ctx.loops.iter().any(super::common::work_loop) {
         return Some(true);
@@ -452,6 +472,16 @@ def build_table(cfg):
             names_in("enumerate(pattern, start=1) + self.x[\"a b\"] == y"),
             ["enumerate", "pattern", "self", "y"]
         );
+    }
+
+    /// The statistic of a group, recomputed for each member of that group: the outer loop changes the group,
+    /// the comprehension repeats the call with the same one.
+    #[test]
+    fn per_member_of_a_group() {
+        let s = src("import statistics\ndef index(v, ys):\n    m = statistics.mean(ys)\n    return v / m\ndef bench(groups):\n    for g, ys in groups.items():\n        out = [index(y, ys) for y in ys]\n    for g, ys in groups.items():\n        one = index(ys[0], ys)\n");
+        assert!(helper_recomputes(&site(&s, 3).called_from(&[7])).is_some());
+        // Near miss: one call per group.
+        assert!(helper_recomputes(&site(&s, 3).called_from(&[9])).is_none());
     }
 
     /// A table read from the same file on every call: the path is the caller's, unchanged by its loop.
