@@ -53,8 +53,10 @@ pub fn element_loop(s: &Site) -> Option<Hit> {
             })
     };
     // Loops over indexes, zipped sequences or arrays: the loops whose items are numbers.
+    // (A loop whose item is `_` only repeats its body.)
     let element = |l: &crate::diagnose::source::LoopInfo| {
-        l.iter.starts_with("range(") || l.iter.contains("zip(") || is_array(l)
+        (l.iter.starts_with("range(") || l.iter.contains("zip(") || is_array(l))
+            && super::common::targets(l).iter().any(|v| *v != "_")
     };
     let index_loop = ctx.loops.iter().any(|l| l.iter.starts_with("range("));
     let zip_loop = ctx.loops.iter().any(|l| l.iter.contains("zip("));
@@ -74,9 +76,19 @@ pub fn element_loop(s: &Site) -> Option<Hit> {
         .iter()
         .filter(|l| element(l) || reduction)
         .any(|l| {
+            // ... or, in a loop over zipped values or an array (its items are numbers), what the loop carries
+            // from pass to pass: a filter's state updated from the items.
+            let carried = !l.iter.starts_with("range(");
             super::common::targets(l)
-                .iter()
-                .any(|v| *v != "_" && super::common::uses_ident(&ctx.text, v))
+                .into_iter()
+                .chain(
+                    l.assigned
+                        .iter()
+                        .filter(|_| carried)
+                        .map(|a| a.as_str())
+                        .filter(|a| a.chars().all(|c| c.is_alphanumeric() || c == '_')),
+                )
+                .any(|v| v != "_" && super::common::uses_ident(&ctx.text, v))
         });
     if !uses_item {
         return None;
@@ -90,7 +102,7 @@ pub fn element_loop(s: &Site) -> Option<Hit> {
     } else if reduction && s.repeated() {
         // Vector math in a helper called per item: the classic place for NumPy.
         0.75
-    } else if ctx.text.contains('[') || math_weight(s) > 0 || reduction {
+    } else if ctx.text.contains('[') || math_weight(s) > 0 || reduction || zip_loop {
         0.55
     } else {
         return None;
@@ -157,6 +169,9 @@ def run(points, xs):
         // Near miss: the numbers come from a dict's records, not from the index loop around it.
         let sim = src("def f(ticks, plans):\n    for tick in range(ticks):\n        for k, plan in plans.items():\n            plan[1] = plan[0] + 3\n");
         assert!(element_loop(&site(&sim, 4)).is_none());
+        // A filter's state, updated from zipped measurements on every pass.
+        let kf = src("def f(xs, ys):\n    p, s = 1.0, 0.0\n    for x, y in zip(xs, ys):\n        k = p / (p + 0.5)\n        s += k * (x - s)\n        p = (1 - k) * p\n");
+        assert!(element_loop(&site(&kf, 6)).is_some());
         let h = scalar_helper(&site(&s, 4).called_from(&[7])).unwrap();
         assert_eq!(h.at, Some((0, 7)));
         assert!(scalar_helper(&site(&s, 4)).is_none());

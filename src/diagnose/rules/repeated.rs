@@ -287,8 +287,22 @@ pub fn helper_recomputes(s: &Site) -> Option<Hit> {
     }
 
     let own_vars = loop_vars(&s.ctx.loops);
+    // `self.x` is the same data on every call only when the calls go to the same object: not for
+    // `for b in batteries: b.estimate()`.
+    let same_self = s.callers.first().is_none_or(|c| {
+        let at = format!(".{}(", f.name);
+        c.ctx
+            .call_texts
+            .iter()
+            .filter_map(|t| t.find(&at).map(|i| &t[..i]))
+            .all(|receiver| {
+                !loop_vars(&c.ctx.loops)
+                    .iter()
+                    .any(|v| uses_ident(receiver, v))
+            })
+    });
     let upper = |expr: &str| {
-        expr.contains("self.")
+        (expr.contains("self.") && same_self)
             || expr
                 .split(|c: char| !(c.is_alphanumeric() || c == '_'))
                 .any(|w| w.len() > 2 && w.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
@@ -482,6 +496,14 @@ def build_table(cfg):
         assert!(helper_recomputes(&site(&s, 3).called_from(&[7])).is_some());
         // Near miss: one call per group.
         assert!(helper_recomputes(&site(&s, 3).called_from(&[9])).is_none());
+    }
+
+    /// A method that loops over its object's own data, called once per object, recomputes nothing.
+    #[test]
+    fn per_object_methods() {
+        let s = src("class B:\n    def soc(self):\n        out = []\n        for i in self.current:\n            out.append(i * 2)\n        return out\ndef run(bats, hub):\n    for b in bats:\n        b.soc()\n    for x in bats:\n        hub.soc()\n");
+        assert!(helper_recomputes(&site(&s, 5).called_from(&[9])).is_none());
+        assert!(helper_recomputes(&site(&s, 5).called_from(&[11])).is_some());
     }
 
     /// A table read from the same file on every call: the path is the caller's, unchanged by its loop.
