@@ -35,7 +35,8 @@ pub fn read_all(s: &Site) -> Option<Hit> {
                 && callee.contains('.')
                 // `f.read(4096)` reads a chunk.
                 && (method(callee) != "read" || args.trim() == "()")
-                && !callee.starts_with("self.")
+                // The object's own `self.load()` is the program's method; `self.path.read_text()` is a read.
+                && !(callee.starts_with("self.") && callee.matches('.').count() == 1)
                 && !callee.contains("sock")
                 && !callee.contains("resp")
         })?
@@ -246,6 +247,9 @@ def run(keys, c):
         assert!(materialise(&site(&g, 3)).is_none());
         // Near miss: a chunked read.
         assert!(read_all(&site(&s, 6)).is_none());
+        let own = src("class J:\n    def entries(self):\n        return self.path.read_text().splitlines()\n    def run(self):\n        x = self.load()\n");
+        assert!(read_all(&site(&own, 3)).is_some());
+        assert!(read_all(&site(&own, 5)).is_none());
         // Near miss: one record parsed per pass.
         let per_line = src(
             "import json\ndef f(lines):\n    for line in lines:\n        e = json.loads(line)\n",
