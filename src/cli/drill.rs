@@ -87,20 +87,6 @@ fn drills_dir(arg: &Option<PathBuf>) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("exercises/drills")
 }
 
-fn py_spy(python: &Path) -> Option<PathBuf> {
-    let beside = python
-        .parent()
-        .map(|d| d.join("py-spy"))
-        .filter(|p| p.is_file());
-    beside.or_else(|| {
-        std::env::var_os("PATH").and_then(|p| {
-            std::env::split_paths(&p)
-                .map(|d| d.join("py-spy"))
-                .find(|p| p.is_file())
-        })
-    })
-}
-
 /// Runs `program args` in `cwd` as the harness runs candidates (its own process group, killed on Ctrl-C or
 /// after ten minutes); returns (wall seconds, stdout).
 fn run_child(
@@ -201,7 +187,7 @@ fn profile_of(
         }
         return Ok(out);
     }
-    let spy = py_spy(python).ok_or_else(|| anyhow::anyhow!("py-spy not found next to {} or on PATH: `pip install py-spy`, or use a drill's recorded profile (drop --fresh)", python.display()))?;
+    let spy = etlkit::harness::py_spy_next_to(python).ok_or_else(|| anyhow::anyhow!("py-spy not found next to {} or on PATH: `pip install py-spy`, or use a drill's recorded profile (drop --fresh)", python.display()))?;
     let out = tmp("txt");
     let mut spy_args: Vec<OsString> = ["record", "--format", "raw", "--rate", "200", "-o"]
         .into_iter()

@@ -274,7 +274,8 @@ fn reference_cancellable(
     pipeline::run(&opts)
 }
 
-fn py_spy_next_to(python: &Path) -> Option<PathBuf> {
+/// py-spy beside `python` (a venv's), else on `PATH`.
+pub fn py_spy_next_to(python: &Path) -> Option<PathBuf> {
     let beside = python.parent().map(|d| d.join("py-spy"));
     if let Some(p) = beside.filter(|p| p.is_file()) {
         return Some(p);
