@@ -7,6 +7,7 @@
 //! - [`generate`]: deterministic synthetic datasets (the `orders` scenario) with recorded dirt.
 //! - [`profile`]: profile ingestion (cProfile/pstats, py-spy, folded, speedscope), views, exports, diffs.
 
+pub mod atomic;
 pub mod diagnose;
 pub mod drill;
 pub mod error;

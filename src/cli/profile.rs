@@ -1,6 +1,5 @@
 //! `etlkit profile`: argument definitions and the adapter to `etlkit::profile`.
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -152,21 +151,10 @@ fn write_export(
         out.flush().map_err(|e| etlkit::Error::io(path, e))?;
         return Ok(());
     }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".etlkit-tmp");
-    let tmp = PathBuf::from(tmp);
-    let result = (|| -> anyhow::Result<()> {
-        let f = File::create(&tmp).map_err(|e| etlkit::Error::io(&tmp, e))?;
-        let mut out = BufWriter::new(f);
-        profile::export::export(profile, format, title, &mut out, path)?;
-        out.flush().map_err(|e| etlkit::Error::io(&tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| etlkit::Error::io(path, e))?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    etlkit::atomic::write_with(path, |out| {
+        profile::export::export(profile, format, title, out, path)
+    })?;
+    Ok(())
 }
 
 fn run_report(a: ReportArgs) -> anyhow::Result<ExitCode> {
@@ -205,28 +193,9 @@ fn run_diff(d: DiffArgs) -> anyhow::Result<ExitCode> {
     let diff = profile::diff(&before, &after)?;
     if let Some(svg) = &d.flamegraph {
         let title = format!("{} -> {}", title_of(&d.before), title_of(&d.after));
-        let mut tmp = svg.as_os_str().to_owned();
-        tmp.push(".etlkit-tmp");
-        let tmp = PathBuf::from(tmp);
-        let f = File::create(&tmp).map_err(|e| etlkit::Error::io(&tmp, e))?;
-        let mut out = BufWriter::new(f);
-        let r = profile::export::differential_flamegraph(
-            &before,
-            &after,
-            &title,
-            d.normalize,
-            &mut out,
-            svg,
-        )
-        .map_err(anyhow::Error::from)
-        .and_then(|()| out.flush().map_err(|e| etlkit::Error::io(&tmp, e).into()));
-        match r {
-            Ok(()) => std::fs::rename(&tmp, svg).map_err(|e| etlkit::Error::io(svg, e))?,
-            Err(e) => {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(e);
-            }
-        }
+        etlkit::atomic::write_with(svg, |out| {
+            profile::export::differential_flamegraph(&before, &after, &title, d.normalize, out, svg)
+        })?;
     }
     let regressions = d
         .fail_if_slower

@@ -180,10 +180,7 @@ fn write_in_order(
 }
 
 /// Temp name beside the final file: hidden, and matched by `.gitignore` (`*.etlkit-tmp`).
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    path.with_file_name(format!(".{name}.etlkit-tmp"))
-}
+use crate::atomic::temp_path;
 
 struct OpenFile {
     tmp: PathBuf,
@@ -514,10 +511,8 @@ pub(super) fn run(opts: &GenerateOptions, plan: &Plan) -> Result<Manifest> {
     let (files, defects) = sink.finish()?;
     let m = manifest(opts, plan, files, defects);
     let path = dir.join("manifest.json");
-    let tmp = temp_path(&path);
     let mut text = serde_json::to_string_pretty(&m).expect("manifest serialises");
     text.push('\n');
-    fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
-    fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+    crate::atomic::write_bytes(&path, text.as_bytes())?;
     Ok(m)
 }

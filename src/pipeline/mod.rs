@@ -409,17 +409,7 @@ fn write_temp(
     path: &Path,
     write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
 ) -> Result<()> {
-    let tmp = path.with_file_name(format!(
-        ".{}.etlkit-tmp",
-        path.file_name().unwrap_or_default().to_string_lossy()
-    ));
-    let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    let mut w = BufWriter::new(file);
-    write(&mut w)
-        .and_then(|()| w.flush())
-        .map_err(|e| Error::io(&tmp, e))?;
-    drop(w);
-    fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    crate::atomic::write_with(path, |w| write(w).map_err(|e| Error::io(path, e)))
 }
 
 fn io_csv(path: &Path) -> impl Fn(csv::Error) -> Error + '_ {
