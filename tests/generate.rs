@@ -682,7 +682,11 @@ fn interrupted_run_never_looks_complete() {
         .unwrap();
     assert!(killed.success());
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(1), "interrupted runs fail");
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "interrupted runs exit as a shell reports Ctrl-C"
+    );
     assert!(!dir.join("manifest.json").exists());
     assert!(!dir.join("defects.csv").exists());
     let leftovers: Vec<_> = tree(&dir)
