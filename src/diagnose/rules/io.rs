@@ -5,7 +5,8 @@ use super::common::{hit, hit_at, loops_text, method, work_loop};
 use super::{Hit, Site};
 use crate::diagnose::source::{LineContext, SourceFile};
 
-const LOADS: [&str; 10] = [
+const LOADS: [&str; 11] = [
+    "fetchall",
     "read",
     "readlines",
     "read_csv",
@@ -48,7 +49,7 @@ pub fn read_all(s: &Site) -> Option<Hit> {
     }
     let strong = matches!(
         method(&callee),
-        "readlines" | "read" | "read_text" | "read_csv" | "load"
+        "readlines" | "read" | "read_text" | "read_csv" | "load" | "fetchall"
     );
     hit(
         if strong { 0.75 } else { 0.5 },
@@ -127,7 +128,7 @@ pub fn materialise(s: &Site) -> Option<Hit> {
 /// True when the line waits on blocking I/O (network, sockets, sleeps), by its text or by what the profile
 /// found under it.
 pub fn is_blocking(s: &Site) -> bool {
-    const IO: [&str; 14] = [
+    const IO: [&str; 16] = [
         "urlopen",
         "recv",
         "recv_into",
@@ -142,6 +143,8 @@ pub fn is_blocking(s: &Site) -> bool {
         "create_connection",
         "select",
         "readline",
+        "recvfrom",
+        "sendto",
     ];
     let by_text = s.ctx.calls.iter().any(|c| {
         IO.contains(&method(c))

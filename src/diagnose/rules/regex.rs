@@ -65,8 +65,10 @@ pub fn compile_in_loop(s: &Site) -> Option<Hit> {
 
 /// A parser object built for one use per item (`csv.Sniffer()`, a decoder, a template, a dialect).
 pub fn parser_object(s: &Site) -> Option<Hit> {
-    const FACTORIES: [&str; 10] = [
+    const FACTORIES: [&str; 12] = [
         "Sniffer()",
+        "ArgumentParser(",
+        "add_argument(",
         "JSONDecoder(",
         "JSONEncoder(",
         "XMLParser(",
@@ -80,11 +82,16 @@ pub fn parser_object(s: &Site) -> Option<Hit> {
     if !(s.in_loop() || s.repeated()) {
         return None;
     }
-    let built = s
-        .ctx
-        .call_texts
-        .iter()
-        .find(|c| FACTORIES.iter().any(|f| c.contains(f)) && !c.starts_with("Decimal("))?;
+    let factory = |c: &str| FACTORIES.iter().any(|f| c.contains(f)) && !c.starts_with("Decimal(");
+    // Built on the line, or by a helper of the program that the line calls (`parser = build_parser()`).
+    let built = s.ctx.call_texts.iter().find(|c| factory(c)).or_else(|| {
+        s.ctx.call_texts.iter().find(|c| {
+            let name = super::common::method(c.split('(').next().unwrap_or(""));
+            s.src.functions().iter().any(|f| {
+                f.name == name && (f.start + 1..=f.end).any(|l| factory(&s.src.line_text(l)))
+            })
+        })
+    })?;
     hit(
         0.8,
         format!(
@@ -129,5 +136,13 @@ def run(lines):
         assert!(compile_in_loop(&site(&s, 4)).is_none());
         assert!(parser_object(&site(&s, 9)).is_some());
         assert!(parser_object(&site(&s, 8)).is_none());
+    }
+
+    /// The parser is built by a helper of the program, called on the repeated line.
+    #[test]
+    fn parser_built_by_a_helper() {
+        let s = src("import argparse\ndef build():\n    p = argparse.ArgumentParser()\n    return p\ndef plain():\n    return 1\ndef run(cmds):\n    for c in cmds:\n        a = build().parse_args(c)\n        b = plain()\n");
+        assert!(parser_object(&site(&s, 9)).is_some());
+        assert!(parser_object(&site(&s, 10)).is_none());
     }
 }

@@ -116,13 +116,38 @@ pub fn augmented(s: &Site) -> Option<Hit> {
     None
 }
 
-/// `s = s + piece` on a string in a loop.
+/// `s = s + piece` (or `s = f"{s}..."`) on a string in a loop, or pieces folded with `reduce(operator.add, ...)`.
 pub fn rebuilt(s: &Site) -> Option<Hit> {
+    // `reduce(operator.add, pieces, b"")`: the reduce is the loop; each step makes a new string of everything
+    // so far.
+    if let Some(c) = s.ctx.call_texts.iter().find(|c| {
+        let c = c.replace(' ', "");
+        (c.starts_with("reduce(") || c.starts_with("functools.reduce("))
+            && (c.contains("operator.add") || c.contains("(add,") || c.contains("concat"))
+            && (c.ends_with(",b\"\")")
+                || c.ends_with(",\"\")")
+                || c.ends_with(",'')")
+                || c.ends_with(",b'')"))
+    }) {
+        return hit(
+            0.85,
+            format!(
+                "line {} joins the pieces with `{}`: each step copies everything built so far",
+                s.ctx.line,
+                c.chars().take(50).collect::<String>()
+            ),
+        );
+    }
     if !(s.in_loop() || s.repeated()) {
         return None;
     }
     for (target, value) in &s.ctx.assignments {
-        if value.replace(' ', "").starts_with(&format!("{target}+")) && !target.contains('[') {
+        let v = value.replace(' ', "");
+        // `s = s + piece`, or an f-string that starts with the string itself (`s = f"{s}<url>..."`).
+        let grows = v.starts_with(&format!("{target}+"))
+            || v.starts_with(&format!("f\"{{{target}}}"))
+            || v.starts_with(&format!("f'{{{target}}}"));
+        if grows && !target.contains('[') {
             let bound = s.src.bindings(target);
             if bound.iter().any(|b| stringy_binding(b)) {
                 return hit(
@@ -201,6 +226,16 @@ def build(rows, r):
         // A method called per record appends to an attribute.
         assert!(augmented(&site(&s, 5).called_from(&[15])).is_some());
         assert!(augmented(&site(&s, 5)).is_none());
+    }
+
+    #[test]
+    fn other_spellings() {
+        let s = src("import operator\nfrom functools import reduce\ndef build(pages, parts):\n    out = \"\"\n    for p in pages:\n        out = f\"{out}<url>{p}</url>\"\n        tag = f\"{p}<x>\"\n    return reduce(operator.add, parts, b\"\")\ndef total(xs):\n    return reduce(operator.add, xs, 0)\n");
+        assert!(rebuilt(&site(&s, 6)).is_some());
+        assert!(rebuilt(&site(&s, 8)).is_some());
+        // Near misses: an f-string of something else; a reduce over numbers.
+        assert!(rebuilt(&site(&s, 7)).is_none());
+        assert!(rebuilt(&site(&s, 10)).is_none());
     }
 
     /// What is added is known to be text by where it comes from: a packed record, a helper that returns an
