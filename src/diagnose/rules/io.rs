@@ -25,14 +25,36 @@ pub fn read_all(s: &Site) -> Option<Hit> {
     if s.ctx.text.contains("chunksize") || s.ctx.text.contains("iterator=True") {
         return None;
     }
+    // A call's callee is its text up to the argument list that closes it: `db.execute(q).fetchall` for
+    // `db.execute(q).fetchall()`.
+    let callee_of = |c: &str| -> String {
+        let Some(body) = c.strip_suffix(')') else {
+            return c.split('(').next().unwrap_or("").to_string();
+        };
+        let mut depth = 0i32;
+        for (i, ch) in body.char_indices().rev() {
+            match ch {
+                ')' => depth += 1,
+                '(' if depth == 0 => return body[..i].to_string(),
+                '(' => depth -= 1,
+                _ => {}
+            }
+        }
+        c.split('(').next().unwrap_or("").to_string()
+    };
     let c = s
         .ctx
         .call_texts
         .iter()
         .find(|c| {
-            let callee = c.split('(').next().unwrap_or("");
+            let callee = &callee_of(c);
             let args = &c[callee.len()..];
-            LOADS.contains(&method(callee))
+            // A whole XML document parsed into a tree (`ET.parse(path)`, `minidom.parse`).
+            let xml_tree = method(callee) == "parse"
+                && ["ET.", "etree", "ElementTree", "minidom"]
+                    .iter()
+                    .any(|m| callee.contains(m));
+            (LOADS.contains(&method(callee)) || xml_tree)
                 && callee.contains('.')
                 // `f.read(4096)` reads a chunk.
                 && (method(callee) != "read" || args.trim() == "()")
@@ -42,14 +64,14 @@ pub fn read_all(s: &Site) -> Option<Hit> {
                 && !callee.contains("resp")
         })?
         .clone();
-    let callee = c.split('(').next().unwrap_or("").to_string();
+    let callee = callee_of(&c);
     // `json.loads(line)` in a loop parses one record per pass: streaming already.
     if method(&callee) == "loads" && s.in_loop() {
         return None;
     }
     let strong = matches!(
         method(&callee),
-        "readlines" | "read" | "read_text" | "read_csv" | "load" | "fetchall"
+        "readlines" | "read" | "read_text" | "read_csv" | "load" | "fetchall" | "parse"
     );
     hit(
         if strong { 0.75 } else { 0.5 },
@@ -128,6 +150,11 @@ pub fn materialise(s: &Site) -> Option<Hit> {
 /// True when the line waits on blocking I/O (network, sockets, sleeps), by its text or by what the profile
 /// found under it.
 pub fn is_blocking(s: &Site) -> bool {
+    // An import's time is loading modules, whatever they are about.
+    let t = s.ctx.text.as_str();
+    if t.starts_with("import ") || t.starts_with("from ") {
+        return false;
+    }
     const IO: [&str; 16] = [
         "urlopen",
         "recv",
@@ -253,6 +280,12 @@ def run(keys, c):
         let own = src("class J:\n    def entries(self):\n        return self.path.read_text().splitlines()\n    def run(self):\n        x = self.load()\n");
         assert!(read_all(&site(&own, 3)).is_some());
         assert!(read_all(&site(&own, 5)).is_none());
+        let db = src("class T:\n    def samples(self):\n        return self.conn.execute(\n            \"SELECT a FROM t\").fetchall()\n");
+        assert!(read_all(&site(&db, 4)).is_some());
+        let xml = src("import xml.etree.ElementTree as ET\nfrom x import y\ndef doc(p):\n    return ET.parse(p).getroot()\ndef d(s):\n    return dateutil.parser.parse(s)\n");
+        assert!(read_all(&site(&xml, 4)).is_some());
+        assert!(read_all(&site(&xml, 6)).is_none());
+        assert!(!is_blocking(&site(&xml, 2).with_callee("socket.socket")));
         // Near miss: one record parsed per pass.
         let per_line = src(
             "import json\ndef f(lines):\n    for line in lines:\n        e = json.loads(line)\n",
