@@ -61,12 +61,16 @@ pub fn element_loop(s: &Site) -> Option<Hit> {
     let index_loop = ctx.loops.iter().any(|l| l.iter.starts_with("range("));
     let zip_loop = ctx.loops.iter().any(|l| l.iter.contains("zip("));
     let array_loop = ctx.loops.iter().any(is_array);
-    // A sum of products over a generator (`sum(x * y for x, y in zip(a, b))`): a dot product, a norm.
-    let reduction = ctx.loops.iter().any(|l| l.kind == "comprehension")
+    // A sum of products over a generator (`sum(x * y for x, y in zip(a, b))`): a dot product, a norm; or an
+    // arithmetic lambda mapped over sequences (`map(lambda p, b: (p - b) * g, raw, bias)`).
+    let products = [" * ", "**", " - ", " / "]
+        .iter()
+        .any(|op| ctx.text.contains(op));
+    let mapped = ctx.text.contains("map(lambda") && products;
+    let reduction = (ctx.loops.iter().any(|l| l.kind == "comprehension")
         && ["sum(", "fsum("].iter().any(|r| ctx.text.contains(r))
-        && [" * ", "**", " - ", " / "]
-            .iter()
-            .any(|op| ctx.text.contains(op));
+        && products)
+        || mapped;
     if !(index_loop || zip_loop || array_loop || reduction) || !arithmetic(s) {
         return None;
     }
@@ -90,7 +94,7 @@ pub fn element_loop(s: &Site) -> Option<Hit> {
                 )
                 .any(|v| v != "_" && super::common::uses_ident(&ctx.text, v))
         });
-    if !uses_item {
+    if !(uses_item || mapped) {
         return None;
     }
     // String work and container building are not numeric loops.
@@ -169,6 +173,10 @@ def run(points, xs):
         // Near miss: the numbers come from a dict's records, not from the index loop around it.
         let sim = src("def f(ticks, plans):\n    for tick in range(ticks):\n        for k, plan in plans.items():\n            plan[1] = plan[0] + 3\n");
         assert!(element_loop(&site(&sim, 4)).is_none());
+        let m = src(
+            "def cal(raw, bias, g):\n    return list(map(lambda p, b: (p - b) * g, raw, bias))\n",
+        );
+        assert!(element_loop(&site(&m, 2)).is_some());
         // A filter's state, updated from zipped measurements on every pass.
         let kf = src("def f(xs, ys):\n    p, s = 1.0, 0.0\n    for x, y in zip(xs, ys):\n        k = p / (p + 0.5)\n        s += k * (x - s)\n        p = (1 - k) * p\n");
         assert!(element_loop(&site(&kf, 6)).is_some());

@@ -400,7 +400,12 @@ pub fn helper_recomputes(s: &Site) -> Option<Hit> {
         .ctx
         .loops
         .iter()
-        .any(|l| l.kind != "while" && invariant_input(&l.iter))
+        // (`for _ in range(PASSES)` repeats a process over changing state; it builds no table.)
+        .any(|l| {
+            l.kind != "while"
+                && !(l.iter.starts_with("range(") && targets(l).iter().all(|v| *v == "_"))
+                && invariant_input(&l.iter)
+        })
         // (A scan that compares each item with a key is a join, not a rebuilt result.)
         && super::joins::scan_helper(s).is_none();
     if builds
@@ -521,6 +526,8 @@ def build_table(cfg):
         let s = src("PATTERN = (4, 4, 5)\ndef calendar(year):\n    pattern = list(PATTERN)\n    out = []\n    for n in pattern:\n        out.append((year, n))\n    return out\ndef total(items):\n    t = []\n    for x in items:\n        t.append(x)\n    return t\ndef post(rows):\n    for r in rows:\n        calendar(r.year)\n        total(r.items)\n");
         assert!(helper_recomputes(&site(&s, 6).called_from(&[15])).is_some());
         // Near miss: a loop over the argument is per-item work.
+        let passes = src("PASSES = 3\ndef clip(xs):\n    keep = xs\n    for _ in range(PASSES):\n        keep = [x for x in keep if x < 9]\n    return keep\ndef run(frames):\n    for f in frames:\n        clip(f)\n");
+        assert!(helper_recomputes(&site(&passes, 5).called_from(&[9])).is_none());
         assert!(helper_recomputes(&site(&s, 11).called_from(&[16])).is_none());
     }
 }
