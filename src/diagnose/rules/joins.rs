@@ -1,6 +1,6 @@
 //! `nested_loop_join`: matching two collections by scanning one for every item of the other.
 
-use super::common::{hit, loops_text, targets, uses_ident};
+use super::common::{hit, hit_at, loops_text, targets, uses_ident};
 use super::{Hit, Site};
 
 /// Two loops over collections around the line (statements or comprehension clauses), the inner one not
@@ -49,6 +49,32 @@ pub fn nested_loops(s: &Site) -> Option<Hit> {
                 ""
             }
         ),
+    )
+}
+
+/// Every pair of two collections (`itertools.product(counts, ledger)`) tested for equal keys: the nested loop
+/// written as a product, the test usually a lambda or a comprehension's `if`.
+pub fn product_pairs(s: &Site) -> Option<Hit> {
+    let f = s.ctx.function.as_ref()?;
+    if s.ctx.equalities.is_empty() {
+        return None;
+    }
+    let at = (f.start..=f.end).find(|&l| {
+        let t = s.src.line_text(l);
+        t.find("product(").is_some_and(|i| {
+            let args = &t[i + "product(".len()..];
+            args.contains(',') && !args.trim_start().starts_with("range(")
+        })
+    })?;
+    hit_at(
+        0.85,
+        format!(
+            "line {} tests every pair of two collections (`{}`) for equal keys (line {}): a join by scanning, O(n*m)",
+            at,
+            s.src.line_text(at).chars().take(60).collect::<String>(),
+            s.ctx.line
+        ),
+        (s.file, at),
     )
 }
 
@@ -174,6 +200,10 @@ def grid(n):
         assert!(scan_helper(&site(&s, 14)).is_none());
         assert!(scan_helper(&site(&s, 14).calls(1)).is_none());
         assert!(scan_helper(&site(&s, 14).calls(5000)).is_some());
+        let p = src("import itertools\ndef m(a, b):\n    same = lambda p: p[0].k == p[1].k\n    return list(filter(same, itertools.product(a, b)))\ndef g(n):\n    ok = lambda p: p[0] == p[1]\n    return [x for x in itertools.product(range(n), range(n)) if ok(x)]\n");
+        assert_eq!(product_pairs(&site(&p, 3)).unwrap().at, Some((0, 4)));
+        // Near miss: a grid of indexes.
+        assert!(product_pairs(&site(&p, 6)).is_none());
         // Near miss: a filter by a literal looks nothing up.
         let f = src("def active(plans):\n    return [p for p in plans if p.status == \"ACTIVE\"]\ndef run(xs, plans):\n    for x in xs:\n        active(plans)\n");
         assert!(scan_helper(&site(&f, 2).called_from(&[5])).is_none());
