@@ -47,6 +47,10 @@ pub fn targets(l: &LoopInfo) -> Vec<&str> {
 }
 
 pub fn loops_text(ctx: &LineContext) -> String {
+    if ctx.loops.is_empty() {
+        // A call that maps a function over items (`map(f, rows)`) is the loop.
+        return format!("the items mapped on line {} (`{}`)", ctx.line, ctx.text);
+    }
     ctx.loops
         .iter()
         .map(|l| match l.kind {
@@ -86,9 +90,21 @@ impl<'a> Site<'a> {
         if iterates(first) {
             return None;
         }
+        // `map(Record.to_fields, rows)` / `filter(is_valid, rows)` calls the function once per item too.
+        let maps = |c: &Caller| {
+            c.ctx.call_texts.iter().any(|t| {
+                (t.starts_with("map(")
+                    || t.starts_with("filter(")
+                    || t.starts_with("itertools.starmap("))
+                    && t.split_once('(').is_some_and(|(_, args)| {
+                        let first = args.split(',').next().unwrap_or("");
+                        first.trim() == name || first.trim().ends_with(&format!(".{name}"))
+                    })
+            })
+        };
         self.callers
             .iter()
-            .find(|c| c.ctx.loops.iter().any(work_loop))
+            .find(|c| c.ctx.loops.iter().any(work_loop) || maps(c))
     }
 
     /// The line's function runs many times: a caller's loop repeats it, or pstats counted many calls.

@@ -1,6 +1,6 @@
 //! `repeated_computation`: the same pure result computed again and again.
 
-use super::common::{hit, hit_at, loops_text, method, targets, uses_ident};
+use super::common::{hit, hit_at, method, targets, uses_ident};
 use super::{Caller, Hit, Site};
 
 use super::regex::REGEX_CALLS;
@@ -72,9 +72,22 @@ fn loop_vars(loops: &[crate::diagnose::source::LoopInfo]) -> Vec<&str> {
 /// A call in a loop whose arguments do not change from pass to pass, to a function of this program or of an
 /// imported module: hoist it.
 pub fn invariant_call(s: &Site) -> Option<Hit> {
-    if !s.in_loop() {
+    // Also in a function that runs once per item: a call whose arguments are fixed for every call (the class,
+    // constants, modules) gives the same result each time (`typing.get_type_hints(type(self))` per record).
+    let helper = !s.in_loop() && s.repeated();
+    if !s.in_loop() && !helper {
         return None;
     }
+    let fixed = |args: &str| {
+        let a = args.replace("type(self)", "").replace("self.__class__", "");
+        let names = names_in(&a);
+        !names.is_empty()
+            && names.iter().all(|w| {
+                matches!(*w, "globals" | "locals" | "type")
+                    || (w.len() > 2 && w.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+                    || s.src.mentions(&format!("import {w}"))
+            })
+    };
     let vars = loop_vars(&s.ctx.loops);
     const CHEAP: [&str; 24] = [
         "len",
@@ -128,7 +141,12 @@ pub fn invariant_call(s: &Site) -> Option<Hit> {
             || (callee.contains('.')
                 && (s.src.mentions(&format!("import {root}"))
                     || s.src.mentions(&format!("import {root},"))));
-        let invariant = known && !vars.iter().any(|v| uses_ident(call, v));
+        let invariant = known
+            && if helper {
+                fixed(args)
+            } else {
+                !vars.iter().any(|v| uses_ident(call, v))
+            };
         if invariant
             && !REGEX_CALLS.contains(&callee)
             && !matches!(
@@ -137,12 +155,12 @@ pub fn invariant_call(s: &Site) -> Option<Hit> {
             )
         {
             return hit(
-                0.8,
+                if helper { 0.75 } else { 0.8 },
                 format!(
-                    "line {} calls `{}` with the same arguments on every pass of the loop over {}: hoist it out of the loop",
+                    "line {} calls `{}` with the same arguments {}: compute it once (hoist it, or cache it)",
                     s.ctx.line,
                     call.chars().take(60).collect::<String>(),
-                    loops_text(&s.ctx)
+                    s.repetition_text()
                 ),
             );
         }
@@ -479,6 +497,12 @@ def build_table(cfg):
         assert!(helper_recomputes(&site(&s, 10)).is_none());
         assert!(invariant_call(&site(&s, 21)).is_some());
         assert!(invariant_call(&site(&s, 14)).is_none());
+        // A helper called per item (here through `map`) recomputes a library result of fixed arguments.
+        let hints = src("import typing\nclass R:\n    def fields(self):\n        h = typing.get_type_hints(type(self), globalns=globals())\n        v = typing.get_origin(self.kind)\n        return h\ndef export(rows, w):\n    w.writerows(map(R.fields, rows))\n");
+        assert!(invariant_call(&site(&hints, 4).called_from(&[8])).is_some());
+        // Near misses: an argument of the object's own data; not called repeatedly.
+        assert!(invariant_call(&site(&hints, 5).called_from(&[8])).is_none());
+        assert!(invariant_call(&site(&hints, 4)).is_none());
         // Near miss: the loop's own iterable is made once.
         let once = src("import json\ndef load(p):\n    return json.load(open(p))\ndef settle(path):\n    for txn in load(path):\n        print(txn)\n");
         assert!(invariant_call(&site(&once, 5)).is_none());
