@@ -85,10 +85,11 @@ pub fn run(args: PipelineArgs) -> anyhow::Result<ExitCode> {
             text.push_str(&format!("  {kind:<20} {n:>10}\n"));
         }
         text.push_str(&format!("Wrote {}\n", args.out.display()));
-        #[cfg(not(feature = "polars"))]
-        text.push_str(
-            "(no Parquet copies: this build has no polars engine; `cargo build --release` builds one with it)\n",
-        );
+        if !pipeline::HAS_POLARS {
+            text.push_str(
+                "(no Parquet copies: this build has no polars engine; `cargo build --release` builds one with it)\n",
+            );
+        }
         if let Some(p) = &args.pprof {
             text.push_str(&format!("Profile: {}\n", p.display()));
         }

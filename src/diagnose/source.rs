@@ -78,6 +78,8 @@ pub struct LineContext {
     pub try_handlers: Vec<String>,
     /// The line is itself an `except` clause or a `raise`.
     pub is_except_or_raise: bool,
+    /// The line is inside an `except` clause's body (the handler's work).
+    pub in_handler: bool,
     /// The base classes of the class around the line (`(LookupError)`), if any.
     pub class_bases: Option<String>,
 }
@@ -391,6 +393,7 @@ impl SourceFile {
             assignments: Vec::new(),
             try_handlers: Vec::new(),
             is_except_or_raise: false,
+            in_handler: false,
             class_bases: None,
         };
         let Some(stmt) = self.statement_at(line) else {
@@ -435,6 +438,7 @@ impl SourceFile {
                             .push(head.split(" as ").next().unwrap_or("").trim().to_string());
                     }
                 }
+                "except_clause" if ctx.function.is_none() => ctx.in_handler = true,
                 "function_definition" if ctx.function.is_none() => {
                     ctx.function = Some(self.function_info(p))
                 }

@@ -422,6 +422,9 @@ fn io_csv(path: &Path) -> impl Fn(csv::Error) -> Error + '_ {
     }
 }
 
+/// Whether this build has the polars engine and writes Parquet copies of the outputs (the `polars` feature).
+pub const HAS_POLARS: bool = cfg!(feature = "polars");
+
 /// Runs the pipeline and writes its outputs; returns the summary (also written as `summary.json`, last).
 pub fn run(opts: &PipelineOptions) -> Result<Summary> {
     match opts.engine {

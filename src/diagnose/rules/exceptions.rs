@@ -5,9 +5,8 @@ use super::{Hit, Site};
 
 /// A hot line inside a `try` (or an `except`/`raise` line) that runs per item.
 pub fn try_in_loop(s: &Site) -> Option<Hit> {
-    if !(s.in_loop() || s.repeated())
-        || (s.ctx.try_handlers.is_empty() && !s.ctx.is_except_or_raise)
-    {
+    let raising = s.ctx.is_except_or_raise || s.ctx.in_handler;
+    if !(s.in_loop() || s.repeated()) || (s.ctx.try_handlers.is_empty() && !raising) {
         return None;
     }
     // A try around a whole loop, or around blocking I/O, is not the pattern.
@@ -19,7 +18,7 @@ pub fn try_in_loop(s: &Site) -> Option<Hit> {
         return None;
     }
     // From pstats the `raise` line only shares its function's own time: nothing says it runs often.
-    let conf = match (s.ctx.is_except_or_raise, s.derived) {
+    let conf = match (raising, s.derived) {
         (true, false) => 0.85,
         (true, true) => 0.5,
         _ => 0.6,
@@ -110,5 +109,18 @@ def run(rows):
             Some((0, 13))
         );
         assert!(raised_per_item(&site(&s, 5)).is_none());
+    }
+
+    /// The handler's own work (formatting a message, sorting keys for it), run once per failed lookup.
+    #[test]
+    fn handler_work() {
+        let s = src("class P:\n    def __getattr__(self, name):\n        try:\n            return self._p[name]\n        except KeyError:\n            at = stamp(self.ts)\n            raise AttributeError(f\"{name} {sorted(self._p)}\")\ndef cell(m, c):\n    return getattr(m, c, None)\ndef flat(m, cols):\n    return [cell(m, c) for c in cols]\n");
+        assert!(try_in_loop(&site(&s, 6).called_from(&[9, 11])).is_some());
+        assert!(crate::diagnose::rules::sorting::sorting_helper(
+            &site(&s, 7).called_from(&[9, 11])
+        )
+        .is_none());
+        // Near miss: the handler of a function called once.
+        assert!(try_in_loop(&site(&s, 6)).is_none());
     }
 }

@@ -62,6 +62,9 @@ fn fresh_each_pass(s: &Site, arg: &str) -> bool {
 /// A sort on a line inside a loop (a loop whose own iterable is the sort sorts once).
 pub fn sort_in_loop(s: &Site) -> Option<Hit> {
     let sort = sorts(s)?;
+    if s.ctx.is_except_or_raise || s.ctx.in_handler {
+        return None;
+    }
     if sorted_argument(&s.ctx.text).is_some_and(|a| fresh_each_pass(s, a)) {
         return None;
     }
@@ -96,6 +99,10 @@ pub fn sort_in_loop(s: &Site) -> Option<Hit> {
 /// A function that sorts everything once per call, called once per event from a loop: the loop is the problem.
 pub fn sorting_helper(s: &Site) -> Option<Hit> {
     let f = s.ctx.function.as_ref()?;
+    // A sort that builds an error message is the exception's cost.
+    if s.ctx.is_except_or_raise || s.ctx.in_handler {
+        return None;
+    }
     let sort = sorts(s)?;
     if s.ctx.loops.iter().any(|l| l.line != s.ctx.line) || !s.repeated() {
         return None;
