@@ -388,6 +388,18 @@ pub fn helper_recomputes(s: &Site) -> Option<Hit> {
         if !AGGREGATES.contains(&method(callee)) {
             continue;
         }
+        // A sorting statistic of a collection that grows between calls is a sort in a loop (`sort_in_loop`).
+        let first = call[callee.len()..]
+            .trim_start_matches('(')
+            .split(',')
+            .next()
+            .unwrap_or("")
+            .trim_end_matches(')');
+        if super::sorting::SORTING_STATISTICS.contains(&method(callee))
+            && super::sorting::grows(s, first)
+        {
+            continue;
+        }
         let args = &call[callee.len()..];
         if own_vars.iter().any(|v| uses_ident(args, v))
             && !s.ctx.loops.iter().any(|l| l.line == s.ctx.line)

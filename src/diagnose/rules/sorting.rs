@@ -3,7 +3,74 @@
 use super::common::{hit, hit_at, loops_text, method};
 use super::{Hit, Site};
 
+/// Statistics that sort their whole input to read one or a few positions.
+pub const SORTING_STATISTICS: [&str; 5] = [
+    "quantiles",
+    "median",
+    "median_low",
+    "median_high",
+    "median_grouped",
+];
+
+/// A collection that grows while the statistic is taken again and again: the loop that repeats the line
+/// (its function, and the functions that function calls, a few levels down) also adds to it
+/// (`self.samples.append(x)` in `observe`, called by the same request loop).
+pub fn grows(s: &Site, collection: &str) -> bool {
+    let attr = collection.trim().rsplit('.').next().unwrap_or("");
+    if attr.is_empty() || !attr.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        return false;
+    }
+    let adds: Vec<String> = [".append(", ".extend(", ".insert("]
+        .iter()
+        .map(|m| format!("{attr}{m}"))
+        .collect();
+    let start = if s.in_loop() {
+        s.ctx.function.as_ref()
+    } else {
+        s.looping_caller().and_then(|c| c.ctx.function.as_ref())
+    };
+    let Some(start) = start else {
+        return false;
+    };
+    let funcs = s.src.functions();
+    let mut queue = vec![(start.clone(), 0)];
+    let mut seen: Vec<u32> = Vec::new();
+    while let Some((f, depth)) = queue.pop() {
+        if seen.contains(&f.start) {
+            continue;
+        }
+        seen.push(f.start);
+        if (f.start..=f.end).any(|l| {
+            let t = s.src.line_text(l);
+            adds.iter().any(|a| t.contains(a.as_str()))
+        }) {
+            return true;
+        }
+        if depth >= 3 {
+            continue;
+        }
+        let (_, calls) = s.src.body(Some(&f));
+        for c in calls {
+            let name = super::common::method(&c.callee);
+            for g in funcs.iter().filter(|g| g.name == name) {
+                queue.push((g.clone(), depth + 1));
+            }
+        }
+    }
+    false
+}
+
 fn sorts(s: &Site) -> Option<String> {
+    // `statistics.quantiles(self.samples)` of a growing collection: a sort hidden in the library.
+    let hidden = s.ctx.call_texts.iter().find_map(|t| {
+        let (callee, args) = t.split_once('(')?;
+        let first = args.split(',').next().unwrap_or("").trim_end_matches(')');
+        (SORTING_STATISTICS.contains(&super::common::method(callee)) && grows(s, first))
+            .then(|| callee.to_string())
+    });
+    if hidden.is_some() {
+        return hidden;
+    }
     s.ctx
         .calls
         .iter()
@@ -144,6 +211,11 @@ def run(events, scores):
         // Near miss: a loop over a sort, sorted once.
         assert!(sort_in_loop(&site(&s, 8)).is_none());
         assert!(sort_in_loop(&site(&s, 10)).is_none());
+        // A percentile of samples that keep arriving: the library sorts them on every request.
+        let pct = src("import statistics\nclass T:\n    def observe(self, x):\n        self.samples.append(x)\n    def p95(self):\n        return statistics.quantiles(self.samples, n=100)[94]\n    def base(self):\n        return statistics.median(self.fixed)\ndef run(reqs, t):\n    for r in reqs:\n        t.observe(r)\n        t.p95()\n        t.base()\n");
+        assert!(sorting_helper(&site(&pct, 6).called_from(&[12])).is_some());
+        // Near miss: the median of data that never changes is repeated computation, not a sort in a loop.
+        assert!(sorting_helper(&site(&pct, 8).called_from(&[13])).is_none());
         // Near misses: each pass sorts its own new data.
         let fresh = src("def f(groups, rng):\n    for g in groups:\n        a = sorted(g)\n        b = sorted(rng.sample(g, 3))\n        c = sorted(totals.values())[0]\n");
         assert!(sort_in_loop(&site(&fresh, 3)).is_none());
