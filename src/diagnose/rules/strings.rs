@@ -144,7 +144,12 @@ pub fn rebuilt(s: &Site) -> Option<Hit> {
     for (target, value) in &s.ctx.assignments {
         let v = value.replace(' ', "");
         // `s = s + piece`, or an f-string that starts with the string itself (`s = f"{s}<url>..."`).
-        let grows = v.starts_with(&format!("{target}+"))
+        // ... or a join of the string and one piece (`s = SEP.join((s, piece))`): a copy all the same.
+        let joined = v.split_once(".join(").is_some_and(|(_, rest)| {
+            rest.starts_with(&format!("({target},")) || rest.starts_with(&format!("[{target},"))
+        });
+        let grows = joined
+            || v.starts_with(&format!("{target}+"))
             || v.starts_with(&format!("f\"{{{target}}}"))
             || v.starts_with(&format!("f'{{{target}}}"));
         if grows && !target.contains('[') {
@@ -233,6 +238,9 @@ def build(rows, r):
         let s = src("import operator\nfrom functools import reduce\ndef build(pages, parts):\n    out = \"\"\n    for p in pages:\n        out = f\"{out}<url>{p}</url>\"\n        tag = f\"{p}<x>\"\n    return reduce(operator.add, parts, b\"\")\ndef total(xs):\n    return reduce(operator.add, xs, 0)\n");
         assert!(rebuilt(&site(&s, 6)).is_some());
         assert!(rebuilt(&site(&s, 8)).is_some());
+        let j = src("def b(segs):\n    out = \"\"\n    for s in segs:\n        out = \"\\r\".join((out, s))\n        line = \"|\".join((s, s))\n");
+        assert!(rebuilt(&site(&j, 4)).is_some());
+        assert!(rebuilt(&site(&j, 5)).is_none());
         // Near misses: an f-string of something else; a reduce over numbers.
         assert!(rebuilt(&site(&s, 7)).is_none());
         assert!(rebuilt(&site(&s, 10)).is_none());
