@@ -19,6 +19,22 @@ const LOADS: [&str; 11] = [
     "getvalue",
 ];
 
+/// The argument of a `read(...)` is a size (a number, or a name that says so: `n`, `chunk`, `bufsize`).
+fn sized(args: &str) -> bool {
+    let a = args
+        .trim()
+        .trim_start_matches('(')
+        .trim_end_matches(')')
+        .trim();
+    a.chars().next().is_some_and(|c| c.is_ascii_digit())
+        || a.len() <= 2
+        || [
+            "size", "chunk", "block", "buf", "len", "n_bytes", "nbytes", "count", "*",
+        ]
+        .iter()
+        .any(|w| a.to_lowercase().contains(w))
+}
+
 /// A call that reads a whole file or dataset at once (`f.read()`, `readlines()`, `json.load`, `pd.read_csv`
 /// without `chunksize`).
 pub fn read_all(s: &Site) -> Option<Hit> {
@@ -56,8 +72,8 @@ pub fn read_all(s: &Site) -> Option<Hit> {
                     .any(|m| callee.contains(m));
             (LOADS.contains(&method(callee)) || xml_tree)
                 && callee.contains('.')
-                // `f.read(4096)` reads a chunk.
-                && (method(callee) != "read" || args.trim() == "()")
+                // `f.read(4096)` reads a chunk; `zf.read(member)` reads a whole archive member.
+                && (method(callee) != "read" || args.trim() == "()" || !sized(args))
                 // The object's own `self.load()` is the program's method; `self.path.read_text()` is a read.
                 && !(callee.starts_with("self.") && callee.matches('.').count() == 1)
                 && !callee.contains("sock")
@@ -286,6 +302,10 @@ def run(keys, c):
         assert!(read_all(&site(&xml, 4)).is_some());
         assert!(read_all(&site(&xml, 6)).is_none());
         assert!(!is_blocking(&site(&xml, 2).with_callee("socket.socket")));
+        let z = src("def t(zf, member, f, chunk_size):\n    text = zf.read(member).decode()\n    part = f.read(chunk_size)\n    b = f.read(1 << 20)\n");
+        assert!(read_all(&site(&z, 2)).is_some());
+        assert!(read_all(&site(&z, 3)).is_none());
+        assert!(read_all(&site(&z, 4)).is_none());
         // Near miss: one record parsed per pass.
         let per_line = src(
             "import json\ndef f(lines):\n    for line in lines:\n        e = json.loads(line)\n",
