@@ -214,6 +214,34 @@ pub fn is_blocking(s: &Site) -> bool {
     by_text || by_profile
 }
 
+/// A pool used one task at a time: `pool.submit(f, x).result()` in a loop waits for each task before it
+/// submits the next, so the waits line up as if there were no pool.
+pub fn serial_pool(s: &Site) -> Option<Hit> {
+    let text = s.ctx.text.replace(' ', "");
+    let serial = text.contains(".submit(") && text.contains(").result(");
+    if !serial || !s.ctx.loops.iter().any(work_loop) {
+        return None;
+    }
+    let io = [
+        "urlopen",
+        "http.client",
+        "socket",
+        "requests.",
+        "sleep(",
+        "recv(",
+    ]
+    .iter()
+    .any(|w| s.src.mentions(w));
+    hit(
+        if io { 0.9 } else { 0.6 },
+        format!(
+            "line {} submits one task and waits for its result (`.result()`) on every pass of the loop over {}: the pool runs one task at a time",
+            s.ctx.line,
+            loops_text(&s.ctx)
+        ),
+    )
+}
+
 /// Blocking I/O on a line of a loop over work items.
 pub fn blocking(s: &Site) -> Option<Hit> {
     if !is_blocking(s) || s.threaded {
@@ -321,6 +349,15 @@ def run(keys, c):
         assert_eq!(h.at, Some((0, 7)));
         // Near miss: called from a generator that streams.
         assert!(materialise(&site(&s, 3).called_from(&[12])).is_none());
+    }
+
+    #[test]
+    fn a_pool_used_one_task_at_a_time() {
+        let s = src("import urllib.request\ndef get(u):\n    return urllib.request.urlopen(u).read()\ndef run(pool, urls):\n    out = {}\n    for u in urls:\n        out[u] = pool.submit(get, u).result()\n    futs = [pool.submit(get, u) for u in urls]\n    return [f.result() for f in futs]\n");
+        assert!(serial_pool(&site(&s, 7)).unwrap().confidence > 0.8);
+        // Near misses: submit everything, then collect.
+        assert!(serial_pool(&site(&s, 8)).is_none());
+        assert!(serial_pool(&site(&s, 9)).is_none());
     }
 
     #[test]

@@ -272,6 +272,11 @@ pub static RULES: &[Rule] = &[
         check: io::blocking,
     },
     Rule {
+        id: "sequential_io.serial_pool",
+        category: Category::SequentialIo,
+        check: io::serial_pool,
+    },
+    Rule {
         id: "sequential_io.per_item",
         category: Category::SequentialIo,
         check: io::per_item,
