@@ -78,14 +78,30 @@ pub fn invariant_call(s: &Site) -> Option<Hit> {
     if !s.in_loop() && !helper {
         return None;
     }
+    let same_self = helper
+        && s.ctx
+            .function
+            .as_ref()
+            .is_some_and(|f| same_receiver(s, &f.name));
+    let fixed_name = |w: &str| {
+        matches!(w, "globals" | "locals" | "type")
+            || (w == "self" && same_self)
+            || (w.len() > 2 && w.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+            || s.src.mentions(&format!("import {w}"))
+    };
     let fixed = |args: &str| {
         let a = args.replace("type(self)", "").replace("self.__class__", "");
         let names = names_in(&a);
         !names.is_empty()
             && names.iter().all(|w| {
-                matches!(*w, "globals" | "locals" | "type")
-                    || (w.len() > 2 && w.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
-                    || s.src.mentions(&format!("import {w}"))
+                fixed_name(w)
+                    // A local made only from fixed things (`salt = f"x:{self.tenant}".encode()`).
+                    || (s.ctx.function.as_ref().is_some_and(|f| !f.params.iter().any(|p| p == w))
+                        && {
+                            let bound = s.src.bindings(w);
+                            !bound.is_empty()
+                                && bound.iter().all(|b| names_in(b).iter().all(|x| fixed_name(x)))
+                        })
             })
     };
     let vars = loop_vars(&s.ctx.loops);
@@ -257,23 +273,67 @@ fn arg_invariant(
     }
 }
 
+/// `self.x` is the same data on every call only when the calls go to the same object: not for
+/// `for b in batteries: b.estimate()`.
+fn same_receiver(s: &Site, function: &str) -> bool {
+    s.callers.first().is_none_or(|c| {
+        // `map(Record.fields, rows)` calls it on each row.
+        let mapped = format!(".{function},");
+        if c.ctx.call_texts.iter().any(|t| {
+            let t = t.replace(' ', "");
+            (t.starts_with("map(") || t.starts_with("filter(")) && t.contains(&mapped)
+        }) {
+            return false;
+        }
+        // Each `receiver.function(` or `receiver.function` (a property) on the caller's line.
+        let text = &c.ctx.text;
+        let at = format!(".{function}");
+        let vars = loop_vars(&c.ctx.loops);
+        text.match_indices(&at)
+            .filter(|(i, _)| {
+                !text[i + at.len()..]
+                    .chars()
+                    .next()
+                    .is_some_and(|ch| ch.is_alphanumeric() || ch == '_')
+            })
+            .all(|(i, _)| {
+                let receiver = text[..i]
+                    .rsplit(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == '.'))
+                    .next()
+                    .unwrap_or("");
+                // (`self.flags[k] += 1` in the loop changes an attribute, not which object `self` is.)
+                !vars.iter().any(|v| *v != "self" && uses_ident(receiver, v))
+            })
+    })
+}
+
 /// The variable names an expression reads: identifiers that are not attributes (`.x`), keyword argument names
 /// (`start=1`) or string contents.
 fn names_in(expr: &str) -> Vec<&str> {
     let bytes = expr.as_bytes();
     let mut out = Vec::new();
-    let (mut i, mut quote) = (0, None::<u8>);
+    // The open string's quote, and whether it is an f-string (its `{...}` parts are code).
+    let (mut i, mut quote, mut fstring) = (0, None::<u8>, false);
     while i < bytes.len() {
         let c = bytes[i];
         if let Some(q) = quote {
             if c == q {
                 quote = None;
+            } else if fstring && c == b'{' {
+                if bytes.get(i + 1) == Some(&b'{') {
+                    i += 2;
+                    continue;
+                }
+                let end = expr[i..].find('}').map_or(bytes.len(), |e| i + e);
+                out.extend(names_in(&expr[i + 1..end]));
+                i = end;
             }
             i += 1;
             continue;
         }
         if c == b'"' || c == b'\'' {
             quote = Some(c);
+            fstring = false;
             i += 1;
             continue;
         }
@@ -282,11 +342,22 @@ fn names_in(expr: &str) -> Vec<&str> {
             while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
                 i += 1;
             }
+            let word = &expr[start..i];
+            // A string prefix (`f"..."`, `rb'...'`) is not a name.
+            if matches!(bytes.get(i), Some(b'"' | b'\''))
+                && word.len() <= 2
+                && word.chars().all(|c| "fFrRbBuU".contains(c))
+            {
+                fstring = word.contains(['f', 'F']);
+                quote = Some(bytes[i]);
+                i += 1;
+                continue;
+            }
             let attr = start > 0 && bytes[start - 1] == b'.';
             let rest = expr[i..].trim_start();
             let kwarg = rest.starts_with('=') && !rest.starts_with("==");
             if !attr && !kwarg {
-                out.push(&expr[start..i]);
+                out.push(word);
             }
             continue;
         }
@@ -305,20 +376,7 @@ pub fn helper_recomputes(s: &Site) -> Option<Hit> {
     }
 
     let own_vars = loop_vars(&s.ctx.loops);
-    // `self.x` is the same data on every call only when the calls go to the same object: not for
-    // `for b in batteries: b.estimate()`.
-    let same_self = s.callers.first().is_none_or(|c| {
-        let at = format!(".{}(", f.name);
-        c.ctx
-            .call_texts
-            .iter()
-            .filter_map(|t| t.find(&at).map(|i| &t[..i]))
-            .all(|receiver| {
-                !loop_vars(&c.ctx.loops)
-                    .iter()
-                    .any(|v| uses_ident(receiver, v))
-            })
-    });
+    let same_self = same_receiver(s, &f.name);
     let upper = |expr: &str| {
         (expr.contains("self.") && same_self)
             || expr
@@ -512,6 +570,12 @@ def build_table(cfg):
         // A helper called per item (here through `map`) recomputes a library result of fixed arguments.
         let hints = src("import typing\nclass R:\n    def fields(self):\n        h = typing.get_type_hints(type(self), globalns=globals())\n        v = typing.get_origin(self.kind)\n        return h\ndef export(rows, w):\n    w.writerows(map(R.fields, rows))\n");
         assert!(invariant_call(&site(&hints, 4).called_from(&[8])).is_some());
+        // The same object's fixed settings, through a local: a key derived again for every message.
+        let kdf = src("import hashlib\nclass S:\n    def key(self):\n        salt = f\"x:{self.tenant}\".encode()\n        return hashlib.pbkdf2_hmac(\"sha256\", self.secret, salt, 1000)\n    def sign(self, m, part):\n        return hashlib.sha256(part).digest()\ndef run(signer, msgs, signers):\n    for m in msgs:\n        signer.key()\n    for s in signers:\n        s.key()\n");
+        assert!(invariant_call(&site(&kdf, 5).called_from(&[10])).is_some());
+        // Near misses: a different object per pass; an argument that is the call's own input.
+        assert!(invariant_call(&site(&kdf, 5).called_from(&[12])).is_none());
+        assert!(invariant_call(&site(&kdf, 7).called_from(&[10])).is_none());
         // Near misses: an argument of the object's own data; not called repeatedly.
         assert!(invariant_call(&site(&hints, 5).called_from(&[8])).is_none());
         assert!(invariant_call(&site(&hints, 4)).is_none());
@@ -526,6 +590,10 @@ def build_table(cfg):
         assert_eq!(
             names_in("enumerate(pattern, start=1) + self.x[\"a b\"] == y"),
             ["enumerate", "pattern", "self", "y"]
+        );
+        assert_eq!(
+            names_in("f\"x:{self.tenant} {{n}}\".encode() + rb'z' + g(row)"),
+            ["self", "g", "row"]
         );
     }
 

@@ -24,37 +24,69 @@ pub fn grows(s: &Site, collection: &str) -> bool {
         .iter()
         .map(|m| format!("{attr}{m}"))
         .collect();
-    let start = if s.in_loop() {
-        s.ctx.function.as_ref()
-    } else {
-        s.looping_caller().and_then(|c| c.ctx.function.as_ref())
+    let adds_on = |src: &crate::diagnose::source::SourceFile, l: u32| {
+        let t = src.line_text(l);
+        adds.iter().any(|a| t.contains(a.as_str()))
     };
-    let Some(start) = start else {
+    // The body of the loop that repeats the line: the lines under its header, indented deeper.
+    let (src, ctx) = if s.in_loop() {
+        (s.src, &s.ctx)
+    } else {
+        match s.looping_caller() {
+            Some(c) => (c.src, &c.ctx),
+            None => return false,
+        }
+    };
+    let Some(header) = ctx.loops.iter().rev().find(|l| l.kind != "comprehension") else {
         return false;
     };
-    let funcs = s.src.functions();
-    let mut queue = vec![(start.clone(), 0)];
+    let indent = |l: u32| {
+        let raw = src.text.lines().nth(l as usize - 1).unwrap_or("");
+        raw.len() - raw.trim_start().len()
+    };
+    let top = indent(header.line);
+    let mut body = vec![header.line];
+    let mut l = header.line + 1;
+    while l <= src.lines() && (src.line_text(l).is_empty() || indent(l) > top) {
+        body.push(l);
+        l += 1;
+    }
+    if body.iter().any(|&l| adds_on(src, l)) {
+        return true;
+    }
+    // The functions the loop body calls, and theirs, a few levels down.
+    let called: Vec<String> = body
+        .iter()
+        .flat_map(|&l| src.context(l).calls)
+        .map(|c| super::common::method(&c).to_string())
+        .collect();
+    let funcs = src.functions();
+    let mut queue: Vec<(&crate::diagnose::source::FunctionInfo, u32)> = funcs
+        .iter()
+        .filter(|g| called.contains(&g.name))
+        .map(|g| (g, 1))
+        .collect();
     let mut seen: Vec<u32> = Vec::new();
     while let Some((f, depth)) = queue.pop() {
         if seen.contains(&f.start) {
             continue;
         }
         seen.push(f.start);
-        if (f.start..=f.end).any(|l| {
-            let t = s.src.line_text(l);
-            adds.iter().any(|a| t.contains(a.as_str()))
-        }) {
+        if (f.start..=f.end).any(|l| adds_on(src, l)) {
             return true;
         }
         if depth >= 3 {
             continue;
         }
-        let (_, calls) = s.src.body(Some(&f));
+        let (_, calls) = src.body(Some(f));
         for c in calls {
             let name = super::common::method(&c.callee);
-            for g in funcs.iter().filter(|g| g.name == name) {
-                queue.push((g.clone(), depth + 1));
-            }
+            queue.extend(
+                funcs
+                    .iter()
+                    .filter(|g| g.name == name)
+                    .map(|g| (g, depth + 1)),
+            );
         }
     }
     false
