@@ -90,21 +90,9 @@ impl<'a> Site<'a> {
         if iterates(first) {
             return None;
         }
-        // `map(Record.to_fields, rows)` / `filter(is_valid, rows)` calls the function once per item too.
-        let maps = |c: &Caller| {
-            c.ctx.call_texts.iter().any(|t| {
-                (t.starts_with("map(")
-                    || t.starts_with("filter(")
-                    || t.starts_with("itertools.starmap("))
-                    && t.split_once('(').is_some_and(|(_, args)| {
-                        let first = args.split(',').next().unwrap_or("");
-                        first.trim() == name || first.trim().ends_with(&format!(".{name}"))
-                    })
-            })
-        };
         self.callers
             .iter()
-            .find(|c| c.ctx.loops.iter().any(work_loop) || maps(c))
+            .find(|c| c.ctx.loops.iter().any(work_loop) || c.maps(name))
     }
 
     /// The line's function runs many times: a caller's loop repeats it, or pstats counted many calls.
@@ -149,6 +137,20 @@ impl<'a> Site<'a> {
 }
 
 impl Caller<'_> {
+    /// The call site maps the function over items (`map(Record.to_fields, rows)`, `filter(is_valid, rows)`):
+    /// one call per item, each on its own item.
+    pub fn maps(&self, function: &str) -> bool {
+        self.ctx.call_texts.iter().any(|t| {
+            (t.starts_with("map(")
+                || t.starts_with("filter(")
+                || t.starts_with("itertools.starmap("))
+                && t.split_once('(').is_some_and(|(_, args)| {
+                    let first = args.split(',').next().unwrap_or("").trim();
+                    first == function || first.ends_with(&format!(".{function}"))
+                })
+        })
+    }
+
     /// The loops whose header is the call site's own line.
     pub fn loops_here(&self) -> impl Iterator<Item = &LoopInfo> {
         self.ctx.loops.iter().filter(|l| l.line == self.ctx.line)

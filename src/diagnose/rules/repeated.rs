@@ -278,11 +278,7 @@ fn arg_invariant(
 fn same_receiver(s: &Site, function: &str) -> bool {
     s.callers.first().is_none_or(|c| {
         // `map(Record.fields, rows)` calls it on each row.
-        let mapped = format!(".{function},");
-        if c.ctx.call_texts.iter().any(|t| {
-            let t = t.replace(' ', "");
-            (t.starts_with("map(") || t.starts_with("filter(")) && t.contains(&mapped)
-        }) {
+        if c.maps(function) {
             return false;
         }
         // Each `receiver.function(` or `receiver.function` (a property) on the caller's line.
