@@ -36,6 +36,9 @@ pub struct LoopInfo {
     pub iter: String,
     /// Names bound inside the loop's body (they change from one pass to the next).
     pub assigned: Vec<String>,
+    /// The bytes of the whole loop: the statement, or a comprehension clause's comprehension. Two loops on one
+    /// line are nested only when one span holds the other (`[a for a in x], [b for b in y]` are siblings).
+    pub span: (usize, usize),
 }
 
 /// A function around a line.
@@ -255,6 +258,23 @@ impl SourceFile {
             .get(line as usize)
             .map_or(self.text.len(), |&e| e);
         self.text[start..end].trim_end_matches(['\n', '\r'])
+    }
+
+    /// A compound statement's header line and the lines of its block: those after it indented deeper (blank
+    /// lines included).
+    pub fn block(&self, header: u32) -> Vec<u32> {
+        let indent = |l: u32| {
+            let raw = self.raw_line(l);
+            raw.len() - raw.trim_start().len()
+        };
+        let top = indent(header);
+        let mut body = vec![header];
+        let mut l = header + 1;
+        while l <= self.lines() && (self.line_text(l).is_empty() || indent(l) > top) {
+            body.push(l);
+            l += 1;
+        }
+        body
     }
 
     /// Number of lines.
@@ -533,6 +553,9 @@ impl SourceFile {
                             target,
                             iter,
                             assigned: Vec::new(),
+                            span: x.parent().map_or((x.start_byte(), x.end_byte()), |p| {
+                                (p.start_byte(), p.end_byte())
+                            }),
                         },
                     ));
                 }
@@ -604,6 +627,7 @@ impl SourceFile {
                 target: field("left"),
                 iter: field("right"),
                 assigned,
+                span: (n.start_byte(), n.end_byte()),
             }
         } else {
             LoopInfo {
@@ -612,6 +636,7 @@ impl SourceFile {
                 target: String::new(),
                 iter: field("condition"),
                 assigned,
+                span: (n.start_byte(), n.end_byte()),
             }
         }
     }

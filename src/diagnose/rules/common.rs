@@ -83,21 +83,42 @@ impl<'a> Site<'a> {
 
     /// The nearest caller whose call site runs in a loop over work items.
     pub fn looping_caller(&self) -> Option<&Caller<'a>> {
-        // `for x in gen(...)` resumes a generator once per item: that is iteration, not repetition.
-        let name = self.function_name();
-        let iterates = |c: &Caller| c.loops_here().any(|l| l.iter.contains(&format!("{name}(")));
-        let first = self.callers.first()?;
-        if iterates(first) {
-            return None;
+        // `for x in gen(...)` resumes a generator once per item: that is iteration, not repetition, and what runs
+        // under the generator's frame runs once per generator, however many items it yields.
+        let mut name = self.function_name();
+        for c in &self.callers {
+            if c.loops_here().any(|l| l.iter.contains(&format!("{name}("))) {
+                return None;
+            }
+            if c.ctx.loops.iter().any(work_loop) || c.maps(name) {
+                return Some(c);
+            }
+            name = c
+                .ctx
+                .function
+                .as_ref()
+                .map_or("<module>", |f| f.name.as_str());
         }
-        self.callers
-            .iter()
-            .find(|c| c.ctx.loops.iter().any(work_loop) || c.maps(name))
+        None
     }
 
-    /// The line's function runs many times: a caller's loop repeats it, or pstats counted many calls.
+    /// The line's function is a generator (a `yield` in its own body).
+    pub fn in_generator(&self) -> bool {
+        let Some(f) = self.ctx.function.as_ref() else {
+            return false;
+        };
+        (f.start..=f.end).any(|l| {
+            let t = self.src.line_text(l);
+            (t.starts_with("yield") || t.contains("= yield") || t.contains("(yield"))
+                && self.src.enclosing_function(l).map(|g| g.start) == Some(f.start)
+        })
+    }
+
+    /// The line's function runs many times: a caller's loop repeats it, or pstats counted many calls (for a
+    /// generator, pstats counts every resumption, so its count says nothing of repetition).
     pub fn repeated(&self) -> bool {
-        self.looping_caller().is_some() || self.calls.is_some_and(|n| n >= 50)
+        self.looping_caller().is_some()
+            || (self.calls.is_some_and(|n| n >= 50) && !self.in_generator())
     }
 
     /// The heaviest callee whose normalised name satisfies `pred`.

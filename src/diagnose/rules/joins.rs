@@ -18,6 +18,10 @@ pub fn nested_loops(s: &Site) -> Option<Hit> {
         return None;
     }
     let (outer, inner) = (loops[loops.len() - 2], loops[loops.len() - 1]);
+    // Two comprehensions side by side on one line are not nested.
+    if !(outer.span.0 <= inner.span.0 && inner.span.1 <= outer.span.1) {
+        return None;
+    }
     let (ov, iv) = (targets(outer), targets(inner));
     let compares_both = ctx.equalities.iter().any(|(a, b)| {
         let uses = |t: &str, vs: &[&str]| vs.iter().any(|v| uses_ident(t, v));
@@ -187,6 +191,10 @@ def grid(n):
         // Near misses: the inner loop reads the outer item; plain index loops.
         assert!(nested_loops(&site(&s, 10)).unwrap().confidence < 0.3);
         assert!(nested_loops(&site(&s, 22)).is_none());
+        // Near miss: two comprehensions side by side on one line; nested ones on one line are a join.
+        let c = src("def f(c, a, b):\n    xs, ys = [v for v, _ in c], [p for _, p in c]\n    return [(x, y) for x in a for y in b if x.k == y.k]\n");
+        assert!(nested_loops(&site(&c, 2)).is_none());
+        assert!(nested_loops(&site(&c, 3)).unwrap().confidence > 0.9);
     }
 
     #[test]

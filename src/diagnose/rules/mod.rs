@@ -182,6 +182,11 @@ pub static RULES: &[Rule] = &[
         check: repeated::recursion,
     },
     Rule {
+        id: "repeated_computation.rebuilt_per_call",
+        category: Category::RepeatedComputation,
+        check: repeated::rebuilt_per_call,
+    },
+    Rule {
         id: "repeated_computation.invariant_call",
         category: Category::RepeatedComputation,
         check: repeated::invariant_call,
@@ -220,6 +225,16 @@ pub static RULES: &[Rule] = &[
         id: "python_numeric_loop.scalar_helper",
         category: Category::PythonNumericLoop,
         check: numeric::scalar_helper,
+    },
+    Rule {
+        id: "python_numeric_loop.stepwise",
+        category: Category::PythonNumericLoop,
+        check: numeric::stepwise,
+    },
+    Rule {
+        id: "python_numeric_loop.vectorize",
+        category: Category::PythonNumericLoop,
+        check: numeric::vectorize,
     },
     Rule {
         id: "list_as_queue.front",

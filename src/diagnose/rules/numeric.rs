@@ -1,6 +1,6 @@
 //! `python_numeric_loop`: arithmetic on numbers element by element in Python where NumPy would do.
 
-use super::common::{hit, hit_at, loops_text};
+use super::common::{hit, hit_at, loops_text, uses_ident};
 use super::{Hit, Site};
 
 fn arithmetic(s: &Site) -> bool {
@@ -140,6 +140,117 @@ pub fn scalar_helper(s: &Site) -> Option<Hit> {
     }
 }
 
+/// `x = rhs` or `x op= rhs` at the top level of a line: (target, operator or "", right-hand side).
+fn assignment(t: &str) -> Option<(&str, &str, &str)> {
+    let b = t.as_bytes();
+    let mut depth = 0i32;
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth -= 1,
+            b'"' | b'\'' | b'#' => return None,
+            b'=' if depth == 0 => {
+                let prev = i.checked_sub(1).map(|j| b[j]);
+                if b.get(i + 1) == Some(&b'=') || matches!(prev, Some(b'=' | b'<' | b'>' | b'!')) {
+                    return None;
+                }
+                let op_start = t[..i].trim_end_matches(['+', '-', '*', '/', '%']).len();
+                return Some((t[..op_start].trim(), &t[op_start..i], t[i + 1..].trim()));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A loop whose body is a chain of scalar arithmetic carrying state from pass to pass (a balance amortised
+/// month by month, a simulation's step): every statement of it runs once per element in the interpreter.
+pub fn stepwise(s: &Site) -> Option<Hit> {
+    let header = s
+        .ctx
+        .loops
+        .iter()
+        .rev()
+        .find(|l| l.kind != "comprehension")?;
+    let body = s.src.block(header.line);
+    let (mut arith, mut total) = (0, 0);
+    let mut carried: Vec<String> = Vec::new();
+    for &l in &body[1..] {
+        let t = s.src.line_text(l);
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        total += 1;
+        let Some((target, op, rhs)) = assignment(&t) else {
+            continue;
+        };
+        let ops = [" * ", " / ", " - ", " + ", "**"];
+        if !(matches!(op, "+" | "-" | "*" | "/") || ops.iter().any(|o| rhs.contains(o))) {
+            continue;
+        }
+        arith += 1;
+        // State: a name updated from itself by more than a count (`bal -= paid`, `p = (1 - k) * p`).
+        let plain = target.chars().all(|c| c.is_alphanumeric() || c == '_');
+        let state = if op.is_empty() {
+            uses_ident(rhs, target)
+        } else {
+            !(matches!(op, "+" | "-") && rhs.parse::<f64>().is_ok())
+        };
+        if plain && state && !carried.iter().any(|c| c == target) {
+            carried.push(target.to_string());
+        }
+    }
+    if arith < 4 || arith * 2 < total || carried.len() < 2 {
+        return None;
+    }
+    hit(
+        0.55,
+        format!(
+            "the loop over {} (line {}) is a chain of {arith} scalar arithmetic statements carrying {} from pass to pass: each runs once per element in the interpreter",
+            if header.kind == "while" { format!("`while {}`", header.iter) } else { format!("`{}`", header.iter) },
+            header.line,
+            carried.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+        ),
+    )
+}
+
+/// `np.vectorize(f)` (and `np.frompyfunc`) is a Python loop calling `f` once per element: the line that builds
+/// or applies it, or a line of `f` when a caller applies it that way (or `f` is decorated with it).
+pub fn vectorize(s: &Site) -> Option<Hit> {
+    let vec = |t: &str| {
+        [
+            "np.vectorize",
+            "numpy.vectorize",
+            "np.frompyfunc",
+            "numpy.frompyfunc",
+        ]
+        .iter()
+        .any(|v| t.contains(v))
+    };
+    let evidence = |line: u32| {
+        format!("`np.vectorize` (line {line}) calls a Python function once per element of the array: a Python loop, not vectorised code")
+    };
+    if vec(&s.ctx.text) {
+        return hit(0.8, evidence(s.ctx.line));
+    }
+    let f = s.ctx.function.as_ref()?;
+    let names_f = |t: &str| uses_ident(t, &f.name) || t.contains(&format!(".{}", f.name));
+    if f.decorators.iter().any(|d| vec(d)) {
+        return match s.callers.first() {
+            Some(c) => hit_at(0.8, evidence(f.first), c.loc),
+            None => hit(0.8, evidence(f.first)),
+        };
+    }
+    let c = s.callers.iter().find(|c| {
+        (vec(&c.ctx.text) && names_f(&c.ctx.text))
+            || c.ctx
+                .calls
+                .iter()
+                .any(|k| c.src.bindings(k).iter().any(|b| vec(b) && names_f(b)))
+    })?;
+    hit_at(0.8, evidence(c.ctx.line), c.loc)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testing::{site, src};
@@ -193,5 +304,36 @@ def run(points, xs):
         assert!(element_loop(&site(&s, 4).called_from(&[8])).is_some());
         // Near miss: counting is not arithmetic on the elements.
         assert!(element_loop(&site(&s, 5).called_from(&[8])).is_none());
+    }
+
+    #[test]
+    fn stepwise_state() {
+        let s = src("def flows(bal, rate, pmt, mdr, n):\n    for m in range(n):\n        d = bal * mdr\n        bal -= d\n        i = bal * rate\n        sched = min(pmt - i, bal)\n        bal -= sched\n        pmt *= 0.99\n        yield (m, i, sched)\n");
+        assert!(stepwise(&site(&s, 9)).is_some());
+        assert!(stepwise(&site(&s, 4)).is_some());
+        // Near misses: counters and one running total; text work; arithmetic without state carried over.
+        let c = src("def agg(rows):\n    for r in rows:\n        n += 1\n        total += r.amount\n        label = r.a + r.b\n        w = r.x * 2\n        v = r.y / 3\n");
+        assert!(stepwise(&site(&c, 4)).is_none());
+        let t = src("def f(rows):\n    for r in rows:\n        a = r.x * 2\n        b = r.y * 3\n        c = a - b\n        d = c / 2\n        print(a, b, c, d)\n        log.info(\"x\")\n");
+        assert!(stepwise(&site(&t, 4)).is_none());
+        assert_eq!(assignment("if a == b:"), None);
+        assert_eq!(assignment("x[i] = a == b"), Some(("x[i]", "", "a == b")));
+        assert_eq!(assignment("f(a=1)"), None);
+        assert_eq!(assignment("bal -= a * b"), Some(("bal", "-", "a * b")));
+        assert_eq!(assignment("x **= 2"), Some(("x", "**", "2")));
+    }
+
+    #[test]
+    fn vectorized() {
+        let s = src("import numpy as np\nclass C:\n    def kw(self, v):\n        return v * 2\n    def run(self, a):\n        return np.vectorize(self.kw, otypes=[float])(a)\ndef other(a):\n    g = np.vectorize(lambda v: v + 1)\n    return g(a)\n@np.vectorize\ndef h(v):\n    return v - 1\n");
+        assert!(vectorize(&site(&s, 6)).is_some());
+        assert_eq!(
+            vectorize(&site(&s, 4).called_from(&[6])).unwrap().at,
+            Some((0, 6))
+        );
+        assert!(vectorize(&site(&s, 12)).is_some());
+        // Near miss: the same function called directly per element.
+        let d = src("def kw(v):\n    return v * 2\ndef run(a):\n    return [kw(v) for v in a]\n");
+        assert!(vectorize(&site(&d, 2).called_from(&[4])).is_none());
     }
 }

@@ -1,7 +1,8 @@
 //! `repeated_computation`: the same pure result computed again and again.
 
-use super::common::{hit, hit_at, method, targets, uses_ident};
+use super::common::{hit, hit_at, loops_text, method, targets, uses_ident, work_loop};
 use super::{Caller, Hit, Site};
+use crate::diagnose::source::FunctionInfo;
 
 use super::regex::REGEX_CALLS;
 
@@ -38,7 +39,29 @@ fn cached(s: &Site) -> bool {
     })
 }
 
-/// A function that calls itself without a cache.
+/// `text` with its string literals' contents left out (quotes kept).
+fn without_strings(text: &str) -> String {
+    let mut out = String::new();
+    let mut quote: Option<char> = None;
+    for c in text.chars() {
+        match quote {
+            Some(q) if c == q => {
+                quote = None;
+                out.push(c);
+            }
+            Some(_) => {}
+            None => {
+                if c == '"' || c == '\'' {
+                    quote = Some(c);
+                }
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+/// A function that calls itself without a cache, on computed arguments (overlapping sub-problems).
 pub fn recursion(s: &Site) -> Option<Hit> {
     let f = s.ctx.function.as_ref()?;
     let recursive =
@@ -48,6 +71,23 @@ pub fn recursion(s: &Site) -> Option<Hit> {
     if !recursive || cached(s) {
         return None;
     }
+    // Sub-problems overlap when the arguments are computed (`n - 1`, `i + 1`, `s[1:]`); a walk that hands each
+    // call a part of the structure (`walk(child, ...)`, `visit(node.left)`) visits every part once.
+    let computed = s
+        .ctx
+        .call_texts
+        .iter()
+        .filter(|t| {
+            t.split_once('(')
+                .is_some_and(|(c, _)| c == f.name || c == format!("self.{}", f.name))
+        })
+        .any(|t| {
+            let args = without_strings(t.split_once('(').map_or("", |x| x.1));
+            ["-", "+", "//", ":", "*"].iter().any(|o| args.contains(o))
+        });
+    if !computed {
+        return None;
+    }
     hit(
         0.85,
         format!(
@@ -55,6 +95,93 @@ pub fn recursion(s: &Site) -> Option<Hit> {
             s.ctx.line, f.name
         ),
     )
+}
+
+/// Up the chain of calls from the hot line, a method called with no arguments on the object it belongs to
+/// (`self.fields().get(path)`) that builds and returns a result from that object's state without changing it,
+/// called again on every pass of a loop further up through calls on the same objects: the whole structure is
+/// rebuilt to read one piece of it. The fix is at that call: build it once and keep it.
+pub fn rebuilt_per_call(s: &Site) -> Option<Hit> {
+    let mut callee: (&crate::diagnose::source::SourceFile, Option<&FunctionInfo>) =
+        (s.src, s.ctx.function.as_ref());
+    let mut found: Option<(&Caller, String)> = None;
+    for c in &s.callers {
+        let f = callee.1?;
+        if c.loops_here()
+            .any(|l| l.iter.contains(&format!("{}(", f.name)))
+        {
+            return None;
+        }
+        let looping = c.ctx.loops.iter().any(work_loop) || c.maps(&f.name);
+        if let Some((at, name)) = &found {
+            // The calls between it and the loop stay on the same objects (not `for it in items: it.lookup()`).
+            let vars = loop_vars(&c.ctx.loops);
+            if vars
+                .iter()
+                .any(|v| *v != "self" && c.ctx.text.contains(&format!("{v}.{}", f.name)))
+            {
+                return None;
+            }
+            if looping {
+                let evidence = format!(
+                    "line {} calls `{name}()`, which rebuilds its whole result from the same object's unchanged state, on every pass of the loop over {} (line {}): build it once and keep it",
+                    at.ctx.line,
+                    loops_text(&c.ctx),
+                    c.ctx.line
+                );
+                return hit_at(0.7, evidence, at.loc);
+            }
+        } else if !looping
+            && (c.ctx.text.contains(&format!("self.{}()", f.name)))
+            && f.class.is_some()
+            && builds_from_self(callee.0, f)
+        {
+            found = Some((c, format!("self.{}", f.name)));
+        } else if looping {
+            return None;
+        }
+        callee = (c.src, c.ctx.function.as_ref());
+    }
+    None
+}
+
+/// A method that returns something and assigns nothing on `self` (nor appends to, pops from... its attributes).
+fn builds_from_self(src: &crate::diagnose::source::SourceFile, f: &FunctionInfo) -> bool {
+    let mut returns = false;
+    for l in f.start + 1..=f.end {
+        let t = src.line_text(l);
+        if t.starts_with("return ") {
+            returns = true;
+        }
+        if t.starts_with("yield") || t.starts_with("global ") || t.starts_with("nonlocal ") {
+            return false;
+        }
+        if let Some(rest) = t.strip_prefix("self.") {
+            let changes = rest.find(['=', '(']).is_some_and(|i| {
+                let (head, tail) = rest.split_at(i);
+                (tail.starts_with('=') && !tail.starts_with("=="))
+                    || head.ends_with(['+', '-', '*', '/', '|', '&'])
+                    || (tail.starts_with('(')
+                        && [
+                            ".append",
+                            ".pop",
+                            ".extend",
+                            ".insert",
+                            ".update",
+                            ".clear",
+                            ".add",
+                            ".remove",
+                            ".setdefault",
+                        ]
+                        .iter()
+                        .any(|m| head.ends_with(m)))
+            });
+            if changes {
+                return false;
+            }
+        }
+    }
+    returns
 }
 
 /// Names that change from one pass of the line's loops to the next.
@@ -556,6 +683,22 @@ def build_table(cfg):
         let s = src(CODE);
         assert!(recursion(&site(&s, 5)).is_some());
         assert!(recursion(&site(&s, 8)).is_none());
+        // Near miss: a walk over a tree visits each node once.
+        let w = src("def walk(node, prefix, flat):\n    for k, v in node.items():\n        walk(v, f\"{prefix}{k}-\", flat)\ndef count(s):\n    return 0 if not s else 1 + count(s[1:])\n");
+        assert!(recursion(&site(&w, 3)).is_none());
+        assert!(recursion(&site(&w, 5)).is_some());
+        // A flat view rebuilt per lookup, three calls under the loop; near misses: a method that changes its
+        // object (a counter), and one called on each item of the loop (a different object per pass).
+        let r = src("class Ctx:\n    def fields(self):\n        flat = {}\n        for k, v in self.deal.items():\n            flat[k] = v\n        return flat\n    def lookup(self, p):\n        return self.fields().get(p)\n    def bump(self):\n        self.n += 1\n        return self.n\n    def next_id(self, p):\n        return self.bump()\ndef run(ctx, paths):\n    for p in paths:\n        ctx.lookup(p)\n        ctx.next_id(p)\ndef each(items):\n    for it in items:\n        it.lookup(1)\n");
+        assert_eq!(
+            rebuilt_per_call(&site(&r, 5).called_from(&[8, 16]))
+                .unwrap()
+                .at,
+            Some((0, 8))
+        );
+        assert!(rebuilt_per_call(&site(&r, 10).called_from(&[13, 17])).is_none());
+        assert!(rebuilt_per_call(&site(&r, 5).called_from(&[8, 20])).is_none());
+        assert!(rebuilt_per_call(&site(&r, 5).called_from(&[8])).is_none());
         // The statistic of the same list per item: positive; of a different batch per item: near miss.
         let h = helper_recomputes(&site(&s, 10).called_from(&[14])).unwrap();
         assert_eq!(h.at, Some((0, 14)));

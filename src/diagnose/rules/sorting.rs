@@ -40,17 +40,7 @@ pub fn grows(s: &Site, collection: &str) -> bool {
     let Some(header) = ctx.loops.iter().rev().find(|l| l.kind != "comprehension") else {
         return false;
     };
-    let indent = |l: u32| {
-        let raw = src.text.lines().nth(l as usize - 1).unwrap_or("");
-        raw.len() - raw.trim_start().len()
-    };
-    let top = indent(header.line);
-    let mut body = vec![header.line];
-    let mut l = header.line + 1;
-    while l <= src.lines() && (src.line_text(l).is_empty() || indent(l) > top) {
-        body.push(l);
-        l += 1;
-    }
+    let body = src.block(header.line);
     if body.iter().any(|&l| adds_on(src, l)) {
         return true;
     }
