@@ -158,17 +158,39 @@ impl<'a> Site<'a> {
 }
 
 impl Caller<'_> {
-    /// The call site maps the function over items (`map(Record.to_fields, rows)`, `filter(is_valid, rows)`):
-    /// one call per item, each on its own item.
+    /// The call site maps the function over items (`map(Record.to_fields, rows)`, `filter(is_valid, rows)`,
+    /// `sorted(rows, key=partial(rank, table))`, `pattern.sub(replace, text)`): one call per item, each on its
+    /// own item.
     pub fn maps(&self, function: &str) -> bool {
+        let names = |arg: &str| {
+            let arg = arg.trim();
+            // `key=lambda r: rank(r)`: what the lambda calls.
+            let arg = match arg.strip_prefix("lambda") {
+                Some(rest) => rest.split_once(':').map_or("", |x| x.1).trim(),
+                None => arg,
+            };
+            let arg = arg
+                .strip_prefix("functools.partial(")
+                .or_else(|| arg.strip_prefix("partial("))
+                .unwrap_or(arg);
+            let first = arg.split([',', ')', '(']).next().unwrap_or("").trim();
+            first == function || first.ends_with(&format!(".{function}"))
+        };
         self.ctx.call_texts.iter().any(|t| {
-            (t.starts_with("map(")
-                || t.starts_with("filter(")
-                || t.starts_with("itertools.starmap("))
-                && t.split_once('(').is_some_and(|(_, args)| {
-                    let first = args.split(',').next().unwrap_or("").trim();
-                    first == function || first.ends_with(&format!(".{function}"))
-                })
+            let Some((callee, args)) = t.split_once('(') else {
+                return false;
+            };
+            let mapped = match callee {
+                "map" | "filter" | "itertools.starmap" | "starmap" => Some(args),
+                // `re.sub(pattern, repl, text)`; a compiled pattern's `.sub(repl, text)`.
+                "re.sub" | "re.subn" => args.split_once(',').map(|x| x.1),
+                c if c.ends_with(".sub") || c.ends_with(".subn") => Some(args),
+                _ => None,
+            };
+            mapped.is_some_and(names)
+                || args
+                    .match_indices("key=")
+                    .any(|(i, _)| names(&args[i + 4..]))
         })
     }
 
@@ -261,5 +283,21 @@ mod tests {
         assert_eq!(collection_kind(&s, "unknown"), None);
         assert!(uses_ident("a.b + x", "x"));
         assert!(!uses_ident("a.x + y", "x"));
+    }
+
+    #[test]
+    fn mapping_call_sites() {
+        let s = src("def f(rows, t, pat, text):\n    a = list(map(rank, rows))\n    b = sorted(rows, key=functools.partial(rank, t))\n    c = max(rows, key=lambda r: rank(r))\n    d = pat.sub(rank, text)\n    e = re.sub(r\"x\", rank, text)\n    g = sorted(rows, key=len)\n    h = rank(rows)\n");
+        let caller = |l: u32| Caller {
+            loc: (0, l),
+            src: &s,
+            ctx: s.context(l),
+        };
+        for l in 2..=6 {
+            assert!(caller(l).maps("rank"), "line {l}");
+        }
+        // Near misses: another key function; a direct call.
+        assert!(!caller(7).maps("rank"));
+        assert!(!caller(8).maps("rank"));
     }
 }

@@ -3,15 +3,21 @@
 use super::common::hit;
 use super::{Hit, Site};
 
-/// `copy.deepcopy` (or a pickle / JSON round trip) on a line that repeats.
+/// Library calls that copy a whole object graph: `dataclasses.asdict`/`astuple` recurse through nested
+/// dataclasses, lists and dicts and deep-copy every other value.
+const DEEP_COPIES: [&str; 3] = ["copy.deepcopy", "dataclasses.asdict", "dataclasses.astuple"];
+
+/// `copy.deepcopy` (or `dataclasses.asdict`, or a pickle / JSON round trip) on a line that repeats.
 pub fn deepcopy(s: &Site) -> Option<Hit> {
-    let by_text = s
-        .ctx
-        .calls
-        .iter()
-        .any(|c| c == "copy.deepcopy" || c == "deepcopy")
-        || (s.ctx.text.contains("loads(") && (s.ctx.text.contains("dumps(")));
-    let by_profile = s.callee(|n| n == "copy.deepcopy").is_some_and(|c| c.direct);
+    let from_dataclasses = s.src.mentions("from dataclasses import");
+    let by_text = s.ctx.calls.iter().any(|c| {
+        DEEP_COPIES.contains(&c.as_str())
+            || c == "deepcopy"
+            || (from_dataclasses && (c == "asdict" || c == "astuple"))
+    }) || (s.ctx.text.contains("loads(") && (s.ctx.text.contains("dumps(")));
+    let by_profile = s
+        .callee(|n| DEEP_COPIES.contains(&n))
+        .is_some_and(|c| c.direct);
     if !(by_text || by_profile) {
         return None;
     }
@@ -55,5 +61,9 @@ def run(reqs, tmpl):
         // Near misses: once, before the loop (lower); a shallow copy.
         assert!(deepcopy(&site(&s, 3)).unwrap().confidence < 0.8);
         assert!(deepcopy(&site(&s, 7)).is_none());
+        // A dataclass turned into plain data per message (a recursive copy); near miss: `replace` is shallow.
+        let d = src("from dataclasses import asdict, replace\nclass T:\n    def snap(self):\n        return asdict(self)\n    def bump(self):\n        return replace(self, v=1)\ndef run(t, msgs):\n    for m in msgs:\n        t.snap()\n        t.bump()\n");
+        assert!(deepcopy(&site(&d, 4).called_from(&[9])).unwrap().confidence > 0.9);
+        assert!(deepcopy(&site(&d, 6).called_from(&[10])).is_none());
     }
 }

@@ -124,7 +124,24 @@ pub fn element_loop(s: &Site) -> Option<Hit> {
 /// A scalar math helper (no loop of its own) called once per element from a loop.
 pub fn scalar_helper(s: &Site) -> Option<Hit> {
     let f = s.ctx.function.as_ref()?;
-    if !s.ctx.loops.is_empty() || math_weight(s) < 2 || !s.repeated() {
+    // Its own loops may only repeat a step (`for _ in range(NEWTON_STEPS)`), not walk elements.
+    let repeats_only = s
+        .ctx
+        .loops
+        .iter()
+        .all(|l| super::common::targets(l).iter().all(|v| *v == "_"));
+    // The math may be spread over the function's lines (an exponent here, a `math.exp` there).
+    let function_weight = (f.start + 1..=f.end)
+        .map(|l| {
+            let t = s.src.line_text(l);
+            ["math.", "cmath.", "**"]
+                .iter()
+                .map(|m| t.matches(m).count())
+                .sum::<usize>()
+        })
+        .sum::<usize>();
+    let line_math = math_weight(s) >= 2 || (function_weight >= 2 && arithmetic(s));
+    if !repeats_only || !line_math || !s.repeated() || s.ctx.text.contains(['"', '\'']) {
         return None;
     }
     let evidence = format!(
@@ -294,6 +311,16 @@ def run(points, xs):
         let h = scalar_helper(&site(&s, 4).called_from(&[7])).unwrap();
         assert_eq!(h.at, Some((0, 7)));
         assert!(scalar_helper(&site(&s, 4)).is_none());
+        // Newton steps on one value, the math spread over lines, mapped over readings.
+        let n = src("import math\nclass K:\n    def c(self, mv):\n        t = mv * 2.0\n        for _ in range(3):\n            g = math.exp(t ** 2)\n            t -= (g - mv) / 2.0\n        return t\n    def all(self, xs):\n        return list(map(self.c, xs))\n");
+        assert_eq!(
+            scalar_helper(&site(&n, 7).called_from(&[10])).unwrap().at,
+            Some((0, 10))
+        );
+        // Near misses: the same once; a helper walking its own elements.
+        assert!(scalar_helper(&site(&n, 7)).is_none());
+        let w = src("import math\ndef norm(v):\n    s = 0.0\n    for x in v:\n        s += math.sqrt(x ** 2)\n    return s\ndef run(vs):\n    return [norm(v) for v in vs]\n");
+        assert!(scalar_helper(&site(&w, 5).called_from(&[8])).is_none());
     }
 
     #[test]

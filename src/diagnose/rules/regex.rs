@@ -35,8 +35,41 @@ pub fn compile_in_loop(s: &Site) -> Option<Hit> {
                 || n.contains("_compiler")
         })
         .is_some();
-    if regex.is_empty() || !(s.in_loop() || s.repeated()) {
+    if !(s.in_loop() || s.repeated()) {
         return None;
+    }
+    if regex.is_empty() {
+        // No `re` call written on the line, yet most of the library work under it is re's compiler: a library
+        // call that builds a pattern from its argument (`strptime` with a format per item) past re's cache.
+        let is_compiler = |n: &str| {
+            n.contains("re._compile")
+                || n == "re.compile"
+                || n.contains("sre_compile")
+                || n.contains("re._parser")
+                || n.contains("sre_parse")
+                || n.ends_with("TimeRE.compile")
+        };
+        let top = s.callees.first()?;
+        let compiler = s
+            .callees
+            .iter()
+            .filter(|c| is_compiler(&c.name))
+            .map(|c| c.weight)
+            .fold(0.0, f64::max);
+        let via = s.callees.iter().find(|c| c.direct).unwrap_or(top);
+        if compiler < 0.3 * top.weight || compiler <= 0.0 {
+            return None;
+        }
+        return hit(
+            0.8,
+            format!(
+                "line {} calls `{}` {}, and {:.0}% of the work under it is re's compiler: a pattern is built again each time (more distinct patterns than re's cache holds, or none cached)",
+                s.ctx.line,
+                via.name,
+                s.repetition_text(),
+                100.0 * compiler / top.weight
+            ),
+        );
     }
     let built = s.ctx.call_texts.iter().any(|c| {
         REGEX_CALLS.iter().any(|r| c.starts_with(r))
@@ -136,6 +169,17 @@ def run(lines):
         assert!(compile_in_loop(&site(&s, 4)).is_none());
         assert!(parser_object(&site(&s, 9)).is_some());
         assert!(parser_object(&site(&s, 8)).is_none());
+        // A format per item: the profile shows the library call's time in re's compiler.
+        let t = src("from datetime import datetime\ndef run(photos, fmts):\n    for p in photos:\n        datetime.strptime(p.stem, fmts[p.cam])\n");
+        let mut hot = site(&t, 4)
+            .with_callee("_strptime._strptime_datetime")
+            .with_callee("_strptime.TimeRE.compile");
+        hot.callees[1].weight = 0.6;
+        hot.callees[1].direct = false;
+        assert!(compile_in_loop(&hot).is_some());
+        // Near miss: the compiler is a sliver of the work (the cache holds the formats).
+        hot.callees[1].weight = 0.05;
+        assert!(compile_in_loop(&hot).is_none());
     }
 
     /// The parser is built by a helper of the program, called on the repeated line.
