@@ -96,16 +96,30 @@ pub fn scan_helper(s: &Site) -> Option<Hit> {
         .map(|p| p.as_str())
         .filter(|p| *p != "self")
         .collect();
-    let scan = ctx.loops.iter().find(|l| {
-        l.kind != "while"
-            && !l.iter.starts_with("range(")
-            && (params.iter().any(|p| uses_ident(&l.iter, p))
-                || l.iter.starts_with("self.")
-                || l.iter
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_uppercase()))
-    })?;
+    let given = |it: &str| {
+        params.iter().any(|p| uses_ident(it, p))
+            || it.starts_with("self.")
+            || it.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+    };
+    let Some(scan) = ctx
+        .loops
+        .iter()
+        .find(|l| l.kind != "while" && !l.iter.starts_with("range(") && given(&l.iter))
+    else {
+        let (collection, test) = ctx.call_texts.iter().find_map(|c| predicate_scan(c))?;
+        if !given(&collection) {
+            return None;
+        }
+        return hit(
+            0.85,
+            format!(
+                "`{}` scans `{collection}` with a test against a key (`{test}`, line {}), and {}: a join by scanning, O(n*m)",
+                f.name,
+                ctx.line,
+                repetition(s)
+            ),
+        );
+    };
     let vars = targets(scan);
     // The compared key comes from outside the scan: a parameter, or anything not bound by the scan. On the
     // loop's own header line, the comparison is in the first lines of its body.
@@ -137,14 +151,7 @@ pub fn scan_helper(s: &Site) -> Option<Hit> {
     if !keyed {
         return None;
     }
-    let by = match s.looping_caller() {
-        Some(c) => format!(
-            "line {} calls it on every pass of the loop over {}",
-            c.ctx.line,
-            loops_text(&c.ctx)
-        ),
-        None => format!("it is called {} times", s.calls.unwrap_or(0)),
-    };
+    let by = repetition(s);
     hit(
         0.9,
         format!(
@@ -152,6 +159,60 @@ pub fn scan_helper(s: &Site) -> Option<Hit> {
             f.name, scan.iter, ctx.line
         ),
     )
+}
+
+/// How the scanning function is repeated, in words.
+fn repetition(s: &Site) -> String {
+    match s.looping_caller() {
+        Some(c) => format!(
+            "line {} calls it on every pass of the loop over {}",
+            c.ctx.line,
+            loops_text(&c.ctx)
+        ),
+        None => format!("it is called {} times", s.calls.unwrap_or(0)),
+    }
+}
+
+/// A scan written as a predicate over a collection (`takewhile(lambda p: p.day <= day, self.points)`,
+/// `filter(lambda r: r.id == key, rows)`): the collection and the test, when the test compares the item with
+/// something else (a key, not a literal).
+fn predicate_scan(call: &str) -> Option<(String, String)> {
+    let (callee, args) = call.split_once('(')?;
+    if !matches!(
+        super::common::method(callee),
+        "takewhile" | "dropwhile" | "filter" | "filterfalse"
+    ) {
+        return None;
+    }
+    let rest = args.trim().strip_prefix("lambda")?;
+    let (var, rest) = rest.split_once(':')?;
+    let var = var.trim();
+    // The lambda's body ends at the first comma outside brackets; the collection follows.
+    let mut depth = 0i32;
+    let cut = rest.char_indices().find(|&(_, c)| {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            _ => {}
+        }
+        c == ',' && depth == 0
+    })?;
+    let (test, collection) = (rest[..cut.0].trim(), rest[cut.0 + 1..].trim());
+    let collection = collection.trim_end_matches(')').split(',').next()?.trim();
+    let literal = |t: &str| {
+        let t = t.trim();
+        t.starts_with(['"', '\''])
+            || t.parse::<f64>().is_ok()
+            || matches!(t, "None" | "True" | "False")
+    };
+    let keyed = ["==", "<=", ">=", "<", ">"].iter().any(|op| {
+        test.split_once(op).is_some_and(|(a, b)| {
+            let b = b.trim_start_matches('=');
+            let (ua, ub) = (uses_ident(a, var), uses_ident(b, var));
+            ua != ub && !literal(if ua { b } else { a })
+        })
+    });
+    keyed.then(|| (collection.to_string(), test.to_string()))
 }
 
 #[cfg(test)]
@@ -215,5 +276,15 @@ def grid(n):
         // Near miss: a filter by a literal looks nothing up.
         let f = src("def active(plans):\n    return [p for p in plans if p.status == \"ACTIVE\"]\ndef run(xs, plans):\n    for x in xs:\n        active(plans)\n");
         assert!(scan_helper(&site(&f, 2).called_from(&[5])).is_none());
+        // An as-of lookup by scanning with a predicate; near misses: a threshold that is a literal, and the same
+        // scan called once.
+        let a = src("from itertools import takewhile\nclass S:\n    def as_of(self, day):\n        return list(takewhile(lambda p: p.day <= day, self.points))\n    def recent(self):\n        return list(takewhile(lambda p: p.day <= 5, self.points))\ndef run(s, days):\n    for d in days:\n        s.as_of(d)\n        s.recent()\n");
+        assert!(scan_helper(&site(&a, 4).called_from(&[9])).is_some());
+        assert!(scan_helper(&site(&a, 6).called_from(&[10])).is_none());
+        assert!(scan_helper(&site(&a, 4)).is_none());
+        assert_eq!(
+            predicate_scan("filter(lambda r: r.id == key, rows)"),
+            Some(("rows".into(), "r.id == key".into()))
+        );
     }
 }

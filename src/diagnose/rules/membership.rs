@@ -7,7 +7,13 @@ use super::{Hit, Site};
 pub fn in_list(s: &Site) -> Option<Hit> {
     let ctx = &s.ctx;
     let repeats = s.in_loop() || s.repeated();
-    for rhs in &ctx.membership {
+    let tests: Vec<String> = ctx
+        .membership
+        .iter()
+        .cloned()
+        .chain(contains_calls(s))
+        .collect();
+    for rhs in &tests {
         let kind = collection_kind(s.src, rhs);
         if kind == Some("set") || kind == Some("dict") || rhs.contains("range(") {
             continue;
@@ -36,6 +42,71 @@ pub fn in_list(s: &Site) -> Option<Hit> {
         );
     }
     None
+}
+
+/// Membership written as a call: `operator.contains(coll, x)`, `coll.__contains__(x)`, or a predicate bound to
+/// one (`is_blocked = partial(operator.contains, coll)` then `filter(is_blocked, tokens)`): the collections.
+fn contains_calls(s: &Site) -> Vec<String> {
+    fn of(text: &str) -> Option<String> {
+        // `operator.contains(` or a bare imported `contains(`, not a method (`s.str.contains(pat)`).
+        for (i, _) in text.match_indices("contains(") {
+            let before = &text[..i];
+            let bare = !before.ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.');
+            if bare || before.ends_with("operator.") {
+                let arg = text[i + "contains(".len()..]
+                    .split([',', ')'])
+                    .next()?
+                    .trim();
+                return (!arg.is_empty()).then(|| arg.to_string());
+            }
+        }
+        let i = text.find(".__contains__")?;
+        let start = text[..i]
+            .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+            .map_or(0, |j| j + 1);
+        Some(text[start..i].to_string())
+    }
+    let mut out: Vec<String> = Vec::new();
+    if let Some(c) = of(&s.ctx.text) {
+        out.push(c);
+    }
+    // A predicate passed by name: what it is bound to.
+    for c in &s.ctx.call_texts {
+        let Some((_, args)) = c.split_once('(') else {
+            continue;
+        };
+        for a in args.split([',', ')']) {
+            let a = a.trim();
+            if a.is_empty()
+                || !a
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+            {
+                continue;
+            }
+            for b in s.src.bindings(a) {
+                if let Some(rest) = b.split("partial(").nth(1) {
+                    let mut parts = rest.split(',');
+                    let f = parts.next().unwrap_or("").trim();
+                    if f == "operator.contains" || f == "contains" {
+                        let arg = parts
+                            .next()
+                            .unwrap_or("")
+                            .trim()
+                            .trim_end_matches(')')
+                            .trim();
+                        if !arg.is_empty() {
+                            out.push(arg.to_string());
+                        }
+                    }
+                } else if b.contains(".__contains__") {
+                    out.extend(of(&b));
+                }
+            }
+        }
+    }
+    out.dedup();
+    out
 }
 
 #[cfg(test)]
@@ -72,5 +143,12 @@ def run(xs, seen):
         // A method called per item tests a list attribute.
         assert!(in_list(&site(&s, 7).called_from(&[17])).unwrap().confidence >= 0.9);
         assert!(in_list(&site(&s, 7)).unwrap().confidence < 0.7);
+        // No `in` written: a predicate bound to operator.contains over a tuple, and `__contains__`; near misses:
+        // the same over a frozenset, and pandas' `str.contains`.
+        let p = src("import operator\nfrom functools import partial\nclass M:\n    def __init__(self, words):\n        self.blocked = tuple(words)\n        self.ok = frozenset(words)\n        self._is_blocked = partial(operator.contains, self.blocked)\n        self._is_ok = partial(operator.contains, self.ok)\n    def screen(self, tokens, df):\n        a = list(filter(self._is_blocked, tokens))\n        b = list(filter(self._is_ok, tokens))\n        c = [t for t in tokens if self.blocked.__contains__(t)]\n        d = df.text.str.contains(self.blocked[0])\n");
+        assert!(in_list(&site(&p, 10).calls(500)).is_some());
+        assert!(in_list(&site(&p, 11).calls(500)).is_none());
+        assert!(in_list(&site(&p, 12)).is_some());
+        assert!(in_list(&site(&p, 13).calls(500)).is_none());
     }
 }
