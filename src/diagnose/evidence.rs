@@ -352,6 +352,19 @@ pub fn from_pstats(
             .filter(|c| last(c.callee.trim_end_matches(')')) == callee_last)
             .map(|c| c.line)
             .collect();
+        if lines.is_empty() && callee_last == "__init__" {
+            // A library class's constructor (pstats names it `module.__init__`): where a class is instantiated.
+            lines = calls
+                .iter()
+                .filter(|c| {
+                    last(c.callee.trim_end_matches(')'))
+                        .chars()
+                        .next()
+                        .is_some_and(|ch| ch.is_ascii_uppercase())
+                })
+                .map(|c| c.line)
+                .collect();
+        }
         if lines.is_empty() && !callee_last.starts_with('<') {
             // A property (or `__getattr__`) runs on a plain attribute read: `self.avgdl`.
             let attr = format!(".{callee_last}");
@@ -648,5 +661,52 @@ mod tests {
         );
         assert!(is_inline_code("<genexpr>"));
         assert!(!is_inline_code("main"));
+    }
+
+    /// pstats names a library class's constructor `__init__`: its time goes to the line that instantiates a
+    /// class, not spread over the caller's lines.
+    #[test]
+    fn pstats_constructor_call_site() {
+        use crate::profile::{CallerEdge, Format, Frame, FunctionTiming, LineKind, Meta, Unit};
+        let code = "import re\nclass P:\n    def __init__(self, text):\n        self.text = text\n        self.scanner = re.Scanner(LEX)\n";
+        let src = SourceFile::from_text(std::path::Path::new("t.py"), code.into()).unwrap();
+        let mut p = Profile::new(Meta {
+            format: Format::Pstats,
+            tool: "cProfile".into(),
+            unit: Unit::Seconds,
+            line_kind: LineKind::Definition,
+            notes: Vec::new(),
+        });
+        p.frames.push(Frame::new("__init__", "t.py", Some(3)));
+        p.frames.push(Frame::new(
+            "__init__",
+            "/usr/lib/python3.11/re/__init__.py",
+            Some(330),
+        ));
+        let timing = |frame, tt, ct, callers| FunctionTiming {
+            frame,
+            cc: Some(100),
+            nc: 100,
+            tt,
+            ct,
+            callers,
+        };
+        p.timings.push(timing(0, 0.1, 2.1, Vec::new()));
+        let edge = CallerEdge {
+            caller: 0,
+            nc: 100,
+            cc: Some(100),
+            tt: 0.5,
+            ct: 2.0,
+        };
+        p.timings.push(timing(1, 0.5, 2.0, vec![edge]));
+        let ev = from_pstats(&p, &mut |f| (f == "t.py").then_some(0), &[Some(src)]);
+        let callee_on = |l: u32| {
+            ev.lines
+                .get(&(0, l))
+                .is_some_and(|e| e.callees.iter().any(|c| c.name == "re.__init__"))
+        };
+        assert!(callee_on(5));
+        assert!(!callee_on(4));
     }
 }

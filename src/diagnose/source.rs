@@ -428,7 +428,23 @@ impl SourceFile {
             };
         };
         let row = line as usize - 1;
-        ctx.is_except_or_raise = matches!(stmt.kind(), "except_clause" | "raise_statement");
+        // `with suppress(E):` is a `try`/`except E: pass`: its line is where the exception is caught.
+        let suppressed = |n: Node<'_>| -> Option<String> {
+            if n.kind() != "with_statement" {
+                return None;
+            }
+            let head = self.node_text(n);
+            let head = head.lines().next().unwrap_or("");
+            let i = head.find("suppress(")?;
+            let args = &head[i + "suppress(".len()..];
+            Some(
+                args[..args.rfind(')').unwrap_or(args.len())]
+                    .trim()
+                    .to_string(),
+            )
+        };
+        ctx.is_except_or_raise = matches!(stmt.kind(), "except_clause" | "raise_statement")
+            || suppressed(stmt).is_some();
         // Ancestors: loops, try bodies, the function.
         let mut child = stmt;
         let mut n = stmt.parent();
@@ -457,6 +473,12 @@ impl SourceFile {
                         ctx.try_handlers
                             .push(head.split(" as ").next().unwrap_or("").trim().to_string());
                     }
+                }
+                "with_statement"
+                    if p.child_by_field_name("body")
+                        .is_some_and(|b| b.id() == child.id()) =>
+                {
+                    ctx.try_handlers.extend(suppressed(p));
                 }
                 "except_clause" if ctx.function.is_none() => ctx.in_handler = true,
                 "function_definition" if ctx.function.is_none() => {
@@ -744,6 +766,15 @@ def f(rows, seen):
         assert_eq!(c.loops[0].kind, "while");
         let c = s.context(20);
         assert_eq!(c.try_handlers, vec!["ValueError"]);
+        // `with suppress(E):` handles E for its body, and its own line is where E is caught.
+        let w = SourceFile::from_text(
+            Path::new("w.py"),
+            "def f(rows):\n    for r in rows:\n        with suppress(KeyError, IndexError):\n            g(r)\n".into(),
+        )
+        .unwrap();
+        assert_eq!(w.context(4).try_handlers, vec!["KeyError, IndexError"]);
+        assert!(w.context(3).is_except_or_raise);
+        assert!(!w.context(2).is_except_or_raise);
         assert!(s.context(21).is_except_or_raise);
         let c = s.context(23);
         assert_eq!(c.membership, vec!["seen"]);

@@ -61,6 +61,15 @@ pub fn loops_text(ctx: &LineContext) -> String {
         .join(" and ")
 }
 
+/// `f` is a generator function (a `yield` in its own body, not in a nested function's).
+pub fn is_generator(src: &SourceFile, f: &crate::diagnose::source::FunctionInfo) -> bool {
+    (f.start..=f.end).any(|l| {
+        let t = src.line_text(l);
+        (t.starts_with("yield") || t.contains("= yield") || t.contains("(yield"))
+            && src.enclosing_function(l).map(|g| g.start) == Some(f.start)
+    })
+}
+
 /// A loop over work items (not a retry or polling loop).
 pub fn work_loop(l: &LoopInfo) -> bool {
     !(l.target.contains("attempt")
@@ -104,14 +113,10 @@ impl<'a> Site<'a> {
 
     /// The line's function is a generator (a `yield` in its own body).
     pub fn in_generator(&self) -> bool {
-        let Some(f) = self.ctx.function.as_ref() else {
-            return false;
-        };
-        (f.start..=f.end).any(|l| {
-            let t = self.src.line_text(l);
-            (t.starts_with("yield") || t.contains("= yield") || t.contains("(yield"))
-                && self.src.enclosing_function(l).map(|g| g.start) == Some(f.start)
-        })
+        self.ctx
+            .function
+            .as_ref()
+            .is_some_and(|f| is_generator(self.src, f))
     }
 
     /// The line's function runs many times: a caller's loop repeats it, or pstats counted many calls (for a

@@ -147,6 +147,9 @@ pub fn materialise(s: &Site) -> Option<Hit> {
             ),
         );
     }
+    if let Some(h) = stream_collected(s) {
+        return Some(h);
+    }
     let c = s.callers.first()?;
     if materialises(c.src, &c.ctx, false) != Some(false) {
         return None;
@@ -161,6 +164,58 @@ pub fn materialise(s: &Site) -> Option<Hit> {
         ),
         c.loc,
     )
+}
+
+/// A file read record by record through generators, then collected whole further up (`sorted(records)`,
+/// `list(stream)`): the streaming below is undone, every record is held at once. Seen on the stack: a frame
+/// looping over a file, and above it a line collecting the generator (a generator function's, or a generator
+/// expression's) that the file loop runs under.
+fn stream_collected(s: &Site) -> Option<Hit> {
+    let file_loop = |ctx: &LineContext, src: &SourceFile| {
+        ctx.loops.iter().any(|l| {
+            l.kind == "for" && {
+                let it = l.iter.trim();
+                it == "f"
+                    || it.contains("open(")
+                    || it.to_lowercase().contains("reader(")
+                    || src
+                        .bindings(it)
+                        .iter()
+                        .any(|b| b.contains("open(") || b.to_lowercase().contains("reader("))
+            }
+        })
+    };
+    let mut streaming = file_loop(&s.ctx, s.src);
+    let mut below: (&SourceFile, &LineContext) = (s.src, &s.ctx);
+    for c in &s.callers {
+        let generator = below.1.text.contains(" for ") && below.1.text.contains('(')
+            || below
+                .1
+                .function
+                .as_ref()
+                .is_some_and(|f| super::common::is_generator(below.0, f));
+        let collects = c.ctx.call_texts.iter().find(|t| {
+            ["sorted(", "list(", "tuple("]
+                .iter()
+                .any(|m| t.starts_with(m))
+        });
+        if streaming && generator {
+            if let Some(t) = collects {
+                return hit_at(
+                    0.6,
+                    format!(
+                        "line {} collects a file streamed record by record into memory at once (`{}`): every record is held, memory grows with the input",
+                        c.ctx.line,
+                        t.chars().take(60).collect::<String>()
+                    ),
+                    c.loc,
+                );
+            }
+        }
+        streaming = streaming || file_loop(&c.ctx, c.src);
+        below = (c.src, &c.ctx);
+    }
+    None
 }
 
 /// True when the line waits on blocking I/O (network, sockets, sleeps), by its text or by what the profile
@@ -373,5 +428,19 @@ def run(keys, c):
         let sleepy = src("def f(xs):\n    for x in xs:\n        wait(x)\n");
         assert!(blocking(&site(&sleepy, 3)).is_none());
         assert!(blocking(&site(&sleepy, 3).with_callee("time.sleep")).is_some());
+    }
+
+    #[test]
+    fn stream_collected_whole() {
+        let s = src("def read(path):\n    with open(path) as f:\n        for line in f:\n            yield line.split(',')\ndef grouped(rows):\n    return sorted(rows, key=len)\ndef run(path):\n    for g in grouped(r for r in read(path) if r):\n        pass\ndef totals(path):\n    t = {}\n    with open(path) as f:\n        for line in f:\n            t[line] = 1\n    return t\ndef report(path):\n    return sorted(totals(path))\n");
+        // The parsing runs under the generator expression (line 8), collected by `sorted` (line 6).
+        assert_eq!(
+            materialise(&site(&s, 4).called_from(&[8, 6, 8]))
+                .unwrap()
+                .at,
+            Some((0, 6))
+        );
+        // Near miss: a function that aggregates the file and returns a small result, sorted.
+        assert!(materialise(&site(&s, 14).called_from(&[17])).is_none());
     }
 }

@@ -6,11 +6,17 @@ use super::{Hit, Site};
 use crate::diagnose::evidence::Loc;
 use crate::diagnose::source::SourceFile;
 
+/// A pool of threads: `concurrent.futures`' executor, `multiprocessing.pool.ThreadPool`, or
+/// `multiprocessing.dummy`'s `Pool` (threads behind the process pool's API).
+fn thread_pool(src: &SourceFile) -> bool {
+    src.mentions("ThreadPoolExecutor")
+        || src.mentions("ThreadPool(")
+        || src.mentions("multiprocessing.dummy")
+}
+
 /// The file starts threads.
 pub fn threads_in_file(src: &SourceFile) -> bool {
-    src.mentions("ThreadPoolExecutor")
-        || src.mentions("threading.Thread")
-        || src.mentions("Thread(")
+    thread_pool(src) || src.mentions("threading.Thread") || src.mentions("Thread(")
 }
 
 /// Where work is handed to threads (the fix goes there): a pool's `map`/`submit`, else a `Thread(` creation.
@@ -18,9 +24,21 @@ pub fn thread_dispatch(src: &SourceFile) -> Option<u32> {
     let lines: Vec<&str> = src.text.lines().collect();
     let find =
         |pred: &dyn Fn(&str) -> bool| lines.iter().position(|l| pred(l)).map(|i| i as u32 + 1);
-    if src.mentions("ThreadPoolExecutor") {
-        find(&|l: &str| l.contains(".map(") || l.contains(".submit("))
-            .or_else(|| find(&|l: &str| l.contains("ThreadPoolExecutor(")))
+    if thread_pool(src) {
+        find(&|l: &str| {
+            [
+                ".map(",
+                ".submit(",
+                ".imap(",
+                ".imap_unordered(",
+                ".starmap(",
+                ".apply_async(",
+            ]
+            .iter()
+            .any(|m| l.contains(m))
+                && !l.trim_start().starts_with("def ")
+        })
+        .or_else(|| find(&|l: &str| l.contains("ThreadPoolExecutor(") || l.contains("ThreadPool(")))
     } else {
         find(&|l: &str| l.contains("Thread(") && !l.trim_start().starts_with("class "))
     }
@@ -174,5 +192,11 @@ def run(chunks):
         assert_eq!(thread_target(&s).as_deref(), Some("work"));
         w.wait_share = 5.0;
         assert!(main_waits(&w).is_none());
+        // multiprocessing's ThreadPool is threads too; near miss: its process Pool is not.
+        let t = src("from multiprocessing.pool import ThreadPool\ndef work(c):\n    return sum(x * x for x in c)\ndef run(cs):\n    with ThreadPool(4) as pool:\n        return pool.map(work, cs)\n");
+        assert!(threads_in_file(&t));
+        assert_eq!(thread_dispatch(&t), Some(6));
+        let p = src("from multiprocessing import Pool\ndef run(cs):\n    with Pool(4) as pool:\n        return pool.map(work, cs)\n");
+        assert!(!threads_in_file(&p));
     }
 }
