@@ -187,6 +187,11 @@ pub static RULES: &[Rule] = &[
         check: repeated::rebuilt_per_call,
     },
     Rule {
+        id: "repeated_computation.aggregate_in_loop",
+        category: Category::RepeatedComputation,
+        check: repeated::aggregate_in_loop,
+    },
+    Rule {
         id: "repeated_computation.invariant_call",
         category: Category::RepeatedComputation,
         check: repeated::invariant_call,

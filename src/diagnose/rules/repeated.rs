@@ -311,6 +311,107 @@ pub fn invariant_call(s: &Site) -> Option<Hit> {
     None
 }
 
+/// An aggregate of a whole collection (`sum(x.kg for x in rows)`, `max(prices)`, `statistics.mean(values)`)
+/// computed on every pass of a loop that does not change the collection: the same result n times, O(n^2).
+pub fn aggregate_in_loop(s: &Site) -> Option<Hit> {
+    let outer: Vec<&crate::diagnose::source::LoopInfo> = s
+        .ctx
+        .loops
+        .iter()
+        .filter(|l| l.kind != "comprehension")
+        .collect();
+    if outer.is_empty() {
+        return None;
+    }
+    let vars: Vec<&str> = outer
+        .iter()
+        .flat_map(|l| {
+            targets(l)
+                .into_iter()
+                .chain(l.assigned.iter().map(|a| a.as_str()))
+        })
+        .collect();
+    for call in &s.ctx.call_texts {
+        let callee = call.split('(').next().unwrap_or("");
+        if !AGGREGATES.contains(&method(callee))
+            || matches!(method(callee), "set" | "frozenset" | "dict" | "any")
+        {
+            continue;
+        }
+        let args = call[callee.len()..].trim_start_matches('(');
+        let args = args.strip_suffix(')').unwrap_or(args);
+        // One collection (a name, an attribute, a generator over one), not `max(a, b)` of two values.
+        let mut depth = 0i32;
+        let top_commas = args
+            .chars()
+            .filter(|&c| {
+                match c {
+                    '(' | '[' | '{' => depth += 1,
+                    ')' | ']' | '}' => depth -= 1,
+                    _ => {}
+                }
+                c == ',' && depth == 0
+            })
+            .count();
+        if top_commas > 0 && !args.contains("key=") || args.trim().is_empty() {
+            continue;
+        }
+        // The generator's own variables are its business; what it reads from outside must be fixed.
+        let own: Vec<&str> = s
+            .ctx
+            .loops
+            .iter()
+            .filter(|l| l.kind == "comprehension" && args.contains(&format!("in {}", l.iter)))
+            .flat_map(|l| targets(l))
+            .collect();
+        let reads: Vec<&str> = names_in(args)
+            .into_iter()
+            .filter(|w| !own.contains(w))
+            .collect();
+        if reads.is_empty() || reads.iter().any(|w| vars.contains(w)) {
+            continue;
+        }
+        // Nor may the loop change the collection in place (`out.append(...)`, `seen[k] = ...`).
+        let body = s.src.block(outer[0].line);
+        let changed = reads.iter().any(|w| {
+            body.iter().any(|&l| {
+                let t = s.src.line_text(l);
+                [
+                    ".append(", ".extend(", ".insert(", ".add(", ".update(", ".pop(", ".remove(",
+                    "[", " +=",
+                ]
+                .iter()
+                .any(|m| {
+                    t.starts_with(&format!("{w}{m}")) && (!m.starts_with('[') || t.contains("] ="))
+                })
+            })
+        });
+        if changed {
+            continue;
+        }
+        let first = args.split(',').next().unwrap_or("").trim();
+        if super::sorting::SORTING_STATISTICS.contains(&method(callee))
+            && super::sorting::grows(s, first)
+        {
+            continue;
+        }
+        return hit(
+            0.85,
+            format!(
+                "line {} computes `{}` over a whole collection on every pass of the loop over {}, which does not change it: compute it once before the loop",
+                s.ctx.line,
+                call.chars().take(60).collect::<String>(),
+                outer
+                    .iter()
+                    .map(|l| format!("`{}` (line {})", l.iter, l.line))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ),
+        );
+    }
+    None
+}
+
 /// The argument a caller passes for parameter `param` of the called function, found at the call site.
 fn argument_for(caller: &Caller, function: &str, params: &[String], param: &str) -> Option<String> {
     let call = caller
@@ -699,6 +800,12 @@ def build_table(cfg):
         assert!(rebuilt_per_call(&site(&r, 10).called_from(&[13, 17])).is_none());
         assert!(rebuilt_per_call(&site(&r, 5).called_from(&[8, 20])).is_none());
         assert!(rebuilt_per_call(&site(&r, 5).called_from(&[8])).is_none());
+        // A total over the whole table per row; near misses: the row's own parts, two values, a running max.
+        let a = src("def allocate(rows, cap):\n    out = []\n    for r in rows:\n        out.append(r.kg / sum(x.kg for x in rows))\n        t = sum(p.kg for p in r.parts)\n        m = max(r.kg, cap)\n        best = max(out)\n");
+        assert!(aggregate_in_loop(&site(&a, 4)).is_some());
+        assert!(aggregate_in_loop(&site(&a, 5)).is_none());
+        assert!(aggregate_in_loop(&site(&a, 6)).is_none());
+        assert!(aggregate_in_loop(&site(&a, 7)).is_none());
         // The statistic of the same list per item: positive; of a different batch per item: near miss.
         let h = helper_recomputes(&site(&s, 10).called_from(&[14])).unwrap();
         assert_eq!(h.at, Some((0, 14)));
