@@ -1,6 +1,6 @@
 //! `quadratic_string_concat`: building a big `str`/`bytes` with `+=` where CPython cannot append in place.
 
-use super::common::hit;
+use super::common::{hit, targets};
 use super::{Hit, Site};
 
 /// Calls that return a `str` or `bytes` (a packed binary record, an encoded or joined text).
@@ -148,7 +148,22 @@ pub fn rebuilt(s: &Site) -> Option<Hit> {
         let joined = v.split_once(".join(").is_some_and(|(_, rest)| {
             rest.starts_with(&format!("({target},")) || rest.starts_with(&format!("[{target},"))
         });
+        // ... or a piece inserted into it: `s = s.replace(END, piece + END, 1)`, `s = s[:i] + piece + s[i:]`.
+        let inserted = v
+            .strip_prefix(&format!("{target}.replace("))
+            .is_some_and(|args| {
+                args.split_once(',').is_some_and(|(_, new)| {
+                    new.contains('+') || new.starts_with("f\"") || new.starts_with("f'")
+                })
+            })
+            || (v.starts_with(&format!("{target}[")) && v.contains(&format!("+{target}[")));
+        let loop_item = s
+            .ctx
+            .loops
+            .iter()
+            .any(|l| targets(l).contains(&target.as_str()));
         let grows = joined
+            || (inserted && !loop_item)
             || v.starts_with(&format!("{target}+"))
             || v.starts_with(&format!("f\"{{{target}}}"))
             || v.starts_with(&format!("f'{{{target}}}"));
@@ -244,6 +259,12 @@ def build(rows, r):
         // Near misses: an f-string of something else; a reduce over numbers.
         assert!(rebuilt(&site(&s, 7)).is_none());
         assert!(rebuilt(&site(&s, 10)).is_none());
+        // A piece inserted before the closing tag, per child; near misses: the loop's own line cleaned up, and
+        // a replace that inserts nothing.
+        let r = src("class Doc:\n    def __init__(self):\n        self.text = \"<kml></kml>\"\n    def add(self, xml):\n        self.text = self.text.replace(\"</kml>\", xml + \"</kml>\", 1)\n    def clean(self):\n        self.text = self.text.replace(\"\\t\", \" \")\ndef run(doc, items, lines):\n    for it in items:\n        doc.add(it)\n    for line in lines:\n        line = line.replace(\"a\", f\"{line}b\")\n");
+        assert!(rebuilt(&site(&r, 5).called_from(&[10])).is_some());
+        assert!(rebuilt(&site(&r, 7).called_from(&[10])).is_none());
+        assert!(rebuilt(&site(&r, 12)).is_none());
     }
 
     /// What is added is known to be text by where it comes from: a packed record, a helper that returns an
