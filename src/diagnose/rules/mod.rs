@@ -319,12 +319,33 @@ pub static RULES: &[Rule] = &[
 ];
 
 /// Every rule that matches the site, with its category.
+///
+/// Repeated computation is the general case of several categories (a regex compiled, a parser built, a
+/// structure deep-copied, a list sorted again per item): where a more specific category explains the same
+/// line as well, it names the cause better, so the general finding steps back a little.
 pub fn apply(site: &Site) -> Vec<(Category, &'static str, Hit)> {
-    RULES
+    let mut hits: Vec<(Category, &'static str, Hit)> = RULES
         .iter()
         .filter_map(|r| (r.check)(site).map(|h| (r.category, r.id, h)))
-        .collect()
+        .collect();
+    let specific = hits
+        .iter()
+        .filter(|h| h.0 != Category::RepeatedComputation)
+        .map(|h| h.2.confidence)
+        .fold(0.0, f64::max);
+    for h in hits
+        .iter_mut()
+        .filter(|h| h.0 == Category::RepeatedComputation)
+    {
+        if specific >= 0.5 {
+            h.2.confidence = (h.2.confidence * GENERAL_YIELDS).min(specific - 0.01);
+        }
+    }
+    hits
 }
+
+/// How much a repeated-computation finding yields to a more specific one on the same line.
+const GENERAL_YIELDS: f64 = 0.9;
 
 #[cfg(test)]
 pub(crate) mod testing {

@@ -121,7 +121,9 @@ pub fn parser_object(s: &Site) -> Option<Hit> {
         s.ctx.call_texts.iter().find(|c| {
             let name = super::common::method(c.split('(').next().unwrap_or(""));
             s.src.functions().iter().any(|f| {
-                f.name == name && (f.start + 1..=f.end).any(|l| factory(&s.src.line_text(l)))
+                f.name == name
+                    && (f.start + 1..=f.end)
+                        .any(|l| s.src.context(l).call_texts.iter().any(|c| factory(c)))
             })
         })
     })?;
@@ -188,5 +190,8 @@ def run(lines):
         let s = src("import argparse\ndef build():\n    p = argparse.ArgumentParser()\n    return p\ndef plain():\n    return 1\ndef run(cmds):\n    for c in cmds:\n        a = build().parse_args(c)\n        b = plain()\n");
         assert!(parser_object(&site(&s, 9)).is_some());
         assert!(parser_object(&site(&s, 10)).is_none());
+        // Near miss: a helper that makes a Decimal of its argument builds no parser.
+        let d = src("from decimal import Decimal\ndef amount(p):\n    a = Decimal(p) * 2\n    return a\ndef run(ps):\n    for p in ps:\n        amount(p)\n");
+        assert!(parser_object(&site(&d, 7)).is_none());
     }
 }
