@@ -717,6 +717,26 @@ pub fn helper_recomputes(s: &Site) -> Option<Hit> {
             l.kind != "while"
                 && !(l.iter.starts_with("range(") && targets(l).iter().all(|v| *v == "_"))
                 && invariant_input(&l.iter)
+                // (A loop over fixed alternatives, each applied to this call's own argument, `for d in DECODERS:
+                // d(body)`, gives a different result per call.)
+                && !(l.kind == "for" && {
+                    let varying: Vec<&String> = f
+                        .params
+                        .iter()
+                        .filter(|p| {
+                            *p != "self" && arg_invariant(&s.callers, 0, &f.name, &f.params, p) != Some(true)
+                        })
+                        .collect();
+                    let items = targets(l);
+                    s.src.block(l.line).iter().skip(1).any(|&b| {
+                        s.src.context(b).call_texts.iter().any(|c| {
+                            c.split_once('(').is_some_and(|(callee, args)| {
+                                items.contains(&callee)
+                                    && varying.iter().any(|p| uses_ident(args, p))
+                            })
+                        })
+                    })
+                })
         })
         // (A scan that compares each item with a key is a join, not a rebuilt result.)
         && super::joins::scan_helper(s).is_none();
@@ -806,6 +826,9 @@ def build_table(cfg):
         assert!(aggregate_in_loop(&site(&a, 5)).is_none());
         assert!(aggregate_in_loop(&site(&a, 6)).is_none());
         assert!(aggregate_in_loop(&site(&a, 7)).is_none());
+        // Near miss: fixed alternatives tried on each call's own argument.
+        let d = src("DECODERS = (int, float)\ndef decode(body):\n    for dec in DECODERS:\n        try:\n            return dec(body)\n        except ValueError:\n            continue\ndef run(lines):\n    for line in lines:\n        decode(line)\n");
+        assert!(helper_recomputes(&site(&d, 3).called_from(&[10])).is_none());
         // The statistic of the same list per item: positive; of a different batch per item: near miss.
         let h = helper_recomputes(&site(&s, 10).called_from(&[14])).unwrap();
         assert_eq!(h.at, Some((0, 14)));
