@@ -194,10 +194,27 @@ fn stream_collected(s: &Site) -> Option<Hit> {
                 .function
                 .as_ref()
                 .is_some_and(|f| super::common::is_generator(below.0, f));
+        // ... or one copy of a `tee`d stream run to its end while the other waits: tee buffers all of it.
+        let teed = c
+            .ctx
+            .function
+            .as_ref()
+            .is_some_and(|f| (f.start..=f.end).any(|l| c.src.line_text(l).contains("tee(")));
         let collects = c.ctx.call_texts.iter().find(|t| {
             ["sorted(", "list(", "tuple("]
                 .iter()
                 .any(|m| t.starts_with(m))
+                || (teed
+                    && [
+                        "sum(",
+                        "len(",
+                        "max(",
+                        "min(",
+                        "collections.deque(",
+                        "deque(",
+                    ]
+                    .iter()
+                    .any(|m| t.starts_with(m)))
         });
         if streaming && generator {
             if let Some(t) = collects {
@@ -442,5 +459,12 @@ def run(keys, c):
         );
         // Near miss: a function that aggregates the file and returns a small result, sorted.
         assert!(materialise(&site(&s, 14).called_from(&[17])).is_none());
+        // One copy of a tee'd stream counted to its end: tee holds every record for the other copy.
+        let t = src("import itertools\ndef read(path):\n    with open(path) as f:\n        for line in f:\n            yield line\ndef with_total(rows):\n    a, b = itertools.tee(rows)\n    n = sum(1 for _ in a)\n    return n, b\ndef plain(rows):\n    n = sum(1 for _ in rows)\n    return n\n");
+        assert_eq!(
+            materialise(&site(&t, 5).called_from(&[8, 8])).unwrap().at,
+            Some((0, 8))
+        );
+        assert!(materialise(&site(&t, 5).called_from(&[11, 11])).is_none());
     }
 }

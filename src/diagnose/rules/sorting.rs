@@ -154,11 +154,18 @@ pub fn sort_in_loop(s: &Site) -> Option<Hit> {
     if s.ctx.is_except_or_raise || s.ctx.in_handler {
         return None;
     }
-    if sorted_argument(&s.ctx.text).is_some_and(|a| fresh_each_pass(s, a)) {
+    // The whole statement (a call spread over lines holds its sort on any of them).
+    let text = &match s.src.statement_span(s.ctx.line) {
+        Some((a, b)) if b > a => (a..=b)
+            .map(|l| s.src.line_text(l))
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => s.ctx.text.clone(),
+    };
+    if sorted_argument(text).is_some_and(|a| fresh_each_pass(s, a)) {
         return None;
     }
     // A loop whose iterable is the sort sorts once; so does a generator inside the sort's own arguments.
-    let text = &s.ctx.text;
     let sort_at = text.find("sorted(").or_else(|| text.find(".sort("));
     let inside_sort = |l: &crate::diagnose::source::LoopInfo| {
         l.line == s.ctx.line
@@ -243,6 +250,10 @@ def run(events, scores):
         assert!(sort_in_loop(&site(&fresh, 3)).is_none());
         assert!(sort_in_loop(&site(&fresh, 4)).is_none());
         assert!(sort_in_loop(&site(&fresh, 5)).is_some());
+        // ... also when the sort is on another line of a call spread over several.
+        let spread = src("def f(out, rng, n):\n    for start in range(n):\n        out.writerows(zip(rng.choices(A, k=3),\n                          sorted(rng.choices(B, k=3))))\n");
+        assert!(sort_in_loop(&site(&spread, 3)).is_none());
+        assert!(sort_in_loop(&site(&spread, 4)).is_none());
         let h = sorting_helper(&site(&s, 2).called_from(&[6])).unwrap();
         assert_eq!(h.at, Some((0, 6)));
         assert!(sorting_helper(&site(&s, 2)).is_none());
