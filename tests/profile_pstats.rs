@@ -268,3 +268,171 @@ fn filters_hide_builtins_and_imports_in_pstats() {
         .iter()
         .all(|x| x.function != "<built-in method time.sleep>"));
 }
+
+/// Every line_profiler fixture (4.0 to 5.1, with and without `-p`): the numbers `line_profiler.load_stats`
+/// gives, and the per-line hits and times its own text report prints.
+#[test]
+fn lprof_files_match_line_profilers_own_numbers_on_every_version() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/profile/lprof");
+    let mut versions: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    versions.sort();
+    assert!(versions.len() >= 5, "{versions:?}");
+    let mut files = 0;
+    for dir in versions {
+        for lprof in fixtures(
+            dir.strip_prefix(root.parent().unwrap())
+                .unwrap()
+                .to_str()
+                .unwrap(),
+            ".lprof",
+        ) {
+            files += 1;
+            let ctx = lprof.display().to_string();
+            let stem = lprof.with_extension("");
+            let oracle: Value = serde_json::from_slice(
+                &std::fs::read(format!("{}.oracle.json", stem.display())).unwrap(),
+            )
+            .unwrap();
+            let stats = profile::lprof::parse(&std::fs::read(&lprof).unwrap())
+                .unwrap_or_else(|e| panic!("{ctx}: {e:?}"));
+            assert_eq!(stats.unit, oracle["unit"].as_f64().unwrap(), "{ctx}");
+            let funcs = oracle["functions"].as_array().unwrap();
+            assert_eq!(stats.functions.len(), funcs.len(), "{ctx}");
+            for (ours, theirs) in stats.functions.iter().zip(funcs) {
+                assert_eq!(ours.file, theirs["file"].as_str().unwrap(), "{ctx}");
+                assert_eq!(
+                    ours.first_line as u64,
+                    theirs["first_line"].as_u64().unwrap(),
+                    "{ctx}"
+                );
+                assert_eq!(ours.name, theirs["name"].as_str().unwrap(), "{ctx}");
+                let rows: Vec<(u32, u64, u64)> = theirs["lines"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|l| {
+                        (
+                            l["lineno"].as_u64().unwrap() as u32,
+                            l["nhits"].as_u64().unwrap(),
+                            l["time"].as_u64().unwrap(),
+                        )
+                    })
+                    .collect();
+                assert_eq!(ours.lines, rows, "{ctx} {}", ours.name);
+            }
+            // The text report (`python -m line_profiler`): hits exactly, times in its 1e-6 s unit to 0.1.
+            let text = std::fs::read_to_string(format!("{}.txt", stem.display())).unwrap();
+            let mut function = String::new();
+            let mut checked = 0;
+            for line in text.lines() {
+                if let Some(rest) = line.strip_prefix("Function: ") {
+                    function = rest.split(" at line ").next().unwrap().to_string();
+                    continue;
+                }
+                let cols: Vec<&str> = line.split_whitespace().collect();
+                let (Some(Ok(lineno)), Some(Ok(hits)), Some(Ok(time))) = (
+                    cols.first().map(|c| c.parse::<u32>()),
+                    cols.get(1).map(|c| c.parse::<u64>()),
+                    cols.get(2).map(|c| c.parse::<f64>()),
+                ) else {
+                    continue;
+                };
+                let f = stats
+                    .functions
+                    .iter()
+                    .find(|f| f.name == function)
+                    .unwrap_or_else(|| panic!("{ctx}: {function}"));
+                let &(_, h, t) = f
+                    .lines
+                    .iter()
+                    .find(|l| l.0 == lineno)
+                    .unwrap_or_else(|| panic!("{ctx}: {function}:{lineno}"));
+                assert_eq!(h, hits, "{ctx} {function}:{lineno}");
+                assert!(
+                    (t as f64 * stats.unit / 1e-6 - time).abs() <= 0.051,
+                    "{ctx} {function}:{lineno}: {t} vs {time}"
+                );
+                checked += 1;
+            }
+            assert!(checked >= 10, "{ctx}: only {checked} report lines checked");
+            // Through the generic loader: sniffed, one stack per line, the total in seconds.
+            let p = profile::load(&lprof, None).unwrap();
+            assert_eq!(p.meta.format, Format::Lprof, "{ctx}");
+            let total: f64 = stats
+                .functions
+                .iter()
+                .flat_map(|f| &f.lines)
+                .map(|l| l.2 as f64)
+                .sum::<f64>()
+                * stats.unit;
+            assert!(close(p.total(), total), "{ctx}");
+            assert_eq!(p.line_hits.len(), p.stacks.len(), "{ctx}");
+        }
+    }
+    assert!(files >= 9, "{files} .lprof fixtures");
+}
+
+/// Truncated and corrupted `.lprof` files are refused with a byte offset, never a panic.
+#[test]
+fn lprof_damage_is_refused_with_an_offset() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/profile/lprof/5.1.0/prog.lprof");
+    let data = std::fs::read(&path).unwrap();
+    for n in 0..data.len() {
+        let e = profile::lprof::parse(&data[..n]).unwrap_err();
+        assert!(e.offset <= n, "cut at {n}: {e:?}");
+    }
+    let mut refused = 0;
+    for i in 0..data.len() {
+        for x in [0x00u8, 0xff, b'.', b'('] {
+            let mut d = data.clone();
+            d[i] = x;
+            if profile::lprof::parse(&d).is_err() {
+                refused += 1;
+            }
+        }
+    }
+    assert!(refused > data.len(), "{refused}");
+    let e = profile::parse(&data[..data.len() - 3], &path, Some(Format::Lprof))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("prog.lprof") && e.contains("byte "), "{e}");
+}
+
+/// `etlkit profile FILE.lprof`: the hottest functions first, each line with its hits and time per hit, and the
+/// line with most of its function's time named.
+#[test]
+fn lprof_report_shows_hits_and_time_per_hit() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/profile/lprof/5.1.0/prog_p.lprof");
+    let p = profile::load(&path, None).unwrap();
+    let r = profile::analyze(&p, &profile::Filters::default(), 3, None);
+    assert_eq!(r.line_functions.len(), 3);
+    assert_eq!(r.line_functions[0].function, "main");
+    let fw = r
+        .line_functions
+        .iter()
+        .find(|f| f.function == "Tally.from_words")
+        .unwrap();
+    let hot = fw
+        .lines
+        .iter()
+        .max_by(|a, b| a.time.total_cmp(&b.time))
+        .unwrap();
+    assert_eq!((hot.line, hot.hits), (37, 200_000));
+    assert!((hot.per_hit * hot.hits as f64 - hot.time).abs() < 1e-9);
+    assert!(hot.pct > 90.0);
+    let text = profile::view::render_text(&r);
+    assert!(
+        text.contains("Tally.from_words (lines.py), total"),
+        "{text}"
+    );
+    assert!(text.contains("200000"), "{text}");
+    assert!(text.contains("per hit"), "{text}");
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["line_functions"][0]["function"], "main");
+}

@@ -174,7 +174,7 @@ _HIDE = {"idle", "imports", "stdlib", "site", "lib"}
 
 
 class Profile:
-    """A profile: cProfile/pstats, py-spy raw or speedscope, or folded stacks, in one model.
+    """A profile: cProfile/pstats, py-spy raw or speedscope, folded stacks, or line_profiler, in one model.
 
     Views return :class:`Table` objects (``.to_polars()``, ``.to_dicts()``). ``hide`` drops frames from a view:
     ``"idle"`` (waiting), ``"imports"`` (import time), ``"stdlib"``, ``"site"`` (site-packages), ``"lib"``
@@ -193,7 +193,7 @@ class Profile:
 
     @property
     def format(self) -> str:
-        """``pstats``, ``folded`` or ``speedscope``."""
+        """``pstats``, ``folded``, ``speedscope`` or ``lprof``."""
         return str(self._meta["format"])
 
     @property
@@ -308,8 +308,9 @@ _LINE_COLUMNS = ("file", "line", "function", "self", "total", "self_pct", "total
 
 
 def load_profile(path: StrPath, format: Optional[str] = None) -> Profile:
-    """Reads a profile: a cProfile/pstats dump, py-spy ``--format raw`` or other folded stacks, or speedscope
-    JSON (gzip-compressed too). ``format`` (``"pstats"``, ``"folded"``, ``"speedscope"``) forces a reader;
+    """Reads a profile: a cProfile/pstats dump, py-spy ``--format raw`` or other folded stacks, speedscope
+    JSON (gzip-compressed too), or a line_profiler ``.lprof``. ``format`` (``"pstats"``, ``"folded"``,
+    ``"speedscope"``, ``"lprof"``) forces a reader;
     by default it is guessed from the content.
 
     Raises:

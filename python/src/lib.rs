@@ -493,7 +493,7 @@ impl RawProfile {
     }
 }
 
-/// Loads a profile file; `format` is pstats, folded or speedscope (None: guessed from the content).
+/// Loads a profile file; `format` is pstats, folded, speedscope or lprof (None: guessed from the content).
 #[pyfunction]
 #[pyo3(signature = (path, format))]
 fn load_profile(py: Python<'_>, path: PathBuf, format: Option<&str>) -> PyResult<RawProfile> {
@@ -502,10 +502,11 @@ fn load_profile(py: Python<'_>, path: PathBuf, format: Option<&str>) -> PyResult
         Some("pstats") => Some(Format::Pstats),
         Some("folded") => Some(Format::Folded),
         Some("speedscope") => Some(Format::Speedscope),
+        Some("lprof") => Some(Format::Lprof),
         Some(other) => {
             return Err(to_py(
                 py,
-                invalid("profile format", other, "pstats, folded or speedscope"),
+                invalid("profile format", other, "pstats, folded, speedscope or lprof"),
                 Ctx::Profile,
             ))
         }

@@ -49,7 +49,8 @@ impl Input {
 
 #[derive(Debug, clap::Args)]
 struct ReportArgs {
-    /// The profile: a cProfile/pstats dump, py-spy raw or other folded stacks, or speedscope JSON.
+    /// The profile: a cProfile/pstats dump, py-spy raw or other folded stacks, speedscope JSON, or a
+    /// line_profiler .lprof.
     #[arg(required = true)]
     file: Option<PathBuf>,
     #[command(flatten)]

@@ -451,6 +451,7 @@ fn finish(mut results: Vec<Done>, mut names: Vec<Names>, path: &Path) -> Result<
         frames,
         stacks,
         timings: Vec::new(),
+        line_hits: Vec::new(),
     })
 }
 

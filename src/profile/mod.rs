@@ -8,6 +8,7 @@
 pub mod diff;
 pub mod export;
 pub mod folded;
+pub mod lprof;
 mod marshal;
 pub mod pstats;
 pub mod speedscope;
@@ -169,6 +170,8 @@ pub enum Format {
     Folded,
     /// speedscope JSON (sampled and evented profiles).
     Speedscope,
+    /// line_profiler's pickled `LineStats` (`kernprof -l`, `.lprof`).
+    Lprof,
 }
 
 /// Where a profile came from and how to read its numbers.
@@ -191,6 +194,8 @@ pub struct Profile {
     pub frames: Vec<Frame>,
     pub stacks: Vec<Stack>,
     pub timings: Vec<FunctionTiming>,
+    /// Exact hits per line (line_profiler): the frame of each line and how many times it ran.
+    pub line_hits: Vec<(FrameId, u64)>,
 }
 
 /// The note every pstats report carries: deterministic profilers distort call-heavy code.
@@ -206,6 +211,7 @@ impl Profile {
             frames: Vec::new(),
             stacks: Vec::new(),
             timings: Vec::new(),
+            line_hits: Vec::new(),
         }
     }
 
@@ -270,9 +276,10 @@ pub trait Reader {
 }
 
 /// The readers, in the order their sniffers are tried (most specific first).
-pub fn readers() -> [&'static dyn Reader; 3] {
+pub fn readers() -> [&'static dyn Reader; 4] {
     [
         &pstats::PstatsReader,
+        &lprof::LprofReader,
         &speedscope::SpeedscopeReader,
         &folded::FoldedReader,
     ]
@@ -305,7 +312,8 @@ pub fn parse(data: &[u8], path: &Path, format: Option<Format>) -> Result<Profile
             path: path.to_path_buf(),
             message:
                 "not a profile etlkit can read (expected a cProfile/pstats dump, py-spy raw or \
-                      folded stacks, or speedscope JSON; name the format to force one)"
+                      folded stacks, speedscope JSON or a line_profiler .lprof; name the format to \
+                      force one)"
                     .into(),
         })?,
     };

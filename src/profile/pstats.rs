@@ -141,6 +141,7 @@ fn build(frames: Vec<Frame>, timings: Vec<FunctionTiming>, unknown_cc: bool) -> 
         frames,
         stacks: Vec::new(),
         timings,
+        line_hits: Vec::new(),
     }
 }
 

@@ -229,6 +229,7 @@ impl Reader for SpeedscopeReader {
             frames: table.into_frames(),
             stacks,
             timings: Vec::new(),
+            line_hits: Vec::new(),
         })
     }
 }

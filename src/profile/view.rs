@@ -277,6 +277,96 @@ pub struct Report {
     pub hot_path: Vec<PathStep>,
     pub hot_path_note: Option<String>,
     pub neighbours: Option<Neighbours>,
+    /// line_profiler: the hottest functions with every line's hits and time (empty for other formats).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub line_functions: Vec<LineFunctionRow>,
+}
+
+/// A function as line_profiler reports it: its total and each line that ran.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LineFunctionRow {
+    pub function: String,
+    pub file: String,
+    pub total: f64,
+    pub total_pct: f64,
+    pub lines: Vec<LineDetail>,
+}
+
+/// One line of a [`LineFunctionRow`]: hits, time, time per hit, share of the function's time, and the source
+/// text when the file can be read.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LineDetail {
+    pub line: u32,
+    pub hits: u64,
+    pub time: f64,
+    pub per_hit: f64,
+    pub pct: f64,
+    pub source: Option<String>,
+}
+
+/// Groups a line_profiler profile's lines by function, hottest functions first.
+fn line_functions(p: &Profile, top: usize) -> Vec<LineFunctionRow> {
+    if p.line_hits.is_empty() {
+        return Vec::new();
+    }
+    let hits: HashMap<FrameId, u64> = p.line_hits.iter().copied().collect();
+    // (function, file) -> [(line, hits, time)]
+    type Lines = Vec<(u32, u64, f64)>;
+    let mut by_fn: HashMap<(&str, &str), Lines> = HashMap::new();
+    for st in &p.stacks {
+        let Some(&id) = st.frames.last() else {
+            continue;
+        };
+        let f = &p.frames[id as usize];
+        by_fn.entry((&f.function, &f.file)).or_default().push((
+            f.line.unwrap_or(0),
+            hits.get(&id).copied().unwrap_or(0),
+            st.weight,
+        ));
+    }
+    // line_profiler times nested calls inside their callers' lines: a share of the sum means little, so the
+    // share is of the largest function total.
+    let mut rows: Vec<LineFunctionRow> = by_fn
+        .into_iter()
+        .map(|((function, file), mut lines)| {
+            lines.sort_by_key(|l| l.0);
+            let total: f64 = lines.iter().map(|l| l.2).sum();
+            let source: Option<Vec<String>> = std::fs::read_to_string(file)
+                .ok()
+                .map(|t| t.lines().map(str::to_string).collect());
+            LineFunctionRow {
+                function: function.to_string(),
+                file: file.to_string(),
+                total,
+                total_pct: 0.0,
+                lines: lines
+                    .into_iter()
+                    .filter(|l| l.1 > 0 || l.2 > 0.0)
+                    .map(|(line, h, t)| LineDetail {
+                        line,
+                        hits: h,
+                        time: t,
+                        per_hit: if h > 0 { t / h as f64 } else { 0.0 },
+                        pct: pct(t, total),
+                        source: source
+                            .as_ref()
+                            .and_then(|s| s.get(line as usize - 1).cloned()),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.total
+            .total_cmp(&a.total)
+            .then_with(|| a.function.cmp(&b.function))
+    });
+    let max = rows.first().map_or(0.0, |r| r.total);
+    for r in &mut rows {
+        r.total_pct = pct(r.total, max);
+    }
+    rows.truncate(top);
+    rows
 }
 
 /// Per-function (and per-line) sums for a profile.
@@ -526,6 +616,7 @@ pub fn analyze(profile: &Profile, filters: &Filters, top: usize, function: Optio
         hot_path,
         hot_path_note,
         neighbours,
+        line_functions: line_functions(p, top),
     }
 }
 
@@ -907,12 +998,62 @@ fn function_table(rows: &[FunctionRow], unit: Unit, timed: bool) -> String {
     s
 }
 
+/// line_profiler's view: per function, every line that ran with its hits, time, time per hit and share.
+fn render_line_functions(s: &mut String, r: &Report) {
+    let unit = r.meta.unit;
+    for f in &r.line_functions {
+        let _ = writeln!(
+            s,
+            "\n{} ({}), total {}",
+            f.function,
+            clip_start(&f.file, FILE_WIDTH),
+            fmt_weight(f.total, unit)
+        );
+        let rows = f
+            .lines
+            .iter()
+            .map(|l| {
+                vec![
+                    l.line.to_string(),
+                    l.hits.to_string(),
+                    fmt_weight(l.time, unit),
+                    fmt_weight(l.per_hit, unit),
+                    format!("{:.1}", l.pct),
+                    l.source
+                        .as_deref()
+                        .map_or(String::new(), |t| clip_end(t.trim_end(), 60)),
+                ]
+            })
+            .collect();
+        Table {
+            head: vec!["line", "hits", "time", "per hit", "%", "source"],
+            right: vec![true, true, true, true, true, false],
+            rows,
+        }
+        .render(s);
+    }
+}
+
 /// Renders the report as aligned terminal tables.
 pub fn render_text(r: &Report) -> String {
     let unit = r.meta.unit;
     let timed = r.meta.format == super::Format::Pstats;
     let mut s = String::new();
     let what = if timed { "functions" } else { "stacks" };
+    if !r.line_functions.is_empty() {
+        // Lines of nested calls hold their callees' time too: their sum is no run time.
+        let _ = writeln!(
+            s,
+            "line_profiler profile: {} lines timed (the {} hottest functions below)",
+            r.entries,
+            r.line_functions.len()
+        );
+        for n in &r.meta.notes {
+            let _ = writeln!(s, "note: {n}");
+        }
+        render_line_functions(&mut s, r);
+        return s;
+    }
     let _ = writeln!(
         s,
         "{} profile ({}), total {} over {} {what}",
@@ -921,6 +1062,7 @@ pub fn render_text(r: &Report) -> String {
             super::Format::Pstats => "pstats",
             super::Format::Folded => "folded",
             super::Format::Speedscope => "speedscope",
+            super::Format::Lprof => "line_profiler",
         },
         fmt_weight(r.total, unit),
         r.entries

@@ -1,0 +1,556 @@
+//! line_profiler's `.lprof` files (`kernprof -l`, `LineProfiler.dump_stats`): a pickled `LineStats` whose
+//! state is `{"timings": {(file, first_line, name): [(line, hits, time), ...]}, "unit": seconds_per_time}`.
+//!
+//! Read natively, as the pstats reader reads marshal: a small pickle machine that knows only the opcodes and
+//! shapes line_profiler 4.x and 5.x write (protocols 2 to 5; see `tests/fixtures/profile/lprof/README.md`),
+//! and refuses every other byte with its offset. Nothing is executed: the class reference is checked by name.
+
+use std::path::Path;
+
+use super::{
+    format_error, Format, Frame, FrameTable, LineKind, Meta, Profile, Reader, Stack, Unit,
+};
+use crate::Result;
+
+/// Reads line_profiler dumps.
+pub struct LprofReader;
+
+impl Reader for LprofReader {
+    fn format(&self) -> Format {
+        Format::Lprof
+    }
+
+    /// A pickle (protocol >= 2) naming line_profiler's `LineStats` near its start.
+    fn sniff(&self, data: &[u8]) -> bool {
+        data.first() == Some(&0x80)
+            && data[..data.len().min(256)]
+                .windows(b"LineStats".len())
+                .any(|w| w == b"LineStats")
+    }
+
+    fn read(&self, data: &[u8], path: &Path) -> Result<Profile> {
+        let stats = parse(data)
+            .map_err(|e| format_error(path, format!("byte {}: {}", e.offset, e.message)))?;
+        Ok(to_profile(&stats))
+    }
+}
+
+/// One profiled function: where it is and its lines as (line, hits, time in `unit`s).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineFunction {
+    pub file: String,
+    pub first_line: u32,
+    pub name: String,
+    pub lines: Vec<(u32, u64, u64)>,
+}
+
+/// What a `.lprof` holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineStats {
+    /// Seconds per time unit (1e-9 from line_profiler 4.1 on, 1e-6 before).
+    pub unit: f64,
+    pub functions: Vec<LineFunction>,
+}
+
+/// A decoding error at a byte offset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PickleError {
+    pub offset: usize,
+    pub message: String,
+}
+
+type R<T> = std::result::Result<T, PickleError>;
+
+/// The objects a pickle builds, in an arena (lists and dicts are filled after they are memoised, so the memo
+/// and the stack hold indexes into it).
+#[derive(Debug, Clone)]
+enum Obj {
+    None,
+    Bool,
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Tuple(Vec<usize>),
+    List(Vec<usize>),
+    Dict(Vec<(usize, usize)>),
+    /// line_profiler's `LineStats` class (checked by name, never imported).
+    Class,
+    /// An instance of it, with its `__dict__` state once `BUILD` gives it.
+    Instance(Option<usize>),
+}
+
+enum Item {
+    Mark,
+    Obj(usize),
+}
+
+struct Machine<'a> {
+    data: &'a [u8],
+    pos: usize,
+    arena: Vec<Obj>,
+    stack: Vec<Item>,
+    memo: Vec<usize>,
+}
+
+impl<'a> Machine<'a> {
+    fn err<T>(&self, at: usize, message: impl Into<String>) -> R<T> {
+        Err(PickleError {
+            offset: at,
+            message: message.into(),
+        })
+    }
+
+    fn take(&mut self, n: usize) -> R<&'a [u8]> {
+        let at = self.pos;
+        if self.data.len() - self.pos < n {
+            return self.err(
+                at,
+                format!(
+                    "truncated: {n} bytes expected, {} left",
+                    self.data.len() - at
+                ),
+            );
+        }
+        self.pos += n;
+        Ok(&self.data[at..at + n])
+    }
+
+    fn uint(&mut self, n: usize) -> R<u64> {
+        let b = self.take(n)?;
+        Ok(b.iter().rev().fold(0u64, |a, &x| (a << 8) | u64::from(x)))
+    }
+
+    fn push(&mut self, o: Obj) {
+        self.arena.push(o);
+        self.stack.push(Item::Obj(self.arena.len() - 1));
+    }
+
+    fn pop(&mut self, at: usize) -> R<usize> {
+        match self.stack.pop() {
+            Some(Item::Obj(i)) => Ok(i),
+            Some(Item::Mark) => self.err(at, "a value expected on the stack, found a mark"),
+            None => self.err(at, "a value expected, the stack is empty"),
+        }
+    }
+
+    /// The values above the topmost mark, which is removed.
+    fn pop_mark(&mut self, at: usize) -> R<Vec<usize>> {
+        let Some(m) = self.stack.iter().rposition(|x| matches!(x, Item::Mark)) else {
+            return self.err(at, "no mark on the stack");
+        };
+        let items = self
+            .stack
+            .drain(m..)
+            .skip(1)
+            .map(|x| match x {
+                Item::Obj(i) => i,
+                Item::Mark => unreachable!("rposition found the topmost mark"),
+            })
+            .collect();
+        Ok(items)
+    }
+
+    fn text(&mut self, n: usize, at: usize) -> R<String> {
+        let b = self.take(n)?;
+        match std::str::from_utf8(b) {
+            Ok(s) => Ok(s.to_string()),
+            Err(_) => self.err(at, "string is not valid UTF-8"),
+        }
+    }
+
+    fn run(&mut self) -> R<usize> {
+        loop {
+            let at = self.pos;
+            let op = self.take(1)?[0];
+            match op {
+                0x80 => {
+                    let proto = self.take(1)?[0];
+                    if !(2..=5).contains(&proto) {
+                        return self.err(
+                            at,
+                            format!("pickle protocol {proto} (line_profiler writes 2 to 5)"),
+                        );
+                    }
+                }
+                // FRAME: a length hint for buffered readers.
+                0x95 => {
+                    self.take(8)?;
+                }
+                b'.' => return self.pop(at),
+                b'(' => self.stack.push(Item::Mark),
+                b'N' => self.push(Obj::None),
+                0x88 => self.push(Obj::Bool),
+                0x89 => self.push(Obj::Bool),
+                b'K' => {
+                    let v = self.uint(1)? as i64;
+                    self.push(Obj::Int(v));
+                }
+                b'M' => {
+                    let v = self.uint(2)? as i64;
+                    self.push(Obj::Int(v));
+                }
+                b'J' => {
+                    let v = self.uint(4)? as u32 as i32 as i64;
+                    self.push(Obj::Int(v));
+                }
+                0x8a => {
+                    let n = self.take(1)?[0] as usize;
+                    if n > 8 {
+                        return self
+                            .err(at, format!("an integer of {n} bytes (at most 8 expected)"));
+                    }
+                    let b = self.take(n)?;
+                    let mut v: i64 = 0;
+                    for (i, &x) in b.iter().enumerate() {
+                        v |= i64::from(x) << (8 * i);
+                    }
+                    // Two's complement: sign-extend from the top byte.
+                    if n > 0 && n < 8 && b[n - 1] & 0x80 != 0 {
+                        v -= 1i64 << (8 * n);
+                    }
+                    self.push(Obj::Int(v));
+                }
+                b'G' => {
+                    let v = f64::from_bits(u64::from_be_bytes(
+                        self.take(8)?.try_into().unwrap_or([0; 8]),
+                    ));
+                    self.push(Obj::Float(v));
+                }
+                0x8c => {
+                    let n = self.take(1)?[0] as usize;
+                    let s = self.text(n, at)?;
+                    self.push(Obj::Str(s));
+                }
+                b'X' => {
+                    let n = self.uint(4)? as usize;
+                    let s = self.text(n, at)?;
+                    self.push(Obj::Str(s));
+                }
+                0x8d => {
+                    let n = self.uint(8)?;
+                    let n = usize::try_from(n).unwrap_or(usize::MAX);
+                    let s = self.text(n, at)?;
+                    self.push(Obj::Str(s));
+                }
+                b')' => self.push(Obj::Tuple(Vec::new())),
+                0x85..=0x87 => {
+                    let n = (op - 0x84) as usize;
+                    let mut items = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        items.push(self.pop(at)?);
+                    }
+                    items.reverse();
+                    self.push(Obj::Tuple(items));
+                }
+                b't' => {
+                    let items = self.pop_mark(at)?;
+                    self.push(Obj::Tuple(items));
+                }
+                b']' => self.push(Obj::List(Vec::new())),
+                b'}' => self.push(Obj::Dict(Vec::new())),
+                b'a' | b'e' => {
+                    let items = if op == b'a' {
+                        vec![self.pop(at)?]
+                    } else {
+                        self.pop_mark(at)?
+                    };
+                    let list = self.pop(at)?;
+                    match &mut self.arena[list] {
+                        Obj::List(v) => v.extend(items),
+                        _ => return self.err(at, "append to something that is not a list"),
+                    }
+                    self.stack.push(Item::Obj(list));
+                }
+                b's' | b'u' => {
+                    let items = if op == b's' {
+                        let v = self.pop(at)?;
+                        let k = self.pop(at)?;
+                        vec![k, v]
+                    } else {
+                        self.pop_mark(at)?
+                    };
+                    if items.len() % 2 != 0 {
+                        return self.err(at, "an odd number of items for a dict");
+                    }
+                    let dict = self.pop(at)?;
+                    match &mut self.arena[dict] {
+                        Obj::Dict(v) => v.extend(items.chunks(2).map(|p| (p[0], p[1]))),
+                        _ => return self.err(at, "set items of something that is not a dict"),
+                    }
+                    self.stack.push(Item::Obj(dict));
+                }
+                0x94 => {
+                    let Some(Item::Obj(top)) = self.stack.last() else {
+                        return self.err(at, "memoize with no value on the stack");
+                    };
+                    let top = *top;
+                    self.memo.push(top);
+                }
+                b'q' | b'r' => {
+                    let i = self.uint(if op == b'q' { 1 } else { 4 })? as usize;
+                    let Some(Item::Obj(top)) = self.stack.last() else {
+                        return self.err(at, "put with no value on the stack");
+                    };
+                    let top = *top;
+                    // Memo slots are numbered from 0 as objects are made: a far-off slot is a damaged file
+                    // (and would ask for a huge table).
+                    if i > self.arena.len() {
+                        return self.err(
+                            at,
+                            format!("memo slot {i} is beyond the objects made so far"),
+                        );
+                    }
+                    if i >= self.memo.len() {
+                        self.memo.resize(i + 1, usize::MAX);
+                    }
+                    self.memo[i] = top;
+                }
+                b'h' | b'j' => {
+                    let i = self.uint(if op == b'h' { 1 } else { 4 })? as usize;
+                    match self.memo.get(i) {
+                        Some(&o) if o != usize::MAX => self.stack.push(Item::Obj(o)),
+                        _ => return self.err(at, format!("memo entry {i} does not exist")),
+                    }
+                }
+                // STACK_GLOBAL (module and name on the stack) and GLOBAL (`module\nname\n` inline).
+                0x93 | b'c' => {
+                    let (module, name) = if op == 0x93 {
+                        let n = self.pop(at)?;
+                        let m = self.pop(at)?;
+                        match (&self.arena[m], &self.arena[n]) {
+                            (Obj::Str(m), Obj::Str(n)) => (m.clone(), n.clone()),
+                            _ => {
+                                return self
+                                    .err(at, "a global named by something other than strings")
+                            }
+                        }
+                    } else {
+                        let line = |m: &mut Self| -> R<String> {
+                            let rest = &m.data[m.pos..];
+                            let Some(end) = rest.iter().position(|&b| b == b'\n') else {
+                                return m.err(at, "unterminated global name");
+                            };
+                            let s = m.text(end, at)?;
+                            m.pos += 1;
+                            Ok(s)
+                        };
+                        (line(self)?, line(self)?)
+                    };
+                    if !(module.starts_with("line_profiler") && name == "LineStats") {
+                        return self.err(
+                            at,
+                            format!("refers to {module}.{name} (only line_profiler's LineStats is read)"),
+                        );
+                    }
+                    self.push(Obj::Class);
+                }
+                // NEWOBJ (class, args) and REDUCE (callable, args): a LineStats instance.
+                0x81 | b'R' => {
+                    let _args = self.pop(at)?;
+                    let class = self.pop(at)?;
+                    if !matches!(self.arena[class], Obj::Class) {
+                        return self.err(at, "an object made from something that is not a class");
+                    }
+                    self.push(Obj::Instance(None));
+                }
+                b'b' => {
+                    let state = self.pop(at)?;
+                    let inst = self.pop(at)?;
+                    match &mut self.arena[inst] {
+                        Obj::Instance(s) => *s = Some(state),
+                        _ => return self.err(at, "state given to something that is not an object"),
+                    }
+                    self.stack.push(Item::Obj(inst));
+                }
+                _ => {
+                    return self.err(
+                        at,
+                        format!("pickle opcode 0x{op:02x} is not one line_profiler writes"),
+                    )
+                }
+            }
+        }
+    }
+}
+
+/// Decodes a `.lprof` file.
+pub fn parse(data: &[u8]) -> R<LineStats> {
+    let mut m = Machine {
+        data,
+        pos: 0,
+        arena: Vec::new(),
+        stack: Vec::new(),
+        memo: Vec::new(),
+    };
+    let top = m.run()?;
+    let end = m.pos;
+    if end != data.len() {
+        return m.err(
+            end,
+            format!(
+                "{} bytes of trailing data after the pickle",
+                data.len() - end
+            ),
+        );
+    }
+    let shape = |message: &str| PickleError {
+        offset: end,
+        message: format!("not line_profiler stats: {message}"),
+    };
+    let Obj::Instance(Some(state)) = &m.arena[top] else {
+        return Err(shape("the pickle is not a LineStats object with its state"));
+    };
+    let Obj::Dict(fields) = &m.arena[*state] else {
+        return Err(shape("LineStats' state is not a dict"));
+    };
+    let field = |key: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| matches!(&m.arena[*k], Obj::Str(s) if s == key))
+            .map(|(_, v)| *v)
+    };
+    let unit = match field("unit").map(|u| &m.arena[u]) {
+        Some(Obj::Float(u)) if u.is_finite() && *u > 0.0 => *u,
+        Some(Obj::Int(u)) if *u > 0 => *u as f64,
+        _ => return Err(shape("`unit` is missing or not a positive number")),
+    };
+    let Some(Obj::Dict(timings)) = field("timings").map(|t| &m.arena[t]) else {
+        return Err(shape("`timings` is missing or not a dict"));
+    };
+    let int = |i: usize, what: &str| -> R<i64> {
+        match &m.arena[i] {
+            Obj::Int(v) => Ok(*v),
+            Obj::Float(v) if v.fract() == 0.0 && v.is_finite() => Ok(*v as i64),
+            _ => Err(shape(&format!("{what} is not an integer"))),
+        }
+    };
+    let mut functions = Vec::with_capacity(timings.len());
+    for (k, v) in timings {
+        let Obj::Tuple(key) = &m.arena[*k] else {
+            return Err(shape("a timings key is not a (file, line, name) tuple"));
+        };
+        let (file, first_line, name) = match key.as_slice() {
+            [f, l, n] => match (&m.arena[*f], &m.arena[*n]) {
+                (Obj::Str(f), Obj::Str(n)) => (f.clone(), int(*l, "a first line")?, n.clone()),
+                _ => return Err(shape("a timings key is not a (file, line, name) tuple")),
+            },
+            _ => return Err(shape("a timings key is not a (file, line, name) tuple")),
+        };
+        let Obj::List(rows) = &m.arena[*v] else {
+            return Err(shape(&format!("the timings of {name} are not a list")));
+        };
+        let mut lines = Vec::with_capacity(rows.len());
+        for r in rows {
+            let Obj::Tuple(t) = &m.arena[*r] else {
+                return Err(shape(&format!(
+                    "a line of {name} is not a (line, hits, time) tuple"
+                )));
+            };
+            let [l, h, t] = t.as_slice() else {
+                return Err(shape(&format!(
+                    "a line of {name} is not a (line, hits, time) tuple"
+                )));
+            };
+            let (l, h, t) = (
+                int(*l, "a line number")?,
+                int(*h, "a hit count")?,
+                int(*t, "a time")?,
+            );
+            let (Ok(l), Ok(h), Ok(t)) = (u32::try_from(l), u64::try_from(h), u64::try_from(t))
+            else {
+                return Err(shape(&format!(
+                    "a line of {name} has a negative or huge number"
+                )));
+            };
+            lines.push((l, h, t));
+        }
+        functions.push(LineFunction {
+            file,
+            first_line: u32::try_from(first_line)
+                .map_err(|_| shape("a first line is out of range"))?,
+            name,
+            lines,
+        });
+    }
+    Ok(LineStats { unit, functions })
+}
+
+/// The profile model: one single-frame stack per profiled line (the function's name, its file and the line),
+/// weighing its time in seconds; the hits go alongside.
+pub fn to_profile(stats: &LineStats) -> Profile {
+    let mut table = FrameTable::default();
+    let mut stacks = Vec::new();
+    let mut hits = Vec::new();
+    for f in &stats.functions {
+        for &(line, h, t) in &f.lines {
+            let id = table.intern(Frame::new(f.name.clone(), f.file.clone(), Some(line)));
+            stacks.push(Stack {
+                frames: vec![id],
+                weight: t as f64 * stats.unit,
+            });
+            hits.push((id, h));
+        }
+    }
+    Profile {
+        meta: Meta {
+            format: Format::Lprof,
+            tool: "line_profiler".into(),
+            unit: Unit::Seconds,
+            line_kind: LineKind::Executing,
+            notes: vec![LPROF_NOTE.into()],
+        },
+        frames: table.into_frames(),
+        stacks,
+        timings: Vec::new(),
+        line_hits: hits,
+    }
+}
+
+/// What a reader of a line_profiler report should know.
+pub const LPROF_NOTE: &str = "line_profiler times only the functions it was told to profile, each line by \
+     itself (a call's line includes its callee): self and total are the same per line, and the timer adds a \
+     fixed cost to every line run";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_what_line_profiler_never_writes() {
+        // A pickle of `os.system`: refused by name, nothing run.
+        let evil = b"\x80\x04\x95\x00\x00\x00\x00\x00\x00\x00\x00\x8c\x02os\x8c\x06system\x93.";
+        let e = parse(evil).unwrap_err();
+        assert!(e.message.contains("os.system"), "{e:?}");
+        assert_eq!(e.offset, 23);
+        assert!(parse(b"\x80\x05")
+            .unwrap_err()
+            .message
+            .contains("truncated"));
+        assert!(parse(b"\x80\x01.")
+            .unwrap_err()
+            .message
+            .contains("protocol 1"));
+        assert!(parse(b"\x80\x04N.")
+            .unwrap_err()
+            .message
+            .contains("not a LineStats"));
+        assert!(parse(b"\x80\x04Nz")
+            .unwrap_err()
+            .message
+            .contains("opcode 0x7a"));
+    }
+
+    #[test]
+    fn long1_is_twos_complement() {
+        let mut m = Machine {
+            data: b"\x8a\x02\xff\x7f\x8a\x01\xff.",
+            pos: 0,
+            arena: Vec::new(),
+            stack: Vec::new(),
+            memo: Vec::new(),
+        };
+        let top = m.run().unwrap();
+        assert!(matches!(m.arena[top], Obj::Int(-1)));
+        assert!(matches!(m.arena[0], Obj::Int(0x7fff)));
+    }
+}
