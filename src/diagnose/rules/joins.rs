@@ -106,6 +106,27 @@ pub fn scan_helper(s: &Site) -> Option<Hit> {
         .iter()
         .find(|l| l.kind != "while" && !l.iter.starts_with("range(") && given(&l.iter))
     else {
+        // `ids.index(key)` on a list: the scan is the method's.
+        if let Some(list) = ctx.call_texts.iter().find_map(|c| {
+            let (callee, args) = c.split_once('(')?;
+            let recv = callee.strip_suffix(".index")?;
+            let arg = args.trim_end_matches(')').trim();
+            let literal = arg.starts_with(['"', '\'']) || arg.parse::<f64>().is_ok();
+            (!literal
+                && !arg.is_empty()
+                && super::common::collection_kind(s.src, recv) == Some("list"))
+            .then(|| recv.to_string())
+        }) {
+            return hit(
+                0.85,
+                format!(
+                    "`{}` finds a key's position with `{list}.index(...)` (line {}), a scan of the list, and {}: a join by scanning, O(n*m)",
+                    f.name,
+                    ctx.line,
+                    repetition(s)
+                ),
+            );
+        }
         let (collection, test) = ctx.call_texts.iter().find_map(|c| predicate_scan(c))?;
         if !given(&collection) {
             return None;
@@ -282,6 +303,11 @@ def grid(n):
         assert!(scan_helper(&site(&a, 4).called_from(&[9])).is_some());
         assert!(scan_helper(&site(&a, 6).called_from(&[10])).is_none());
         assert!(scan_helper(&site(&a, 4)).is_none());
+        // A position found with list.index per call; near misses: a str's index, a literal key.
+        let ix = src("class R:\n    def __init__(self):\n        self.uids = []\n        self.name = \"abc\"\n    def pos(self, uid):\n        return self.uids.index(uid)\n    def dot(self, c):\n        return self.name.index(c)\n    def first(self):\n        return self.uids.index(\"x\")\ndef run(r, scans):\n    for s in scans:\n        r.pos(s)\n        r.dot(s)\n        r.first()\n");
+        assert!(scan_helper(&site(&ix, 6).called_from(&[13])).is_some());
+        assert!(scan_helper(&site(&ix, 8).called_from(&[14])).is_none());
+        assert!(scan_helper(&site(&ix, 10).called_from(&[15])).is_none());
         assert_eq!(
             predicate_scan("filter(lambda r: r.id == key, rows)"),
             Some(("rows".into(), "r.id == key".into()))

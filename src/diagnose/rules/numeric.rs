@@ -66,12 +66,17 @@ pub fn element_loop(s: &Site) -> Option<Hit> {
     let products = [" * ", "**", " - ", " / "]
         .iter()
         .any(|op| ctx.text.contains(op));
-    let mapped = ctx.text.contains("map(lambda") && products;
+    // ... or an operator mapped pairwise (`sum(map(operator.mul, taps, window))`: a dot product).
+    let op_mapped = ["mul", "add", "sub", "truediv"].iter().any(|o| {
+        ctx.text.contains(&format!("map(operator.{o},"))
+            || (ctx.text.contains(&format!("map({o},")) && s.src.mentions("from operator import"))
+    });
+    let mapped = ctx.text.contains("map(lambda") && products || op_mapped;
     let reduction = (ctx.loops.iter().any(|l| l.kind == "comprehension")
         && ["sum(", "fsum("].iter().any(|r| ctx.text.contains(r))
         && products)
         || mapped;
-    if !(index_loop || zip_loop || array_loop || reduction) || !arithmetic(s) {
+    if !(index_loop || zip_loop || array_loop || reduction) || !(arithmetic(s) || op_mapped) {
         return None;
     }
     // Element by element: the line works on the loop's item (or index); `for _ in range(n)` only repeats.
@@ -305,6 +310,10 @@ def run(points, xs):
             "def cal(raw, bias, g):\n    return list(map(lambda p, b: (p - b) * g, raw, bias))\n",
         );
         assert!(element_loop(&site(&m, 2)).is_some());
+        // A dot product per sample by a mapped operator; near miss: a mapped str function.
+        let fir = src("from operator import mul\ndef fir(taps, samples, window):\n    out = []\n    for x in samples:\n        window.append(x)\n        out.append(sum(map(mul, taps, window)) >> 8)\n        out.append(list(map(str.upper, window)))\n");
+        assert!(element_loop(&site(&fir, 6)).is_some());
+        assert!(element_loop(&site(&fir, 7)).is_none());
         // A filter's state, updated from zipped measurements on every pass.
         let kf = src("def f(xs, ys):\n    p, s = 1.0, 0.0\n    for x, y in zip(xs, ys):\n        k = p / (p + 0.5)\n        s += k * (x - s)\n        p = (1 - k) * p\n");
         assert!(element_loop(&site(&kf, 6)).is_some());

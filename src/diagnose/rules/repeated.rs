@@ -311,6 +311,33 @@ pub fn invariant_call(s: &Site) -> Option<Hit> {
     None
 }
 
+/// One of `names` is changed in place in the body of the loop headed at `header` (`out.append(...)`,
+/// `seen[k] = ...`, `total += ...`).
+fn changed_in_loop(s: &Site, header: u32, names: &[&str]) -> bool {
+    let body = s.src.block(header);
+    names.iter().any(|w| {
+        body.iter().any(|&l| {
+            let t = s.src.line_text(l);
+            [
+                ".append(",
+                ".extend(",
+                ".insert(",
+                ".add(",
+                ".update(",
+                ".pop(",
+                ".remove(",
+                ".appendleft(",
+                "[",
+                " +=",
+            ]
+            .iter()
+            .any(|m| {
+                t.starts_with(&format!("{w}{m}")) && (!m.starts_with('[') || t.contains("] ="))
+            })
+        })
+    })
+}
+
 /// An aggregate of a whole collection (`sum(x.kg for x in rows)`, `max(prices)`, `statistics.mean(values)`)
 /// computed on every pass of a loop that does not change the collection: the same result n times, O(n^2).
 pub fn aggregate_in_loop(s: &Site) -> Option<Hit> {
@@ -372,21 +399,7 @@ pub fn aggregate_in_loop(s: &Site) -> Option<Hit> {
             continue;
         }
         // Nor may the loop change the collection in place (`out.append(...)`, `seen[k] = ...`).
-        let body = s.src.block(outer[0].line);
-        let changed = reads.iter().any(|w| {
-            body.iter().any(|&l| {
-                let t = s.src.line_text(l);
-                [
-                    ".append(", ".extend(", ".insert(", ".add(", ".update(", ".pop(", ".remove(",
-                    "[", " +=",
-                ]
-                .iter()
-                .any(|m| {
-                    t.starts_with(&format!("{w}{m}")) && (!m.starts_with('[') || t.contains("] ="))
-                })
-            })
-        });
-        if changed {
+        if changed_in_loop(s, outer[0].line, &reads) {
             continue;
         }
         let first = args.split(',').next().unwrap_or("").trim();
@@ -687,6 +700,12 @@ pub fn helper_recomputes(s: &Site) -> Option<Hit> {
             && !s.ctx.loops.iter().any(|l| l.line == s.ctx.line)
         {
             continue;
+        }
+        // (A window the line's own loop keeps changing is new data on every pass.)
+        if let Some(l) = s.ctx.loops.iter().rev().find(|l| l.kind != "comprehension") {
+            if changed_in_loop(s, l.line, &names_in(args)) {
+                continue;
+            }
         }
         if invariant_input(args)
             || s.ctx
