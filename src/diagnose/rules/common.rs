@@ -186,7 +186,8 @@ impl Caller<'_> {
                 return false;
             };
             let mapped = match callee {
-                "map" | "filter" | "itertools.starmap" | "starmap" => Some(args),
+                "map" | "filter" | "itertools.starmap" | "starmap" | "reduce"
+                | "functools.reduce" => Some(args),
                 // `re.sub(pattern, repl, text)`; a compiled pattern's `.sub(repl, text)`.
                 "re.sub" | "re.subn" => args.split_once(',').map(|x| x.1),
                 c if c.ends_with(".sub") || c.ends_with(".subn") => Some(args),
@@ -293,6 +294,21 @@ mod tests {
     #[test]
     fn mapping_call_sites() {
         let s = src("def f(rows, t, pat, text):\n    a = list(map(rank, rows))\n    b = sorted(rows, key=functools.partial(rank, t))\n    c = max(rows, key=lambda r: rank(r))\n    d = pat.sub(rank, text)\n    e = re.sub(r\"x\", rank, text)\n    g = sorted(rows, key=len)\n    h = rank(rows)\n");
+        let caller = |l: u32| Caller {
+            loc: (0, l),
+            src: &s,
+            ctx: s.context(l),
+        };
+        for l in 2..=6 {
+            assert!(caller(l).maps("rank"), "line {l}");
+        }
+        let r = src("def f(rows):\n    return functools.reduce(rank, rows, 0)\n");
+        let caller = |l: u32| Caller {
+            loc: (0, l),
+            src: &r,
+            ctx: r.context(l),
+        };
+        assert!(caller(2).maps("rank"));
         let caller = |l: u32| Caller {
             loc: (0, l),
             src: &s,

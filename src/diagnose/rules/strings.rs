@@ -16,7 +16,8 @@ const MAKES_STRINGS: [&str; 8] = [
 ];
 
 fn stringy_binding(b: &str) -> bool {
-    let b = b.trim();
+    // (A literal in parentheses, `(f"..." f"...")` spread over lines, is a string too.)
+    let b = b.trim().trim_start_matches('(').trim_start();
     b.starts_with('"')
         || b.starts_with('\'')
         || b.starts_with("str(")
@@ -188,17 +189,45 @@ pub fn rebuilt(s: &Site) -> Option<Hit> {
 /// result back (`body = append(body, record)`): the same copy as `+=`, spread over two functions.
 pub fn threaded_through(s: &Site) -> Option<Hit> {
     let f = s.ctx.function.as_ref()?;
-    let ret = s.ctx.text.strip_prefix("return ")?;
-    let acc = f
-        .params
-        .iter()
-        .find(|p| ret.replace(' ', "").starts_with(&format!("{p}+")))?;
+    let line = s.ctx.text.replace(' ', "");
+    let ret = line.strip_prefix("return");
+    // `return acc + piece`, or a field of the accumulator grown in what is returned
+    // (`return replace(tl, markdown=tl.markdown + row)`, on any line of that statement).
+    let in_return = ret.is_some()
+        || s.src
+            .statement_span(s.ctx.line)
+            .is_some_and(|(a, _)| s.src.line_text(a).starts_with("return "));
+    if !in_return {
+        return None;
+    }
+    let acc = f.params.iter().find(|p| {
+        ret.is_some_and(|r| r.starts_with(&format!("{p}+")))
+            || line.match_indices(&format!("{p}.")).any(|(i, m)| {
+                let before = line[..i].chars().next_back();
+                let rest = &line[i + m.len()..];
+                let attr_len = rest
+                    .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .unwrap_or(rest.len());
+                let piece = rest[attr_len..]
+                    .strip_prefix('+')
+                    .map(|p| p.split([',', ')']).next().unwrap_or(""));
+                matches!(before, Some('=' | '(' | ','))
+                    && attr_len > 0
+                    && piece.is_some_and(|p| stringy_value(p) || stringy_name(s, p))
+            })
+    })?;
     let c = s.looping_caller()?;
-    let stored = c.ctx.assignments.iter().any(|(target, value)| {
-        value.contains(&format!("{}(", f.name))
-            && value.contains(&format!("({target}"))
-            && !target.contains('[')
-    });
+    // A fold (`reduce(add_entry, alerts, start)`) threads the result back by itself.
+    let stored = c.maps(&f.name)
+        && c.ctx
+            .call_texts
+            .iter()
+            .any(|t| t.starts_with("reduce(") || t.starts_with("functools.reduce("))
+        || c.ctx.assignments.iter().any(|(target, value)| {
+            value.contains(&format!("{}(", f.name))
+                && value.contains(&format!("({target}"))
+                && !target.contains('[')
+        });
     if !stored {
         return None;
     }
@@ -283,6 +312,10 @@ def build(rows, r):
     fn through_a_helper() {
         let s = src("def add(body, rec):\n    return body + rec.encode()\ndef build(recs):\n    body = b''\n    for r in recs:\n        body = add(body, r)\n    for r in recs:\n        other = add(b'', r)\n");
         assert!(threaded_through(&site(&s, 2).called_from(&[6])).is_some());
+        // A text field of a frozen record grown in a fold; near miss: a count field grown the same way.
+        let fold = src("from functools import reduce\nfrom dataclasses import replace\ndef add(tl, a):\n    row = (f\"| {a} \"\n           f\"|\")\n    return replace(\n        tl,\n        md=tl.md + row,\n        n=tl.n + 1,\n    )\ndef run(items, t0):\n    return reduce(add, items, t0)\n");
+        assert!(threaded_through(&site(&fold, 8).called_from(&[12])).is_some());
+        assert!(threaded_through(&site(&fold, 9).called_from(&[12])).is_none());
         // Near miss: the result is not stored back into the accumulator.
         assert!(threaded_through(&site(&s, 2).called_from(&[8])).is_none());
     }
