@@ -12,6 +12,9 @@ fn thread_pool(src: &SourceFile) -> bool {
     src.mentions("ThreadPoolExecutor")
         || src.mentions("ThreadPool(")
         || src.mentions("multiprocessing.dummy")
+        // asyncio hands blocking calls to its default executor, a thread pool.
+        || src.mentions("to_thread(")
+        || src.mentions("run_in_executor(None")
 }
 
 /// The file starts threads.
@@ -33,6 +36,8 @@ pub fn thread_dispatch(src: &SourceFile) -> Option<u32> {
                 ".imap_unordered(",
                 ".starmap(",
                 ".apply_async(",
+                "to_thread(",
+                "run_in_executor(",
             ]
             .iter()
             .any(|m| l.contains(m))
@@ -49,7 +54,13 @@ pub fn thread_dispatch(src: &SourceFile) -> Option<u32> {
 pub fn thread_target(src: &SourceFile) -> Option<String> {
     for line in src.text.lines() {
         let l = line.trim();
-        for key in [".map(", ".submit(", "target="] {
+        for key in [
+            ".map(",
+            ".submit(",
+            "target=",
+            "to_thread(",
+            "run_in_executor(None, ",
+        ] {
             if let Some(i) = l.find(key) {
                 let rest = &l[i + key.len()..];
                 let name: String = rest
@@ -196,6 +207,10 @@ def run(chunks):
         let t = src("from multiprocessing.pool import ThreadPool\ndef work(c):\n    return sum(x * x for x in c)\ndef run(cs):\n    with ThreadPool(4) as pool:\n        return pool.map(work, cs)\n");
         assert!(threads_in_file(&t));
         assert_eq!(thread_dispatch(&t), Some(6));
+        let a = src("import asyncio\ndef work(t):\n    return t * t\nasync def run(tiles):\n    jobs = [asyncio.to_thread(work, t) for t in tiles]\n    return await asyncio.gather(*jobs)\n");
+        assert!(threads_in_file(&a));
+        assert_eq!(thread_dispatch(&a), Some(5));
+        assert_eq!(thread_target(&a).as_deref(), Some("work"));
         let p = src("from multiprocessing import Pool\ndef run(cs):\n    with Pool(4) as pool:\n        return pool.map(work, cs)\n");
         assert!(!threads_in_file(&p));
     }
