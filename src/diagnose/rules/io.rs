@@ -113,6 +113,18 @@ fn materialises(src: &SourceFile, ctx: &LineContext, repeated: bool) -> Option<b
             || e.to_lowercase().contains("reader(")
             || e.ends_with("readlines()")
     };
+    // A reader spread into a call's arguments (`zip(*reader)`, transposing a file into columns): every row
+    // becomes an argument at once.
+    let spread = ctx.call_texts.iter().any(|c| {
+        c.match_indices("(*").any(|(i, _)| {
+            let name: String = c[i + 2..]
+                .chars()
+                .take_while(|ch| ch.is_alphanumeric() || *ch == '_' || *ch == '.')
+                .collect();
+            !name.is_empty()
+                && (file_like(&name) || src.bindings(&name).iter().any(|b| file_like(b)))
+        })
+    });
     let comp_over_file = ctx.loops.iter().any(|l| {
         l.kind == "comprehension"
             && (file_like(&l.iter)
@@ -125,7 +137,7 @@ fn materialises(src: &SourceFile, ctx: &LineContext, repeated: bool) -> Option<b
         && src.mentions(".split(")
         && ctx.loops.is_empty()
         && !repeated;
-    if listed || comp_over_file {
+    if listed || comp_over_file || spread {
         Some(false)
     } else if joined_big {
         Some(true)
@@ -459,6 +471,10 @@ def run(keys, c):
         );
         // Near miss: a function that aggregates the file and returns a small result, sorted.
         assert!(materialise(&site(&s, 14).called_from(&[17])).is_none());
+        // A CSV transposed into columns by spreading its reader; near miss: spreading a small list.
+        let z = src("import csv\ndef cols(path, pairs):\n    with open(path) as f:\n        reader = csv.reader(f)\n        table = dict(zip(next(reader), zip(*reader)))\n    return dict(zip(*pairs))\n");
+        assert!(materialise(&site(&z, 5)).is_some());
+        assert!(materialise(&site(&z, 6)).is_none());
         // One copy of a tee'd stream counted to its end: tee holds every record for the other copy.
         let t = src("import itertools\ndef read(path):\n    with open(path) as f:\n        for line in f:\n            yield line\ndef with_total(rows):\n    a, b = itertools.tee(rows)\n    n = sum(1 for _ in a)\n    return n, b\ndef plain(rows):\n    n = sum(1 for _ in rows)\n    return n\n");
         assert_eq!(
