@@ -1,6 +1,6 @@
 //! `quadratic_string_concat`: building a big `str`/`bytes` with `+=` where CPython cannot append in place.
 
-use super::common::{hit, targets};
+use super::common::{hit, targets, uses_ident};
 use super::{Hit, Site};
 
 /// Calls that return a `str` or `bytes` (a packed binary record, an encoded or joined text).
@@ -104,8 +104,32 @@ pub fn augmented(s: &Site) -> Option<Hit> {
             || string_container(s, target)
             || stringy_name(s, value)
         {
+            // CPython appends in place to a `str` held only by a function's own local variable: linear, not
+            // quadratic. Attributes, entries, closure and global variables and `bytes` are copied every time.
+            let plain = target.chars().all(|c| c.is_alphanumeric() || c == '_');
+            let declared = s.ctx.function.as_ref().is_some_and(|f| {
+                (f.start..=f.end).any(|l| {
+                    let t = s.src.line_text(l);
+                    (t.starts_with("nonlocal ") || t.starts_with("global "))
+                        && uses_ident(&t, target)
+                })
+            });
+            let bytes = bound.iter().chain(std::iter::once(value)).any(|b| {
+                let b = b.trim().trim_start_matches('(');
+                b.starts_with("b\"")
+                    || b.starts_with("b'")
+                    || b.starts_with("bytes(")
+                    || b.contains(".encode(")
+                    || b.contains("struct.pack")
+                    || b.contains(".tobytes(")
+            }) || s
+                .src
+                .bindings(value)
+                .iter()
+                .any(|b| b.contains(".encode(") || b.trim().starts_with("b\""));
+            let in_place = plain && s.ctx.function.is_some() && !declared && !bytes;
             return hit(
-                0.85,
+                if in_place { 0.5 } else { 0.85 },
                 format!(
                     "line {} appends to the string `{target}` with +=, {}: each += copies everything built so far",
                     s.ctx.line,
@@ -275,6 +299,23 @@ def build(rows, r):
         // A method called per record appends to an attribute.
         assert!(augmented(&site(&s, 5).called_from(&[15])).is_some());
         assert!(augmented(&site(&s, 5)).is_none());
+        // An attribute is copied on every +=; a function's own local str is appended in place by CPython
+        // (named, less sure); a closure's variable and bytes are copied again.
+        assert_eq!(
+            augmented(&site(&s, 5).called_from(&[15]))
+                .unwrap()
+                .confidence,
+            0.85
+        );
+        assert_eq!(augmented(&site(&s, 11)).unwrap().confidence, 0.5);
+        let c = src("def outer(rows):\n    sql = \"\"\n    def add(r):\n        nonlocal sql\n        sql += f\"{r};\"\n    for r in rows:\n        add(r)\n    body = b\"\"\n    for r in rows:\n        body += r.encode()\n");
+        assert_eq!(
+            augmented(&site(&c, 5).called_from(&[7]))
+                .unwrap()
+                .confidence,
+            0.85
+        );
+        assert_eq!(augmented(&site(&c, 10)).unwrap().confidence, 0.85);
     }
 
     #[test]
