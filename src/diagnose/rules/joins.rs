@@ -82,6 +82,47 @@ pub fn product_pairs(s: &Site) -> Option<Hit> {
     )
 }
 
+/// A DataFrame filtered by a key per call (`df[df["upc"] == upc]`, `.loc[df.id == key]`): each call compares
+/// the whole column with one key, and a loop calls it per item; an index or a merge does it once.
+pub fn mask_lookup(s: &Site) -> Option<Hit> {
+    let f = s.ctx.function.as_ref()?;
+    if !(s.repeated() || s.in_loop()) || !s.src.mentions("pandas") {
+        return None;
+    }
+    let key_like = |t: &str| {
+        let t = t.trim();
+        !t.is_empty()
+            && t.chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+            && !t.chars().next().is_some_and(|c| c.is_ascii_digit())
+            && !matches!(t, "None" | "True" | "False")
+    };
+    let text = s.ctx.text.replace(' ', "");
+    let (col, key) = s.ctx.equalities.iter().find_map(|(a, b)| {
+        let column = |x: &str| x.contains("[\"") || x.contains("['");
+        let (col, key) = if column(a) && key_like(b) {
+            (a, b)
+        } else if column(b) && key_like(a) {
+            (b, a)
+        } else {
+            return None;
+        };
+        // The comparison selects rows: it sits inside a subscript of the frame.
+        let c = col.replace(' ', "");
+        (text.contains(&format!("[{c}==")) || text.contains(&format!("[({c}==")))
+            .then(|| (col.clone(), key.clone()))
+    })?;
+    hit(
+        0.85,
+        format!(
+            "`{}` selects rows by comparing the whole column `{col}` with `{key}` (line {}), {}: a join by scanning; index the frame once (or merge)",
+            f.name,
+            s.ctx.line,
+            s.repetition_text()
+        ),
+    )
+}
+
 /// A lookup by scanning: the line's function loops over a collection it was given (a parameter, an attribute,
 /// a module-level table) comparing each item with a key, and a loop up the stack calls it once per item.
 pub fn scan_helper(s: &Site) -> Option<Hit> {
@@ -308,6 +349,11 @@ def grid(n):
         assert!(scan_helper(&site(&ix, 6).called_from(&[13])).is_some());
         assert!(scan_helper(&site(&ix, 8).called_from(&[14])).is_none());
         assert!(scan_helper(&site(&ix, 10).called_from(&[15])).is_none());
+        // A frame filtered by each item's key; near misses: by a literal, and once.
+        let m = src("import pandas as pd\nclass P:\n    def find(self, upc):\n        return self.frame[self.frame[\"upc\"] == upc]\n    def beer(self):\n        return self.frame[self.frame[\"kind\"] == \"beer\"]\ndef run(p, lines):\n    for l in lines:\n        p.find(l.upc)\n        p.beer()\n");
+        assert!(mask_lookup(&site(&m, 4).called_from(&[9])).is_some());
+        assert!(mask_lookup(&site(&m, 6).called_from(&[10])).is_none());
+        assert!(mask_lookup(&site(&m, 4)).is_none());
         assert_eq!(
             predicate_scan("filter(lambda r: r.id == key, rows)"),
             Some(("rows".into(), "r.id == key".into()))

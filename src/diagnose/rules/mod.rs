@@ -167,6 +167,11 @@ pub static RULES: &[Rule] = &[
         check: joins::scan_helper,
     },
     Rule {
+        id: "nested_loop_join.mask_lookup",
+        category: Category::NestedLoopJoin,
+        check: joins::mask_lookup,
+    },
+    Rule {
         id: "nested_loop_join.product_pairs",
         category: Category::NestedLoopJoin,
         check: joins::product_pairs,

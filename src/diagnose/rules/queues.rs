@@ -5,15 +5,23 @@ use super::{Hit, Site};
 
 /// Taking from or putting at the front of a list (by the text, or by pstats' `list.pop` / `list.insert`).
 pub fn front(s: &Site) -> Option<Hit> {
-    let at_front = s.ctx.call_texts.iter().any(|c| {
+    let called = s.ctx.call_texts.iter().any(|c| {
         let c = c.replace(' ', "");
         c.ends_with(".pop(0)") || c.contains(".insert(0,") || c.ends_with(".pop(-len(")
     });
-    if !at_front {
+    // `del lots[0]`: the same shift of every other element (a deque's `del d[0]` is O(1)).
+    let deleted = s.ctx.text.strip_prefix("del ").is_some_and(|t| {
+        let t = t.replace(' ', "");
+        t.strip_suffix("[0]")
+            .or_else(|| t.strip_suffix("[:1]"))
+            .is_some_and(|recv| !s.src.bindings(recv).iter().any(|b| b.contains("deque(")))
+    });
+    if !called && !deleted {
         return None;
     }
     // A deque's pop(0) does not exist; a deque named so is not a list.
-    if s.src.mentions("deque(")
+    if called
+        && s.src.mentions("deque(")
         && s.ctx.call_texts.iter().all(|c| {
             let recv = c.split('.').next().unwrap_or("");
             s.src.bindings(recv).iter().any(|b| b.contains("deque("))
@@ -59,5 +67,8 @@ def bfs(start):
         // Near misses: pop from the end; a deque.
         assert!(front(&site(&s, 7)).is_none());
         assert!(front(&site(&s, 9)).is_none());
+        let d = src("from collections import deque\nclass Q:\n    def __init__(self):\n        self.lots = []\n        self.d = deque()\n    def take(self):\n        del self.lots[0]\n        del self.d[0]\n");
+        assert!(front(&site(&d, 7)).is_some());
+        assert!(front(&site(&d, 8)).is_none());
     }
 }

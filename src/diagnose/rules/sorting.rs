@@ -93,6 +93,10 @@ fn sorts(s: &Site) -> Option<String> {
     if hidden.is_some() {
         return hidden;
     }
+    // `counts.most_common()[0]`: a Counter sorts all its keys to hand back the top one.
+    if let Some(c) = s.ctx.calls.iter().find(|c| c.ends_with(".most_common")) {
+        return Some(c.clone());
+    }
     s.ctx
         .calls
         .iter()
@@ -176,7 +180,10 @@ pub fn sort_in_loop(s: &Site) -> Option<Hit> {
             })
     };
     let repeats = s.ctx.loops.iter().any(|l| {
-        !(l.line == s.ctx.line && (l.iter.contains("sorted(") || l.iter.contains(".sort("))
+        !(l.line == s.ctx.line
+            && (l.iter.contains("sorted(")
+                || l.iter.contains(".sort(")
+                || l.iter.contains(".most_common("))
             || inside_sort(l))
     });
     if !repeats {
@@ -250,6 +257,13 @@ def run(events, scores):
         assert!(sort_in_loop(&site(&fresh, 3)).is_none());
         assert!(sort_in_loop(&site(&fresh, 4)).is_none());
         assert!(sort_in_loop(&site(&fresh, 5)).is_some());
+        // A Counter's most_common per pass sorts every key.
+        let mc = src("def f(reports, counts):\n    for r in reports:\n        counts[r] += 1\n        top = counts.most_common()[0]\n");
+        assert!(sort_in_loop(&site(&mc, 4)).is_some());
+        // Near miss: a loop over most_common() sorts once.
+        let once =
+            src("def f(counts):\n    for k, n in counts.most_common():\n        print(k, n)\n");
+        assert!(sort_in_loop(&site(&once, 2)).is_none());
         // ... also when the sort is on another line of a call spread over several.
         let spread = src("def f(out, rng, n):\n    for start in range(n):\n        out.writerows(zip(rng.choices(A, k=3),\n                          sorted(rng.choices(B, k=3))))\n");
         assert!(sort_in_loop(&site(&spread, 3)).is_none());
