@@ -506,7 +506,11 @@ fn load_profile(py: Python<'_>, path: PathBuf, format: Option<&str>) -> PyResult
         Some(other) => {
             return Err(to_py(
                 py,
-                invalid("profile format", other, "pstats, folded, speedscope or lprof"),
+                invalid(
+                    "profile format",
+                    other,
+                    "pstats, folded, speedscope or lprof",
+                ),
                 Ctx::Profile,
             ))
         }
