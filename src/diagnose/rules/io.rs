@@ -146,6 +146,33 @@ fn materialises(src: &SourceFile, ctx: &LineContext, repeated: bool) -> Option<b
     }
 }
 
+/// Every record of a file appended, inside the loop that reads it, to a collection kept for after the loop
+/// (`for row in reader: self.by_key[row[1]].append(parse(row))`): the file is held whole before any work.
+fn buffered(src: &SourceFile, ctx: &LineContext) -> bool {
+    let file_like = |e: &str| {
+        let e = e.trim();
+        e == "f" || e.contains("open(") || e.to_lowercase().contains("reader(")
+    };
+    ctx.loops.iter().any(|l| {
+        l.kind == "for"
+            && (file_like(&l.iter) || src.bindings(l.iter.trim()).iter().any(|b| file_like(b)))
+            && src.block(l.line).iter().skip(1).any(|&b| {
+                let t = src.line_text(b);
+                t.find(".append(").is_some_and(|i| {
+                    // The collection: the name before any subscript (`self.by_fridge[...]` -> `self.by_fridge`).
+                    let recv = t[..i].split('[').next().unwrap_or("").trim();
+                    let root = recv.rsplit('.').next().unwrap_or(recv);
+                    !recv.is_empty()
+                        && recv
+                            .chars()
+                            .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+                        && !l.assigned.iter().any(|a| a == root || a == recv)
+                        && !super::common::targets(l).contains(&recv)
+                })
+            })
+    })
+}
+
 /// A whole file materialised as a list (`list(csv.reader(f))`, `list(open(...))`, `[l for l in f]`) or
 /// everything joined into one string; or a per-record function called from such a statement (the hot line
 /// is the parsing, the cost is holding every result at once).
@@ -161,6 +188,15 @@ pub fn materialise(s: &Site) -> Option<Hit> {
     }
     if let Some(h) = stream_collected(s) {
         return Some(h);
+    }
+    if buffered(s.src, &s.ctx) {
+        return hit(
+            0.6,
+            format!(
+                "line {} runs in a loop that appends every record of a file to a collection kept for later: the whole file is held in memory before the work",
+                s.ctx.line
+            ),
+        );
     }
     let c = s.callers.first()?;
     if materialises(c.src, &c.ctx, false) != Some(false) {
@@ -475,6 +511,10 @@ def run(keys, c):
         let z = src("import csv\ndef cols(path, pairs):\n    with open(path) as f:\n        reader = csv.reader(f)\n        table = dict(zip(next(reader), zip(*reader)))\n    return dict(zip(*pairs))\n");
         assert!(materialise(&site(&z, 5)).is_some());
         assert!(materialise(&site(&z, 6)).is_none());
+        // Every row buffered per key while the file is read; near miss: rows aggregated as they come.
+        let b = src("import csv\nclass R:\n    def load(self, path):\n        with open(path) as f:\n            for row in csv.reader(f):\n                self.by_key[row[1]].append(parse(row))\n    def count(self, path):\n        with open(path) as f:\n            for row in csv.reader(f):\n                self.n[row[1]] += 1\n");
+        assert!(materialise(&site(&b, 6)).is_some());
+        assert!(materialise(&site(&b, 10)).is_none());
         // One copy of a tee'd stream counted to its end: tee holds every record for the other copy.
         let t = src("import itertools\ndef read(path):\n    with open(path) as f:\n        for line in f:\n            yield line\ndef with_total(rows):\n    a, b = itertools.tee(rows)\n    n = sum(1 for _ in a)\n    return n, b\ndef plain(rows):\n    n = sum(1 for _ in rows)\n    return n\n");
         assert_eq!(
