@@ -331,9 +331,6 @@ fn line_functions(p: &Profile, top: usize) -> Vec<LineFunctionRow> {
         .map(|((function, file), mut lines)| {
             lines.sort_by_key(|l| l.0);
             let total: f64 = lines.iter().map(|l| l.2).sum();
-            let source: Option<Vec<String>> = std::fs::read_to_string(file)
-                .ok()
-                .map(|t| t.lines().map(str::to_string).collect());
             LineFunctionRow {
                 function: function.to_string(),
                 file: file.to_string(),
@@ -348,9 +345,7 @@ fn line_functions(p: &Profile, top: usize) -> Vec<LineFunctionRow> {
                         time: t,
                         per_hit: if h > 0 { t / h as f64 } else { 0.0 },
                         pct: pct(t, total),
-                        source: source
-                            .as_ref()
-                            .and_then(|s| s.get(line as usize - 1).cloned()),
+                        source: None,
                     })
                     .collect(),
             }
@@ -362,10 +357,24 @@ fn line_functions(p: &Profile, top: usize) -> Vec<LineFunctionRow> {
             .then_with(|| a.function.cmp(&b.function))
     });
     let max = rows.first().map_or(0.0, |r| r.total);
+    rows.truncate(top);
+    // The source text of the functions shown, each file read once.
+    let mut files: HashMap<String, Option<Vec<String>>> = HashMap::new();
     for r in &mut rows {
         r.total_pct = pct(r.total, max);
+        let text = files.entry(r.file.clone()).or_insert_with(|| {
+            std::fs::read_to_string(&r.file)
+                .ok()
+                .map(|t| t.lines().map(str::to_string).collect())
+        });
+        for l in &mut r.lines {
+            l.source = text.as_ref().and_then(|t| {
+                (l.line as usize)
+                    .checked_sub(1)
+                    .and_then(|i| t.get(i).cloned())
+            });
+        }
     }
-    rows.truncate(top);
     rows
 }
 
