@@ -33,6 +33,12 @@ pub fn uses_ident(text: &str, ident: &str) -> bool {
     })
 }
 
+/// A literal constant (`"ACTIVE"`, `3`, `None`): comparing with one filters, it looks nothing up.
+pub fn is_literal(t: &str) -> bool {
+    let t = t.trim();
+    t.starts_with(['"', '\'']) || t.parse::<f64>().is_ok() || matches!(t, "None" | "True" | "False")
+}
+
 /// The last dotted component of a callee (`self.rows.pop` -> `pop`).
 pub fn method(callee: &str) -> &str {
     callee.rsplit('.').next().unwrap_or(callee)

@@ -98,6 +98,18 @@ pub fn read_all(s: &Site) -> Option<Hit> {
     )
 }
 
+/// An expression that is an open file or a reader of one, by its text (`f`, `open(path)`, `csv.reader(f)`).
+fn file_expr(e: &str) -> bool {
+    let e = e.trim();
+    e == "f" || e.contains("open(") || e.to_lowercase().contains("reader(")
+}
+
+/// A `for` loop over an open file or a reader of one, by its text or by what the name is bound to.
+fn loops_over_file(src: &SourceFile, l: &crate::diagnose::source::LoopInfo) -> bool {
+    l.kind == "for"
+        && (file_expr(&l.iter) || src.bindings(l.iter.trim()).iter().any(|b| file_expr(b)))
+}
+
 /// How a statement holds a whole file at once: `Some(false)` a list of its lines or records
 /// (`list(csv.reader(f))`, `[parse(r) for r in reader]`), `Some(true)` everything joined into one string.
 fn materialises(src: &SourceFile, ctx: &LineContext, repeated: bool) -> Option<bool> {
@@ -106,13 +118,7 @@ fn materialises(src: &SourceFile, ctx: &LineContext, repeated: bool) -> Option<b
             && (c.to_lowercase().contains("reader(") || c.contains("open(") || c.contains("(f)"))
     });
     // A list comprehension over a file or a reader of one (by its text or by what the name is bound to).
-    let file_like = |e: &str| {
-        let e = e.trim();
-        e == "f"
-            || e.contains("open(")
-            || e.to_lowercase().contains("reader(")
-            || e.ends_with("readlines()")
-    };
+    let file_like = |e: &str| file_expr(e) || e.trim().ends_with("readlines()");
     // A reader spread into a call's arguments (`zip(*reader)`, transposing a file into columns): every row
     // becomes an argument at once.
     let spread = ctx.call_texts.iter().any(|c| {
@@ -149,13 +155,8 @@ fn materialises(src: &SourceFile, ctx: &LineContext, repeated: bool) -> Option<b
 /// Every record of a file appended, inside the loop that reads it, to a collection kept for after the loop
 /// (`for row in reader: self.by_key[row[1]].append(parse(row))`): the file is held whole before any work.
 fn buffered(src: &SourceFile, ctx: &LineContext) -> bool {
-    let file_like = |e: &str| {
-        let e = e.trim();
-        e == "f" || e.contains("open(") || e.to_lowercase().contains("reader(")
-    };
     ctx.loops.iter().any(|l| {
-        l.kind == "for"
-            && (file_like(&l.iter) || src.bindings(l.iter.trim()).iter().any(|b| file_like(b)))
+        loops_over_file(src, l)
             && src.block(l.line).iter().skip(1).any(|&b| {
                 let t = src.line_text(b);
                 t.find(".append(").is_some_and(|i| {
@@ -219,20 +220,8 @@ pub fn materialise(s: &Site) -> Option<Hit> {
 /// looping over a file, and above it a line collecting the generator (a generator function's, or a generator
 /// expression's) that the file loop runs under.
 fn stream_collected(s: &Site) -> Option<Hit> {
-    let file_loop = |ctx: &LineContext, src: &SourceFile| {
-        ctx.loops.iter().any(|l| {
-            l.kind == "for" && {
-                let it = l.iter.trim();
-                it == "f"
-                    || it.contains("open(")
-                    || it.to_lowercase().contains("reader(")
-                    || src
-                        .bindings(it)
-                        .iter()
-                        .any(|b| b.contains("open(") || b.to_lowercase().contains("reader("))
-            }
-        })
-    };
+    let file_loop =
+        |ctx: &LineContext, src: &SourceFile| ctx.loops.iter().any(|l| loops_over_file(src, l));
     let mut streaming = file_loop(&s.ctx, s.src);
     let mut below: (&SourceFile, &LineContext) = (s.src, &s.ctx);
     for c in &s.callers {

@@ -1,6 +1,6 @@
 //! `nested_loop_join`: matching two collections by scanning one for every item of the other.
 
-use super::common::{hit, hit_at, loops_text, targets, uses_ident};
+use super::common::{hit, hit_at, is_literal, loops_text, targets, uses_ident};
 use super::{Hit, Site};
 
 /// Two loops over collections around the line (statements or comprehension clauses), the inner one not
@@ -152,8 +152,7 @@ pub fn scan_helper(s: &Site) -> Option<Hit> {
             let (callee, args) = c.split_once('(')?;
             let recv = callee.strip_suffix(".index")?;
             let arg = args.trim_end_matches(')').trim();
-            let literal = arg.starts_with(['"', '\'']) || arg.parse::<f64>().is_ok();
-            (!literal
+            (!is_literal(arg)
                 && !arg.is_empty()
                 && super::common::collection_kind(s.src, recv) == Some("list"))
             .then(|| recv.to_string())
@@ -192,19 +191,12 @@ pub fn scan_helper(s: &Site) -> Option<Hit> {
         }
     }
     // (A comparison with a literal, `status == "ACTIVE"`, filters; it looks nothing up.)
-    let literal = |t: &str| {
-        let t = t.trim();
-        t.starts_with('"')
-            || t.starts_with('\'')
-            || t.parse::<f64>().is_ok()
-            || matches!(t, "None" | "True" | "False")
-    };
     let keyed = equalities.iter().any(|(a, b)| {
         let (ua, ub) = (
             vars.iter().any(|v| uses_ident(a, v)),
             vars.iter().any(|v| uses_ident(b, v)),
         );
-        ua != ub && !literal(if ua { b } else { a })
+        ua != ub && !is_literal(if ua { b } else { a })
     }) || ctx
         .call_texts
         .iter()
@@ -261,17 +253,11 @@ fn predicate_scan(call: &str) -> Option<(String, String)> {
     })?;
     let (test, collection) = (rest[..cut.0].trim(), rest[cut.0 + 1..].trim());
     let collection = collection.trim_end_matches(')').split(',').next()?.trim();
-    let literal = |t: &str| {
-        let t = t.trim();
-        t.starts_with(['"', '\''])
-            || t.parse::<f64>().is_ok()
-            || matches!(t, "None" | "True" | "False")
-    };
     let keyed = ["==", "<=", ">=", "<", ">"].iter().any(|op| {
         test.split_once(op).is_some_and(|(a, b)| {
             let b = b.trim_start_matches('=');
             let (ua, ub) = (uses_ident(a, var), uses_ident(b, var));
-            ua != ub && !literal(if ua { b } else { a })
+            ua != ub && !is_literal(if ua { b } else { a })
         })
     });
     keyed.then(|| (collection.to_string(), test.to_string()))
