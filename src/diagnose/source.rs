@@ -711,6 +711,18 @@ impl SourceFile {
         out
     }
 
+    /// True when `name` is an enumeration defined in this file (`class Unit(enum.Enum):`): its members are
+    /// constants, so iterating it gives the same items every time.
+    pub fn is_enum_class(&self, name: &str) -> bool {
+        let head = format!("class {name}(");
+        self.text.lines().any(|l| {
+            l.trim_start().strip_prefix(&head).is_some_and(|rest| {
+                let bases = rest.split(')').next().unwrap_or("");
+                ["Enum", "Flag"].iter().any(|b| bases.contains(b))
+            })
+        })
+    }
+
     /// True when the whole text contains `needle` (cheap checks for imports and APIs).
     pub fn mentions(&self, needle: &str) -> bool {
         self.text.contains(needle)

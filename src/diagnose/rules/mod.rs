@@ -187,6 +187,11 @@ pub static RULES: &[Rule] = &[
         check: repeated::recursion,
     },
     Rule {
+        id: "repeated_computation.cache_keyed_finer",
+        category: Category::RepeatedComputation,
+        check: repeated::cache_keyed_finer,
+    },
+    Rule {
         id: "repeated_computation.rebuilt_per_call",
         category: Category::RepeatedComputation,
         check: repeated::rebuilt_per_call,

@@ -61,6 +61,85 @@ fn without_strings(text: &str) -> String {
     out
 }
 
+/// What a cached function may take from a parameter that makes a coarser key than the parameter itself: a
+/// timestamp's day or hour, a text's normalised form, a prefix, a rounded number.
+const COARSENINGS: [&str; 16] = [
+    ".date()",
+    ".year",
+    ".month",
+    ".day",
+    ".hour",
+    ".minute",
+    ".weekday()",
+    ".isoweekday()",
+    ".isocalendar()",
+    ".toordinal()",
+    ".lower()",
+    ".upper()",
+    ".casefold()",
+    ".strip()",
+    "[:",
+    ".timestamp()",
+];
+
+/// A memoised function whose cache is keyed on a parameter it only ever uses through a coarser projection
+/// (`as_of.date()`, `name.lower()`, `code[:3]`): every distinct argument misses, so the cached body runs for
+/// nearly every call and rebuilds results it already has under another key. The hot body itself (or pstats'
+/// call count, which counts only the misses) is the evidence that it keeps running.
+pub fn cache_keyed_finer(s: &Site) -> Option<Hit> {
+    let f = s.ctx.function.as_ref()?;
+    if !cached(s) || !(s.repeated() || s.calls.is_some_and(|n| n >= 50)) {
+        return None;
+    }
+    let body: Vec<String> = (f.start + 1..=f.end)
+        .map(|l| without_strings(&s.src.line_text(l)))
+        .collect();
+    for p in f
+        .params
+        .iter()
+        .filter(|p| !matches!(p.as_str(), "self" | "cls"))
+    {
+        // Each use of the parameter: the coarser value it takes, or `None` for a use of the whole value.
+        let uses: Vec<Option<String>> = body
+            .iter()
+            .flat_map(|text| {
+                text.match_indices(p.as_str())
+                    .filter(|(i, _)| {
+                        let before = text[..*i].chars().next_back();
+                        let after = text[i + p.len()..].chars().next();
+                        !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
+                            && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                    })
+                    .map(|(i, _)| {
+                        let after = &text[i + p.len()..];
+                        if let Some(c) = COARSENINGS.iter().find(|c| after.starts_with(*c)) {
+                            return Some(format!("{p}{c}"));
+                        }
+                        ["int(", "round(", "math.floor("]
+                            .iter()
+                            .find(|w| text[..i].ends_with(*w))
+                            .map(|w| format!("{w}{p})"))
+                    })
+            })
+            .collect();
+        if let Some(Some(proj)) = uses.first().filter(|_| uses.iter().all(Option::is_some)) {
+            return hit(
+                0.8,
+                format!(
+                    "`{}` is cached on `{p}`, yet uses only `{proj}` of it: every distinct `{p}` misses the cache and \
+                     rebuilds a result it already holds under another key ({}); key the cache on `{proj}` instead",
+                    f.name,
+                    match s.calls {
+                        Some(n) => format!("the body ran {n} times"),
+                        None => s.repetition_text(),
+                    }
+                ),
+            );
+        }
+    }
+    None
+}
+
 /// A function that calls itself without a cache, on computed arguments (overlapping sub-problems).
 pub fn recursion(s: &Site) -> Option<Hit> {
     let f = s.ctx.function.as_ref()?;
@@ -427,11 +506,21 @@ pub fn aggregate_in_loop(s: &Site) -> Option<Hit> {
 
 /// The argument a caller passes for parameter `param` of the called function, found at the call site.
 fn argument_for(caller: &Caller, function: &str, params: &[String], param: &str) -> Option<String> {
-    let call = caller
-        .ctx
-        .call_texts
-        .iter()
-        .find(|c| method(c.split('(').next().unwrap_or("")) == function)?;
+    let call = caller.ctx.call_texts.iter().find_map(|c| {
+        let callee = c.split('(').next().unwrap_or("");
+        if method(callee) == function {
+            return Some(c.clone());
+        }
+        // `partial(collation_key, locale=locale)`: the arguments bound by the partial, the function left out.
+        if matches!(callee, "partial" | "functools.partial") {
+            let rest = c.split_once('(')?.1;
+            let (first, bound) = rest.split_once(',')?;
+            if method(first.trim()) == function {
+                return Some(format!("{function}({}", bound.trim_start()));
+            }
+        }
+        None
+    })?;
     let inner = call.split_once('(')?.1.strip_suffix(')')?;
     let mut args = Vec::new();
     let (mut depth, mut cur) = (0i32, String::new());
@@ -479,11 +568,30 @@ fn arg_invariant(
     // The loop that repeats the call is the innermost one around it: a comprehension on the line whose item the
     // call uses, else the innermost loop statement. Outer loops change the argument less often than the call
     // is repeated (`[f(x, ys) for x in ys]` inside `for group in groups`: ys is the same for every x).
+    // Mapped over items (`sorted(xs, key=partial(f, locale=loc))`, `map(lambda m: f(m, loc), xs)`): each call
+    // gets its own item, and the other arguments are fixed for the whole mapping (the mapping, not a loop around
+    // it, repeats the call).
+    if c.maps(function) {
+        let lambda_params: Vec<&str> = c
+            .ctx
+            .text
+            .match_indices("lambda")
+            .filter_map(|(i, _)| c.ctx.text[i + 6..].split_once(':'))
+            .flat_map(|(ps, _)| ps.split(',').map(|p| p.trim()))
+            .collect();
+        return Some(
+            !lambda_params
+                .iter()
+                .any(|p| !p.is_empty() && uses_ident(&arg, p)),
+        );
+    }
+    // (A call through `partial(...)` has no call text of its own: the line's loops decide.)
     let call = c
         .ctx
         .call_texts
         .iter()
-        .find(|t| method(t.split('(').next().unwrap_or("")) == function)?;
+        .find(|t| method(t.split('(').next().unwrap_or("")) == function)
+        .map_or("", |t| t.as_str());
     let repeating = c
         .ctx
         .loops
@@ -619,10 +727,21 @@ pub fn helper_recomputes(s: &Site) -> Option<Hit> {
             || expr
                 .split(|c: char| !(c.is_alphanumeric() || c == '_'))
                 .any(|w| w.len() > 2 && w.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+            // The members of an enumeration (`list(Unit)`, `for u in Unit`).
+            || {
+                let e = expr.trim();
+                let inner = ["list(", "tuple(", "sorted(", "set("]
+                    .iter()
+                    .find_map(|w| e.strip_prefix(w).and_then(|r| r.strip_suffix(')')))
+                    .unwrap_or(e);
+                !inner.is_empty() && s.src.is_enum_class(inner)
+            }
     };
     // Constant by its text, or through a local copy of a constant (`pattern = list(PATTERN)`).
     let constant = |expr: &str| {
         upper(expr)
+            // A range of literal bounds (`range(0x20, 0x100)`).
+            || literal_range(expr)
             || expr
                 .split(|c: char| !(c.is_alphanumeric() || c == '_'))
                 .filter(|w| !w.is_empty() && !f.params.iter().any(|p| p == w))
@@ -677,6 +796,15 @@ pub fn helper_recomputes(s: &Site) -> Option<Hit> {
         // A table of constants (keyed by the arguments): the same few results again and again.
         any_param || constant(expr)
     };
+    // Work over invariant data still differs per call when what it computes per element uses an argument that
+    // varies (`sum(math.sin(w * t) for t in self.t)` with `w` from the argument).
+    let uses_varying = |text: &str| {
+        let text = expand(text);
+        f.params.iter().filter(|p| *p != "self").any(|p| {
+            uses_ident(&text, p)
+                && arg_invariant(&s.callers, 0, &f.name, &f.params, p) != Some(true)
+        })
+    };
     // An aggregate over an invariant input.
     for call in &s.ctx.call_texts {
         let callee = call.split('(').next().unwrap_or("");
@@ -708,10 +836,12 @@ pub fn helper_recomputes(s: &Site) -> Option<Hit> {
             }
         }
         if invariant_input(args)
-            || s.ctx
+            || (s
+                .ctx
                 .loops
                 .iter()
                 .any(|l| l.line == s.ctx.line && invariant_input(&l.iter))
+                && !uses_varying(args))
         {
             return hit_at_caller(
                 s,
@@ -736,6 +866,16 @@ pub fn helper_recomputes(s: &Site) -> Option<Hit> {
             l.kind != "while"
                 && !(l.iter.starts_with("range(") && targets(l).iter().all(|v| *v == "_"))
                 && invariant_input(&l.iter)
+                // (`for k in range(5)` over the call's own data is per-call work: a stencil, a bit loop.)
+                && !(literal_range(&l.iter)
+                    && uses_varying(
+                        &s.src
+                            .block(l.line)
+                            .iter()
+                            .map(|&b| s.src.line_text(b))
+                            .collect::<Vec<_>>()
+                            .join("\n"),
+                    ))
                 // (A loop over fixed alternatives, each applied to this call's own argument, `for d in DECODERS:
                 // d(body)`, gives a different result per call.)
                 && !(l.kind == "for" && {
@@ -781,6 +921,23 @@ pub fn helper_recomputes(s: &Site) -> Option<Hit> {
     None
 }
 
+/// `range(...)` with literal bounds only (`range(0x20, 0x100)`, `range(5)`).
+fn literal_range(expr: &str) -> bool {
+    expr.trim()
+        .strip_prefix("range(")
+        .and_then(|r| r.strip_suffix(')'))
+        .is_some_and(|a| {
+            a.split(',').all(|b| {
+                let b = b.trim();
+                b.chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_digit() || c == '-')
+                    && b.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "_-+* ".contains(c))
+            })
+        })
+}
+
 fn hit_at_caller(s: &Site, conf: f64, evidence: String) -> Option<Hit> {
     match s.caller_place() {
         Some(at) if !s.in_loop() => hit_at(conf, evidence, at),
@@ -817,6 +974,59 @@ def loop(values, cfg):
 def build_table(cfg):
     return {k: v for k, v in RATES.items()}
 "#;
+
+    #[test]
+    fn enum_members_are_constants_and_per_call_arguments_are_not() {
+        // A table over an enumeration's members, rebuilt for every item; near miss: a class that is no enum.
+        let code = "import enum, math\nclass Unit(enum.Enum):\n    G = 'g'\nclass Box:\n    pass\ndef table():\n    units = list(Unit)\n    out = {}\n    for a in units:\n        for b in units:\n            out[a, b] = 1\n    return out\ndef boxes():\n    out = {}\n    for a in list(Box):\n        out[a] = 1\ndef convert(items):\n    for it in items:\n        table()[it]\n        boxes()[it]\n";
+        let s = src(code);
+        assert!(helper_recomputes(&site(&s, 11).called_from(&[19])).is_some());
+        assert!(helper_recomputes(&site(&s, 16).called_from(&[20])).is_none());
+        // A sum over the same samples that computes each element from the call's own argument differs per call;
+        // the same sum without the argument does not.
+        let code = "import math\nclass P:\n    def power(self, freq):\n        w = 2 * freq\n        return sum(math.sin(w * t) for t in self.t)\n    def level(self, freq):\n        return sum(t * t for t in self.t) * freq\n    def run(self, freqs):\n        return [self.power(f) + self.level(f) for f in freqs]\n";
+        let s = src(code);
+        // (The loop over the same samples may still count as a rebuilt result, at the weaker confidence.)
+        assert!(
+            helper_recomputes(&site(&s, 5).called_from(&[9])).is_none_or(|h| h.confidence < 0.85)
+        );
+        assert!(
+            helper_recomputes(&site(&s, 7).called_from(&[9])).is_some_and(|h| h.confidence >= 0.85)
+        );
+    }
+
+    #[test]
+    fn tables_over_literal_ranges_and_partial_bound_arguments() {
+        // A table over a fixed range, rebuilt under a sort key bound by `partial` to the chapter's locale; near
+        // miss: a 5-step loop over the call's own frame (a stencil).
+        let code = "from functools import partial\ndef table(locale):\n    out = {}\n    for cp in range(0x20, 0x100):\n        out[chr(cp)] = (locale, cp)\n    return out\ndef key(member, locale):\n    t = table(locale)\n    return [t[c] for c in member]\ndef main(groups):\n    for name, locale in groups:\n        members = sorted(name, key=partial(key, locale=locale))\ndef smooth(frame):\n    for ky in range(5):\n        acc = frame[ky]\ndef run(frames):\n    for f in frames:\n        smooth(f)\n";
+        let s = src(code);
+        assert!(helper_recomputes(&site(&s, 5).called_from(&[8, 12])).is_some());
+        assert!(helper_recomputes(&site(&s, 15).called_from(&[18])).is_none());
+        // The mapped item differs per call, the partial-bound argument does not; a lambda's parameter is the item.
+        let c = site(&s, 5).called_from(&[8, 12]);
+        let params = vec!["member".to_string(), "locale".to_string()];
+        assert_eq!(arg_invariant(&c.callers, 1, "key", &params, "locale"), Some(true));
+        let l = src("def main(xs, loc):\n    return sorted(xs, key=lambda m: key(m, loc))\n");
+        let c = site(&l, 2).called_from(&[2]);
+        assert_eq!(arg_invariant(&c.callers, 0, "key", &params, "member"), Some(false));
+        assert_eq!(arg_invariant(&c.callers, 0, "key", &params, "locale"), Some(true));
+    }
+
+    #[test]
+    fn cache_keyed_on_a_finer_value_than_it_uses() {
+        let code = "import functools\n@functools.lru_cache(maxsize=64)\ndef calendar(site, as_of):\n    day = as_of.date()\n    return build(site, day, as_of.year)\n@functools.cache\ndef rates(site, day):\n    return build(site, day)\n@functools.cache\ndef label(code):\n    return code.lower() + code\ndef settle(scans):\n    for s in scans:\n        calendar(1, s.at)\n";
+        let s = src(code);
+        let h = cache_keyed_finer(&site(&s, 4).calls(18_900)).unwrap();
+        assert!(h.evidence.contains("`as_of.date()`"), "{}", h.evidence);
+        // Found through the loop that calls it, too.
+        assert!(cache_keyed_finer(&site(&s, 5).called_from(&[14])).is_some());
+        // Near misses: a cache keyed on what it uses; a parameter also used whole; a cached function that
+        // runs only a few times (its misses are the first sight of each key).
+        assert!(cache_keyed_finer(&site(&s, 8).calls(5000)).is_none());
+        assert!(cache_keyed_finer(&site(&s, 11).calls(5000)).is_none());
+        assert!(cache_keyed_finer(&site(&s, 4).calls(12)).is_none());
+    }
 
     #[test]
     fn shapes() {
