@@ -15,7 +15,11 @@ pub fn in_list(s: &Site) -> Option<Hit> {
         .collect();
     for rhs in &tests {
         let kind = collection_kind(s.src, rhs);
-        if kind == Some("set") || kind == Some("dict") || rhs.contains("range(") {
+        if kind == Some("set")
+            || kind == Some("dict")
+            || rhs.contains("range(")
+            || small_constant(s, rhs)
+        {
             continue;
         }
         let (conf, what) = match kind {
@@ -42,6 +46,44 @@ pub fn in_list(s: &Site) -> Option<Hit> {
         );
     }
     None
+}
+
+/// At most this many items, a constant list or tuple is scanned about as fast as a set is hashed.
+const SMALL_LITERAL: usize = 16;
+
+/// `rhs` is a short literal list or tuple of constants (`KEEP = ("White", "Black", "Result")`) that the
+/// program never grows: testing it costs a few comparisons, not a scan of data.
+fn small_constant(s: &Site, rhs: &str) -> bool {
+    let rhs = rhs.trim();
+    let bound = if rhs.starts_with(['(', '[']) {
+        vec![rhs.to_string()]
+    } else {
+        if ["append(", "extend(", "insert("]
+            .iter()
+            .any(|m| s.src.mentions(&format!("{rhs}.{m}")))
+            || s.src.mentions(&format!("{rhs} +="))
+        {
+            return false;
+        }
+        s.src.bindings(rhs)
+    };
+    !bound.is_empty()
+        && bound.iter().all(|b| {
+            let b = b.trim();
+            let Some(inner) = b
+                .strip_prefix('(')
+                .and_then(|x| x.strip_suffix(')'))
+                .or_else(|| b.strip_prefix('[').and_then(|x| x.strip_suffix(']')))
+            else {
+                return false;
+            };
+            let items: Vec<&str> = inner
+                .split(',')
+                .map(str::trim)
+                .filter(|i| !i.is_empty())
+                .collect();
+            items.len() <= SMALL_LITERAL && items.iter().all(|i| super::common::is_literal(i))
+        })
 }
 
 /// Membership written as a call: `operator.contains(coll, x)`, `coll.__contains__(x)`, or a predicate bound to
@@ -114,7 +156,7 @@ mod tests {
     use super::super::testing::{site, src};
     use super::*;
 
-    const CODE: &str = r#"BLOCKED = ["a", "b"]
+    const CODE: &str = r#"BLOCKED = [line.strip() for line in open("blocked.txt")]
 ALLOWED = {"a", "b"}
 class Seen:
     def __init__(self):
@@ -140,6 +182,12 @@ def run(xs, seen):
         // Near misses: a set; a substring test.
         assert!(in_list(&site(&s, 13)).is_none());
         assert!(in_list(&site(&s, 15)).is_none());
+        // Near miss: a short constant tuple (a few comparisons); the same grown at run time is data.
+        let t = src("KEEP = (\"White\", \"Black\", 3)\nSEEN = [\"a\"]\ndef f(xs):\n    for x in xs:\n        if x in KEEP or x in SEEN:\n            SEEN.append(x)\n");
+        let c = site(&t, 5);
+        assert!(small_constant(&c, "KEEP"));
+        assert!(!small_constant(&c, "SEEN"));
+        assert!(in_list(&c).is_some_and(|h| h.evidence.contains("in SEEN")));
         // A method called per item tests a list attribute.
         assert!(in_list(&site(&s, 7).called_from(&[17])).unwrap().confidence >= 0.9);
         assert!(in_list(&site(&s, 7)).unwrap().confidence < 0.7);

@@ -1006,11 +1006,20 @@ def build_table(cfg):
         // The mapped item differs per call, the partial-bound argument does not; a lambda's parameter is the item.
         let c = site(&s, 5).called_from(&[8, 12]);
         let params = vec!["member".to_string(), "locale".to_string()];
-        assert_eq!(arg_invariant(&c.callers, 1, "key", &params, "locale"), Some(true));
+        assert_eq!(
+            arg_invariant(&c.callers, 1, "key", &params, "locale"),
+            Some(true)
+        );
         let l = src("def main(xs, loc):\n    return sorted(xs, key=lambda m: key(m, loc))\n");
         let c = site(&l, 2).called_from(&[2]);
-        assert_eq!(arg_invariant(&c.callers, 0, "key", &params, "member"), Some(false));
-        assert_eq!(arg_invariant(&c.callers, 0, "key", &params, "locale"), Some(true));
+        assert_eq!(
+            arg_invariant(&c.callers, 0, "key", &params, "member"),
+            Some(false)
+        );
+        assert_eq!(
+            arg_invariant(&c.callers, 0, "key", &params, "locale"),
+            Some(true)
+        );
     }
 
     #[test]
