@@ -431,7 +431,19 @@ pub fn from_pstats(
         // Which of the innermost lines holds the own time is not known: each gets all of it, and the rules
         // decide (a finding from derived lines counts its heaviest line, not the sum).
         let own = own_lines(f);
-        for &l in &own {
+        // A statement written over several lines (`return replace(t,\n    text=t.text + row, ...)`) does its
+        // own work on any of them: its other lines get the time too, so a rule can see the line that explains it.
+        let src = sources[f.file].as_ref().unwrap();
+        let mut own_time: Vec<u32> = own
+            .iter()
+            .flat_map(|&l| {
+                let (a, b) = src.statement_span(l).unwrap_or((l, l));
+                (a.min(l)..=b.max(l)).filter(move |x| *x == l || !src.line_text(*x).is_empty())
+            })
+            .collect();
+        own_time.sort_unstable();
+        own_time.dedup();
+        for &l in &own_time {
             let e = ev.lines.entry((f.file, l)).or_default();
             e.weight += t.tt;
         }
@@ -708,5 +720,36 @@ mod tests {
         };
         assert!(callee_on(5));
         assert!(!callee_on(4));
+    }
+
+    #[test]
+    fn pstats_own_time_reaches_every_line_of_a_multiline_statement() {
+        use crate::profile::{Format, Frame, FunctionTiming, LineKind, Meta, Unit};
+        let code = "def add(t, row):\n    line = row + \"\\n\"\n    return replace(\n        t,\n\n        text=t.text + line,\n    )\n";
+        let src = SourceFile::from_text(std::path::Path::new("t.py"), code.into()).unwrap();
+        let mut p = Profile::new(Meta {
+            format: Format::Pstats,
+            tool: "cProfile".into(),
+            unit: Unit::Seconds,
+            line_kind: LineKind::Definition,
+            notes: Vec::new(),
+        });
+        p.frames.push(Frame::new("add", "t.py", Some(1)));
+        p.timings.push(FunctionTiming {
+            frame: 0,
+            cc: Some(9),
+            nc: 9,
+            tt: 1.5,
+            ct: 1.5,
+            callers: Vec::new(),
+        });
+        let ev = from_pstats(&p, &mut |f| (f == "t.py").then_some(0), &[Some(src)]);
+        let weight = |l: u32| ev.lines.get(&(0, l)).map_or(0.0, |e| e.weight);
+        // The statement's first line, the line that grows the string, its closing line; not the blank line.
+        for l in [2, 3, 6, 7] {
+            assert_eq!(weight(l), 1.5, "line {l}");
+        }
+        assert_eq!(weight(5), 0.0);
+        assert_eq!(weight(1), 0.0);
     }
 }

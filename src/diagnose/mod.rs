@@ -25,7 +25,7 @@ use crate::{Error, Result};
 /// Lines below this share of the samples are not examined.
 const MIN_SHARE: f64 = 2.0;
 /// How many hot lines are examined.
-const MAX_LINES: usize = 15;
+const MAX_LINES: usize = 20;
 
 /// One diagnosed bottleneck (or an unclassified hot spot, `category: None`).
 #[derive(Debug, Clone, Serialize)]
@@ -333,10 +333,15 @@ pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
             continue;
         };
         let ctx = src.context(*line);
+        // (Lines holding only their function's own time share that one measurement, whatever their weight.)
         let group = (
             *fi,
             ctx.function.as_ref().map(|f| f.start),
-            le.weight.to_bits(),
+            if ev.derived && le.callees.is_empty() {
+                u64::MAX
+            } else {
+                le.weight.to_bits()
+            },
         );
         if !groups.contains(&group) {
             if groups.len() == MAX_LINES {
