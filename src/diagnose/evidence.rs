@@ -534,7 +534,9 @@ pub fn from_pstats(
             ev.user += ct;
         }
     }
-    // The main thread waiting on locks (joins, futures, queues): worker threads are not profiled.
+    // The main thread waiting on locks (joins, futures, queues): worker threads are not profiled. An event
+    // loop waits in its selector instead (for `asyncio.to_thread` results as for sockets; the rules tell which
+    // from the source).
     ev.waits = profile
         .timings
         .iter()
@@ -543,6 +545,10 @@ pub fn from_pstats(
             // `lock.acquire()` and `with lock:` (whose `__enter__` acquires), on plain and reentrant locks.
             f.function.starts_with("<method 'acquire' of '_thread.")
                 || f.function.starts_with("<method '__enter__' of '_thread.")
+                || f.function.starts_with("<method 'poll' of 'select.")
+                || f.function
+                    .starts_with("<method 'control' of 'select.kqueue")
+                || f.function == "<built-in method select.select>"
         })
         .map(|t| t.tt)
         .sum();

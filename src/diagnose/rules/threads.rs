@@ -130,9 +130,14 @@ pub fn main_waits(s: &Site) -> Option<Hit> {
     if !s.derived || s.wait_share < MIN_WAIT_SHARE || !threads_in_file(s.src) {
         return None;
     }
+    // (An event loop awaiting work handed to threads waits under `asyncio.run` / `run_until_complete`.)
+    let awaits_threads = s.src.mentions("to_thread(") || s.src.mentions("run_in_executor(");
     let waiting = s
         .callee(|n| {
-            method(n) == "acquire" || n.contains("lock") || n.contains("concurrent.futures")
+            method(n) == "acquire"
+                || n.contains("lock")
+                || n.contains("concurrent.futures")
+                || (awaits_threads && n.starts_with("asyncio."))
         })
         .is_some()
         || s.ctx.calls.iter().any(|c| {
@@ -159,8 +164,11 @@ pub fn main_waits(s: &Site) -> Option<Hit> {
         0.75
     };
     // The work the threads do is the finding's place (pstats never saw it: it profiles the main thread).
+    // (A target that only hands the item on, `return Model(tile).report()`, does no work of its own there: the
+    // place is the dispatch.)
     let at = thread_target(s.src)
         .and_then(|t| thread_work_line(s.src, &t))
+        .filter(|&l| !s.src.context(l).loops.is_empty())
         .or_else(|| thread_dispatch(s.src))
         .map(|l| (s.file, l))
         .unwrap_or((s.file, s.ctx.line));
@@ -213,5 +221,21 @@ def run(chunks):
         assert_eq!(thread_target(&a).as_deref(), Some("work"));
         let p = src("from multiprocessing import Pool\ndef run(cs):\n    with Pool(4) as pool:\n        return pool.map(work, cs)\n");
         assert!(!threads_in_file(&p));
+    }
+
+    #[test]
+    fn an_event_loop_waiting_for_threads() {
+        // The main thread waits under `asyncio.run` for `to_thread` work; the target only hands the tile on, so
+        // the place is the dispatch. Near miss: a program that hands nothing to threads.
+        let a = src("import asyncio\ndef route(tile):\n    return Model(tile).report()\nasync def batch(tiles):\n    jobs = [asyncio.to_thread(route, t) for t in tiles]\n    return await asyncio.gather(*jobs)\ndef main(tiles):\n    asyncio.run(batch(tiles))\n");
+        let mut w = site(&a, 8).with_callee("asyncio.runners.run");
+        w.derived = true;
+        w.wait_share = 75.0;
+        assert_eq!(main_waits(&w).unwrap().at, Some((0, 5)));
+        let n = src("import asyncio\nasync def batch(urls):\n    return [await get(u) for u in urls]\ndef main(urls):\n    asyncio.run(batch(urls))\n");
+        let mut w = site(&n, 5).with_callee("asyncio.runners.run");
+        w.derived = true;
+        w.wait_share = 75.0;
+        assert!(main_waits(&w).is_none());
     }
 }
