@@ -578,6 +578,25 @@ pub fn from_pstats(
         }
         None
     };
+    // A program class's item access runs where its caller subscripts something (`table[key]`): no call names it.
+    let subscripts = |f: &Func| -> Vec<u32> {
+        let src = sources[f.file].as_ref().unwrap();
+        let Some((body, _)) = bodies.get(&(f.file, f.line)) else {
+            return Vec::new();
+        };
+        body.iter()
+            .copied()
+            .filter(|&l| {
+                let t = src.line_text(l);
+                t.match_indices('[').any(|(i, _)| {
+                    t[..i]
+                        .chars()
+                        .next_back()
+                        .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ')' || c == ']')
+                })
+            })
+            .collect()
+    };
     // Of several call sites, the one in the most loops is the one that repeats (pstats does not say which).
     let loopiest = |file: usize, sites: Vec<u32>| -> Option<u32> {
         let src = sources[file].as_ref()?;
@@ -606,7 +625,16 @@ pub fn from_pstats(
                 }),
                 // A comprehension or lambda runs where it is written, inside its caller.
                 None if is_inline_code(&name) => func[cur as usize].as_ref().map(|x| x.line),
-                None => loopiest(cf.file, sites_in(cf, last(&name))),
+                None => loopiest(cf.file, {
+                    let sites = sites_in(cf, last(&name));
+                    if sites.is_empty()
+                        && matches!(last(&name), "__getitem__" | "__setitem__" | "__delitem__")
+                    {
+                        subscripts(cf)
+                    } else {
+                        sites
+                    }
+                }),
             };
             chain.push((cf.file, site.unwrap_or(cf.line)));
             visited.push(c);

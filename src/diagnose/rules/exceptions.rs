@@ -73,6 +73,43 @@ pub fn raised_per_item(s: &Site) -> Option<Hit> {
     )
 }
 
+/// Work called from an exception handler or a `raise` line (building the message, `', '.join(self)`) in a
+/// function that runs per item: the time is the cost of failing the common case, wherever its lines are.
+pub fn handler_callee(s: &Site) -> Option<Hit> {
+    if s.ctx.in_handler || s.ctx.is_except_or_raise {
+        return None;
+    }
+    let (i, c) = s
+        .callers
+        .iter()
+        .enumerate()
+        .take(3)
+        .find(|(_, c)| c.ctx.in_handler || c.ctx.is_except_or_raise)?;
+    // The handler's function repeats: a loop around it, or further up the chain.
+    let repeated = !c.ctx.loops.is_empty()
+        || s.callers[i + 1..].iter().any(|u| {
+            u.ctx.loops.iter().any(super::common::work_loop)
+                || u.ctx.calls.iter().any(|n| n.ends_with(".get"))
+        });
+    if !repeated {
+        return None;
+    }
+    // When a `try` in the loop further up is what catches it, that loop's try is where the fix goes.
+    let c = s.callers[i + 1..]
+        .iter()
+        .take(3)
+        .find(|u| !u.ctx.try_handlers.is_empty() && !u.ctx.loops.is_empty())
+        .unwrap_or(c);
+    hit_at(
+        0.8,
+        format!(
+            "line {} runs for the exception handling at line {} (`{}`), once per failure: the common case fails and pays for it",
+            s.ctx.line, c.ctx.line, c.ctx.text
+        ),
+        c.loc,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testing::{site, src};
@@ -111,6 +148,27 @@ def run(rows):
             Some((0, 13))
         );
         assert!(raised_per_item(&site(&s, 5)).is_none());
+    }
+
+    /// Work called from a `raise` in a handler (the message lists the record's keys), once per failed lookup;
+    /// the place is the `try` in the loop that catches it. Near misses: the same once; work under a plain line.
+    #[test]
+    fn work_under_a_handler() {
+        let s = src("class R:\n    def __getitem__(self, k):\n        try:\n            return self.d[k]\n        except KeyError:\n            raise KeyError(f\"no {k}: {', '.join(self)}\")\n    def __iter__(self):\n        return (c for c in COLS if c in self.d)\ndef get(r, k):\n    for n in range(3):\n        try:\n            return r[k[:n]]\n        except KeyError:\n            continue\n");
+        assert_eq!(
+            handler_callee(&site(&s, 8).called_from(&[6, 12]))
+                .unwrap()
+                .at,
+            Some((0, 12))
+        );
+        assert_eq!(
+            handler_callee(&site(&s, 8).called_from(&[6, 10]))
+                .unwrap()
+                .at,
+            Some((0, 6))
+        );
+        assert!(handler_callee(&site(&s, 8).called_from(&[6])).is_none());
+        assert!(handler_callee(&site(&s, 8).called_from(&[4, 12])).is_none());
     }
 
     /// The handler's own work (formatting a message, sorting keys for it), run once per failed lookup.

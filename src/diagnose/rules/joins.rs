@@ -123,6 +123,18 @@ pub fn mask_lookup(s: &Site) -> Option<Hit> {
     )
 }
 
+/// `if slot.key != key:` followed by `continue`: an equality test written as "skip the others".
+fn skip_unless_equal(
+    src: &crate::diagnose::source::SourceFile,
+    line: u32,
+) -> Option<(String, String)> {
+    let text = src.line_text(line);
+    let cond = text.strip_prefix("if ")?.strip_suffix(':')?;
+    let (a, b) = cond.split_once(" != ")?;
+    (src.line_text(line + 1) == "continue" && !a.contains(" and ") && !b.contains(" or "))
+        .then(|| (a.trim().to_string(), b.trim().to_string()))
+}
+
 /// A lookup by scanning: the line's function loops over a collection it was given (a parameter, an attribute,
 /// a module-level table) comparing each item with a key, and a loop up the stack calls it once per item.
 pub fn scan_helper(s: &Site) -> Option<Hit> {
@@ -181,13 +193,22 @@ pub fn scan_helper(s: &Site) -> Option<Hit> {
             ),
         );
     };
-    let vars = targets(scan);
+    // What the scan binds: its items, and the parts of them that loops inside it walk
+    // (`for consist in self.consists: for slot in consist.slots:`).
+    let vars: Vec<&str> = ctx
+        .loops
+        .iter()
+        .skip_while(|l| !std::ptr::eq(*l, scan))
+        .flat_map(targets)
+        .collect();
     // The compared key comes from outside the scan: a parameter, or anything not bound by the scan. On the
     // loop's own header line, the comparison is in the first lines of its body.
     let mut equalities = ctx.equalities.clone();
+    equalities.extend(skip_unless_equal(s.src, ctx.line));
     if scan.line == ctx.line {
         for l in ctx.line + 1..=ctx.line + 3 {
             equalities.extend(s.src.context(l).equalities);
+            equalities.extend(skip_unless_equal(s.src, l));
         }
     }
     // (A comparison with a literal, `status == "ACTIVE"`, filters; it looks nothing up.)
@@ -304,6 +325,14 @@ def grid(n):
         let c = src("def f(c, a, b):\n    xs, ys = [v for v, _ in c], [p for _, p in c]\n    return [(x, y) for x in a for y in b if x.k == y.k]\n");
         assert!(nested_loops(&site(&c, 2)).is_none());
         assert!(nested_loops(&site(&c, 3)).unwrap().confidence > 0.9);
+    }
+
+    #[test]
+    fn scan_that_skips_the_others() {
+        // A method scanning nested parts, written as "skip unless equal"; near miss: `!=` that is no skip.
+        let s = src("class Book:\n    def locate(self, wagon):\n        for c in self.consists:\n            for slot in c.slots:\n                if slot.no != wagon:\n                    continue\n                return c\n    def odd(self, wagon):\n        for c in self.consists:\n            for slot in c.slots:\n                if slot.no != wagon:\n                    slot.flag = 1\ndef run(book, wagons):\n    for w in wagons:\n        book.locate(w)\n        book.odd(w)\n");
+        assert!(scan_helper(&site(&s, 5).called_from(&[15])).is_some());
+        assert!(scan_helper(&site(&s, 11).called_from(&[16])).is_none());
     }
 
     #[test]

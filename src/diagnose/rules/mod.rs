@@ -322,6 +322,11 @@ pub static RULES: &[Rule] = &[
         check: exceptions::raised_per_item,
     },
     Rule {
+        id: "exceptions_control_flow.handler_callee",
+        category: Category::ExceptionsControlFlow,
+        check: exceptions::handler_callee,
+    },
+    Rule {
         id: "deepcopy_in_loop.deepcopy",
         category: Category::DeepcopyInLoop,
         check: copies::deepcopy,
