@@ -51,6 +51,9 @@ fn inputs_that_once_crashed_a_fuzz_target_do_not() {
             Some("pstats") => Format::Pstats,
             Some("folded") => Format::Folded,
             Some("speedscope") => Format::Speedscope,
+            Some("lprof") => Format::Lprof,
+            Some("scalene") => Format::Scalene,
+            Some("memray") => Format::Memray,
             _ => panic!("{name}: name it TARGET-what.ext"),
         };
         let data = std::fs::read(&path).unwrap();

@@ -193,7 +193,7 @@ class Profile:
 
     @property
     def format(self) -> str:
-        """``pstats``, ``folded``, ``speedscope`` or ``lprof``."""
+        """``pstats``, ``folded``, ``speedscope``, ``lprof``, ``scalene`` or ``memray``."""
         return str(self._meta["format"])
 
     @property
@@ -203,7 +203,7 @@ class Profile:
 
     @property
     def unit(self) -> str:
-        """``samples``, ``seconds``, ``milliseconds`` or ``other``."""
+        """``samples``, ``seconds``, ``milliseconds``, ``bytes`` (memray's CSV) or ``other``."""
         return str(self._meta["unit"])
 
     @property
@@ -234,6 +234,15 @@ class Profile:
         )
         result: Dict[str, Any] = json.loads(data)
         return result
+
+    def memory(self, n: int = 15, *, hide: Iterable[str] = ()) -> Optional[Dict[str, Any]]:
+        """The memory side of a Scalene or memray profile (``None`` for the others): ``peak_bytes``,
+        ``peak_at``, ``allocated_bytes``, ``allocations``, ``allocators``, and the top ``n`` rows of ``lines``
+        (by peak for Scalene, by bytes for memray), ``by_count`` (memray stats), ``cpu_lines`` and
+        ``functions`` (Scalene, with the Python / native / system CPU split). Bytes are bytes; ``mb`` is the
+        tool's MB (2**20 for Scalene, 10**6 for memray)."""
+        memory: Optional[Dict[str, Any]] = self.report(n, hide=hide).get("memory")
+        return memory
 
     def top(self, n: int = 10, by: str = "self", *, hide: Iterable[str] = ()) -> Table:
         """The ``n`` heaviest functions by ``"self"`` time (in the function itself) or ``"total"`` time
@@ -309,9 +318,9 @@ _LINE_COLUMNS = ("file", "line", "function", "self", "total", "self_pct", "total
 
 def load_profile(path: StrPath, format: Optional[str] = None) -> Profile:
     """Reads a profile: a cProfile/pstats dump, py-spy ``--format raw`` or other folded stacks, speedscope
-    JSON (gzip-compressed too), or a line_profiler ``.lprof``. ``format`` (``"pstats"``, ``"folded"``,
-    ``"speedscope"``, ``"lprof"``) forces a reader;
-    by default it is guessed from the content.
+    JSON (gzip-compressed too), a line_profiler ``.lprof``, a Scalene JSON profile, or memray's JSON stats
+    or CSV transform. ``format`` (``"pstats"``, ``"folded"``, ``"speedscope"``, ``"lprof"``, ``"scalene"``,
+    ``"memray"``) forces a reader; by default it is guessed from the content.
 
     Raises:
         ProfileFormatError: not a profile in a supported format (``.path``, and ``.line``/``.offset`` where known).

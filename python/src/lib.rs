@@ -493,7 +493,8 @@ impl RawProfile {
     }
 }
 
-/// Loads a profile file; `format` is pstats, folded, speedscope or lprof (None: guessed from the content).
+/// Loads a profile file; `format` is pstats, folded, speedscope, lprof, scalene or memray (None: guessed
+/// from the content).
 #[pyfunction]
 #[pyo3(signature = (path, format))]
 fn load_profile(py: Python<'_>, path: PathBuf, format: Option<&str>) -> PyResult<RawProfile> {
@@ -503,13 +504,15 @@ fn load_profile(py: Python<'_>, path: PathBuf, format: Option<&str>) -> PyResult
         Some("folded") => Some(Format::Folded),
         Some("speedscope") => Some(Format::Speedscope),
         Some("lprof") => Some(Format::Lprof),
+        Some("scalene") => Some(Format::Scalene),
+        Some("memray") => Some(Format::Memray),
         Some(other) => {
             return Err(to_py(
                 py,
                 invalid(
                     "profile format",
                     other,
-                    "pstats, folded, speedscope or lprof",
+                    "pstats, folded, speedscope, lprof, scalene or memray",
                 ),
                 Ctx::Profile,
             ))

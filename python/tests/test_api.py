@@ -144,6 +144,33 @@ def test_pstats_profile() -> None:
     assert any("cProfile" in n for n in p.notes)
 
 
+def test_memory_profiles(tmp_path: Path) -> None:
+    fix = Path(PSTATS).parents[1]
+    sc = etlkit.load_profile(fix / "scalene" / "2.4.0" / "prog.json")
+    assert (sc.format, sc.tool, sc.unit) == ("scalene", "Scalene", "seconds")
+    oracle = json.loads((fix / "scalene" / "2.4.0" / "prog.oracle.json").read_text())
+    m = sc.memory()
+    assert m is not None and m["peak_bytes"] == oracle["max_footprint_mb"] * 2**20
+    assert m["peak_at"].endswith("lines.py:59 (read_data)")
+    assert {r["line"] for r in m["cpu_lines"]} <= {l["lineno"] for l in oracle["lines"]}
+    assert sc.total == pytest.approx(oracle["elapsed_time_sec"] * (oracle["sum_cpu_percent_python_c"] + oracle["sum_sys_percent"]) / 100)
+    assert sc.top(1)[0]["function"] == "read_data"
+    forced = etlkit.load_profile(fix / "scalene" / "2.4.0" / "prog.json", format="scalene")
+    assert forced.total == sc.total
+    mo = json.loads((fix / "memray" / "1.20.0" / "stats.oracle.json").read_text())
+    st = etlkit.load_profile(fix / "memray" / "1.20.0" / "stats.json", format="memray")
+    ms = st.memory()
+    assert st.format == "memray" and ms is not None
+    assert (ms["peak_bytes"], ms["allocated_bytes"]) == (mo["peak_memory"]["bytes"], mo["total_memory_allocated"]["bytes"])
+    assert [r["allocated_bytes"] for r in ms["lines"]] == [s["bytes"] for s in mo["top_allocations_by_size"]]
+    csv = etlkit.load_profile(fix / "memray" / "1.20.0" / "alloc.csv")
+    assert (csv.format, csv.unit, csv.total) == ("memray", "bytes", mo["csv"]["bytes"])
+    assert etlkit.load_profile(PSTATS).memory() is None
+    with pytest.raises(etlkit.ProfileFormatError, match="no stacks"):
+        st.to_flamegraph(tmp_path / "m.svg")
+    assert not (tmp_path / "m.svg").exists()
+
+
 def test_exports(tmp_path: Path) -> None:
     for prof in (etlkit.load_profile(DRILL / "profile.raw.txt"), etlkit.load_profile(PSTATS)):
         svg = prof.to_flamegraph(tmp_path / "f.svg", title="my title")

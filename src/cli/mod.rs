@@ -34,8 +34,8 @@ enum Command {
     Diagnose(diagnose::DiagnoseArgs),
     /// Practise naming bottlenecks: a profile, your answer, a grade, the fix and its measured speedup.
     Drill(drill::DrillArgs),
-    /// Read a profile (cProfile/pstats, py-spy raw or speedscope, folded stacks, line_profiler): report,
-    /// export, diff.
+    /// Read a profile (cProfile/pstats, py-spy raw or speedscope, folded stacks, line_profiler, Scalene,
+    /// memray): report, export, diff.
     Profile(profile::ProfileArgs),
     /// Print a shell completion script (e.g. `etlkit completions bash > ~/.local/share/bash-completion/completions/etlkit`).
     Completions {

@@ -49,8 +49,8 @@ impl Input {
 
 #[derive(Debug, clap::Args)]
 struct ReportArgs {
-    /// The profile: a cProfile/pstats dump, py-spy raw or other folded stacks, speedscope JSON, or a
-    /// line_profiler .lprof.
+    /// The profile: a cProfile/pstats dump, py-spy raw or other folded stacks, speedscope JSON, a
+    /// line_profiler .lprof, Scalene JSON, or memray's JSON stats or CSV transform.
     #[arg(required = true)]
     file: Option<PathBuf>,
     #[command(flatten)]

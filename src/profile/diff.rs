@@ -76,12 +76,13 @@ fn rel(before: f64, after: f64) -> Option<f64> {
 /// Compares two profiles function by function (and line by line). Both must measure the same kind of
 /// thing: two sample counts, or two times.
 pub fn diff(before: &Profile, after: &Profile) -> Result<Diff> {
-    if before.meta.unit.seconds().is_some() != after.meta.unit.seconds().is_some() {
+    if before.meta.unit.kind() != after.meta.unit.kind() {
         return Err(Error::InvalidArgument {
             what: "profiles",
             value: format!("{:?} vs {:?}", before.meta.unit, after.meta.unit),
-            expected: "two profiles measured the same way (both sample counts, or both times)"
-                .into(),
+            expected:
+                "two profiles measured the same way (both sample counts, both times, or both bytes)"
+                    .into(),
         });
     }
     // Times in different units (ms vs s) are compared in seconds.

@@ -146,13 +146,19 @@ fn svg_label(p: &Profile, f: FrameId) -> String {
 /// inferno adds counts in a u64 (and takes differences as i64): larger totals would wrap around.
 const MAX_DRAWN_TOTAL: u64 = i64::MAX as u64;
 
+/// What inferno's integer counts are: microseconds for times, else the profile's own numbers.
+fn count_unit(p: &Profile) -> (f64, &'static str) {
+    match p.meta.unit.seconds() {
+        Some(s) => (s * 1e6, "µs"),
+        None if p.meta.unit == super::Unit::Bytes => (1.0, "bytes"),
+        None => (1.0, "samples"),
+    }
+}
+
 /// Folded lines with integer counts for inferno: samples as-is, times in microseconds. Refuses weights
 /// whose total inferno cannot add up.
 fn inferno_lines(p: &Profile, path: &Path) -> Result<(Vec<String>, &'static str)> {
-    let (scale, name) = match p.meta.unit.seconds() {
-        Some(s) => (s * 1e6, "µs"),
-        None => (1.0, "samples"),
-    };
+    let (scale, name) = count_unit(p);
     // Render each frame's label once; big files repeat a few thousand frames millions of times.
     let labels: Vec<String> = (0..p.frames.len() as FrameId)
         .map(|f| svg_label(p, f))
@@ -236,10 +242,7 @@ fn full_flamegraph(p: &Profile, title: &str, out: &mut dyn Write, path: &Path) -
 /// lines differently from the full ones (leading/trailing spaces, a trailing number, a `# ` comment
 /// prefix): the full path handles those.
 fn pruned_flamegraph(p: &Profile, title: &str) -> Option<Vec<u8>> {
-    let (scale, count_name) = match p.meta.unit.seconds() {
-        Some(s) => (s * 1e6, "µs"),
-        None => (1.0, "samples"),
-    };
+    let (scale, count_name) = count_unit(p);
     let labels: Vec<String> = (0..p.frames.len() as FrameId)
         .map(|f| svg_label(p, f))
         .collect();
@@ -502,6 +505,8 @@ pub fn write_pprof(profile: &Profile, gzip: bool, out: &mut dyn Write, path: &Pa
     };
     let (sample_type, unit, scale) = match p.meta.unit.seconds() {
         Some(sec) => ("wall", "nanoseconds", sec * 1e9),
+        // pprof's name for memory profiles' values.
+        None if p.meta.unit == super::Unit::Bytes => ("space", "bytes", 1.0),
         None => ("samples", "count", 1.0),
     };
     let sample_type = vec![protos::ValueType {
@@ -586,6 +591,8 @@ pub fn write_pprof(profile: &Profile, gzip: bool, out: &mut dyn Write, path: &Pa
 fn sample_type_name(u: super::Unit) -> &'static str {
     if u.seconds().is_some() {
         "wall"
+    } else if u == super::Unit::Bytes {
+        "space"
     } else {
         "samples"
     }
@@ -613,6 +620,20 @@ pub fn export(
     out: &mut dyn Write,
     path: &Path,
 ) -> Result<()> {
+    if profile.stacks.is_empty() && !profile.is_timed() && profile.memory.is_some() {
+        // memray's JSON stats (totals and top sites only), or a Scalene run without CPU samples: an
+        // export would be an empty file.
+        let why = if profile.meta.format == super::Format::Memray {
+            "the profile holds memory totals and top allocation sites (memray's JSON stats) but no \
+             stacks; memray's CSV transform of the same capture has the stacks"
+        } else {
+            "the profile has memory figures but no line with CPU time"
+        };
+        return Err(Error::Format {
+            path: path.to_path_buf(),
+            message: format!("nothing to export: {why}"),
+        });
+    }
     match format {
         ExportFormat::Folded => write_folded(profile, out, path),
         ExportFormat::Svg => flamegraph(profile, name, out, path),

@@ -452,6 +452,7 @@ fn finish(mut results: Vec<Done>, mut names: Vec<Names>, path: &Path) -> Result<
         stacks,
         timings: Vec::new(),
         line_hits: Vec::new(),
+        memory: None,
     })
 }
 

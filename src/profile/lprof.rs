@@ -517,6 +517,7 @@ pub fn to_profile(stats: &LineStats) -> Profile {
         stacks,
         timings: Vec::new(),
         line_hits: hits,
+        memory: None,
     }
 }
 

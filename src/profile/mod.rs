@@ -1,8 +1,10 @@
-//! Profile ingestion, views, exports and diffs (cProfile/pstats, py-spy raw and speedscope, folded stacks).
+//! Profile ingestion, views, exports and diffs (cProfile/pstats, py-spy raw and speedscope, folded stacks,
+//! line_profiler, Scalene, memray).
 //!
 //! Every reader turns a file into one normalised [`Profile`]: interned [`Frame`]s plus either weighted
 //! stacks (sampling profilers: py-spy, folded files, speedscope) or per-function timings with one level of
-//! caller edges (cProfile's pstats). Views ([`view`]), exports ([`export`]) and [`diff`]/[`merge`] work on
+//! caller edges (cProfile's pstats). Memory profilers (Scalene, memray) also fill [`Profile::memory`], a
+//! side-table of per-line figures. Views ([`view`]), exports ([`export`]) and [`diff`]/[`merge`] work on
 //! that model and never look at the file format again.
 
 pub mod diff;
@@ -10,7 +12,9 @@ pub mod export;
 pub mod folded;
 pub mod lprof;
 mod marshal;
+pub mod memray;
 pub mod pstats;
+pub mod scalene;
 pub mod speedscope;
 mod stdlib;
 pub mod view;
@@ -133,6 +137,8 @@ pub enum Unit {
     Seconds,
     /// Milliseconds (some speedscope files).
     Milliseconds,
+    /// Bytes of memory (memray's CSV transform, speedscope files in `bytes`).
+    Bytes,
     /// Any other unit a speedscope file names (`none`, `bytes`, …): weights are shown as plain numbers.
     Other,
 }
@@ -143,7 +149,16 @@ impl Unit {
         match self {
             Unit::Seconds => Some(1.0),
             Unit::Milliseconds => Some(1e-3),
-            Unit::Samples | Unit::Other => None,
+            Unit::Samples | Unit::Bytes | Unit::Other => None,
+        }
+    }
+
+    /// What the unit measures: weights of two profiles compare only within one kind.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Unit::Seconds | Unit::Milliseconds => "time",
+            Unit::Bytes => "memory",
+            Unit::Samples | Unit::Other => "counts",
         }
     }
 }
@@ -172,6 +187,10 @@ pub enum Format {
     Speedscope,
     /// line_profiler's pickled `LineStats` (`kernprof -l`, `.lprof`).
     Lprof,
+    /// Scalene's JSON profile (`scalene --json`, `scalene run -o FILE.json`).
+    Scalene,
+    /// memray's exports: `memray stats --json` and `memray transform csv`.
+    Memray,
 }
 
 /// Where a profile came from and how to read its numbers.
@@ -196,6 +215,75 @@ pub struct Profile {
     pub timings: Vec<FunctionTiming>,
     /// Exact hits per line (line_profiler): the frame of each line and how many times it ran.
     pub line_hits: Vec<(FrameId, u64)>,
+    /// Memory figures (Scalene, memray); `None` for CPU-only formats.
+    pub memory: Option<Memory>,
+}
+
+/// The memory side of a profile: run-wide figures and per-line (or per-allocation-site) rows. Bytes are
+/// plain bytes whatever the tool printed (Scalene's MB are MiB, memray's MB are 10^6 bytes: see `mb`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Memory {
+    /// What the per-line bytes measure (e.g. memory allocated over the run, or live at the peak).
+    pub measure: String,
+    /// Bytes per "MB" in the tool's own reports (2^20 for Scalene, 10^6 for memray), so reports print the
+    /// figures the tool prints.
+    pub mb: f64,
+    /// The process's peak memory (Scalene's `max_footprint_mb`, memray's `peak_memory`).
+    pub peak_bytes: Option<f64>,
+    /// The line at the peak (Scalene's `max_footprint_fname`/`max_footprint_lineno`).
+    pub peak_at: Option<FrameId>,
+    /// Bytes allocated over the run (memray's `total_bytes_allocated`; Scalene: the sum of its lines).
+    pub allocated_bytes: Option<f64>,
+    /// Number of allocations over the run (memray's `total_num_allocations`).
+    pub allocations: Option<u64>,
+    /// Allocations per allocator (memray: `MALLOC`, `REALLOC`, …), most used first.
+    pub allocators: Vec<(String, u64)>,
+    /// Per line (Scalene, memray CSV) or per allocation site, largest first by size (memray stats).
+    pub lines: Vec<LineMemory>,
+    /// Per function (Scalene's function records; the frame's line is the function's first line).
+    pub functions: Vec<LineMemory>,
+    /// memray stats' top allocation sites by number of allocations, in memray's order.
+    pub by_count: Vec<LineMemory>,
+}
+
+/// One line's (or function's, or allocation site's) memory figures; what a tool does not give is `None`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LineMemory {
+    pub frame: FrameId,
+    /// Bytes allocated (Scalene `n_malloc_mb`, memray `size`).
+    pub allocated_bytes: Option<f64>,
+    /// Allocations (Scalene `n_mallocs`, sampled; memray counts).
+    pub allocations: Option<u64>,
+    /// The line's peak (Scalene `n_peak_mb`).
+    pub peak_bytes: Option<f64>,
+    /// The line's average footprint per allocation (Scalene `n_avg_mb`).
+    pub average_bytes: Option<f64>,
+    /// Bytes copied per second of the run (Scalene `n_copy_mb_s`).
+    pub copy_bytes_per_s: Option<f64>,
+    /// Share of all allocated bytes, 0-1 (Scalene `n_usage_fraction`; memray: size over the total).
+    pub share: Option<f64>,
+    /// Share of the line's allocations made by Python rather than native code, 0-1 (Scalene).
+    pub python_fraction: Option<f64>,
+    /// CPU split of the line (Scalene).
+    pub cpu: Option<CpuSplit>,
+    /// The source line as the tool recorded it (Scalene keeps the program's text).
+    pub source: Option<String>,
+}
+
+/// Scalene's CPU split for a line: percentages of all CPU samples of the run spent in Python, in native
+/// code (C extensions, builtins) and in the system (time the process was not on a CPU: I/O, waits).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CpuSplit {
+    pub python_pct: f64,
+    pub native_pct: f64,
+    pub system_pct: f64,
+}
+
+impl CpuSplit {
+    /// Python + native + system.
+    pub fn total_pct(&self) -> f64 {
+        self.python_pct + self.native_pct + self.system_pct
+    }
 }
 
 /// The note every pstats report carries: deterministic profilers distort call-heavy code.
@@ -212,6 +300,7 @@ impl Profile {
             stacks: Vec::new(),
             timings: Vec::new(),
             line_hits: Vec::new(),
+            memory: None,
         }
     }
 
@@ -276,10 +365,14 @@ pub trait Reader {
 }
 
 /// The readers, in the order their sniffers are tried (most specific first).
-pub fn readers() -> [&'static dyn Reader; 4] {
+pub fn readers() -> [&'static dyn Reader; 6] {
     [
         &pstats::PstatsReader,
         &lprof::LprofReader,
+        // Both JSON formats before speedscope, memray's CSV before folded (its header is no folded line,
+        // but its rows could be).
+        &scalene::ScaleneReader,
+        &memray::MemrayReader,
         &speedscope::SpeedscopeReader,
         &folded::FoldedReader,
     ]
@@ -312,8 +405,8 @@ pub fn parse(data: &[u8], path: &Path, format: Option<Format>) -> Result<Profile
             path: path.to_path_buf(),
             message:
                 "not a profile etlkit can read (expected a cProfile/pstats dump, py-spy raw or \
-                      folded stacks, speedscope JSON or a line_profiler .lprof; name the format to \
-                      force one)"
+                      folded stacks, speedscope JSON, a line_profiler .lprof, Scalene JSON, or memray's \
+                      JSON stats or CSV transform; name the format to force one)"
                     .into(),
         })?,
     };
@@ -403,6 +496,60 @@ pub(crate) fn bad_input(
         line,
         offset: offset as u64,
         message: message.into(),
+    }
+}
+
+/// The byte offset of serde_json's (1-based) line and column in `data`.
+pub(crate) fn json_offset(data: &[u8], line: usize, column: usize) -> usize {
+    if line <= 1 {
+        return column.saturating_sub(1).min(data.len());
+    }
+    let start = memchr::memchr_iter(b'\n', data)
+        .nth(line - 2)
+        .map_or(data.len(), |p| p + 1);
+    (start + column.saturating_sub(1)).min(data.len())
+}
+
+/// A JSON reader's error: the byte offset of a syntax error, or for a value of the wrong type the field
+/// that holds it, which `explain` finds by walking the document (valid JSON then).
+pub(crate) fn json_error(
+    path: &Path,
+    data: &[u8],
+    e: &serde_json::Error,
+    what: &str,
+    explain: fn(&serde_json::Value) -> Option<String>,
+) -> Error {
+    // serde_json puts an end-of-input error on the last byte read; the data ends one further.
+    let offset = if e.is_eof() {
+        data.len()
+    } else {
+        json_offset(data, e.line(), e.column())
+    };
+    let text = e.to_string();
+    // serde_json appends the position, which the error names already.
+    let text = text
+        .rsplit_once(" at line ")
+        .map_or(text.as_str(), |(m, _)| m);
+    let message = match e.classify() {
+        serde_json::error::Category::Data => serde_json::from_slice(data)
+            .ok()
+            .and_then(|v| explain(&v))
+            .unwrap_or_else(|| text.to_string()),
+        serde_json::error::Category::Eof => format!("truncated JSON ({text})"),
+        _ => format!("not valid JSON ({text})"),
+    };
+    bad_input(path, data, offset, format!("{what}: {message}"))
+}
+
+/// The JSON type of a value, for error messages.
+pub(crate) fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
     }
 }
 

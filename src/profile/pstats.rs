@@ -142,6 +142,7 @@ fn build(frames: Vec<Frame>, timings: Vec<FunctionTiming>, unknown_cc: bool) -> 
         stacks: Vec::new(),
         timings,
         line_hits: Vec::new(),
+        memory: None,
     }
 }
 

@@ -230,6 +230,7 @@ impl Reader for SpeedscopeReader {
             stacks,
             timings: Vec::new(),
             line_hits: Vec::new(),
+            memory: None,
         })
     }
 }
@@ -242,6 +243,7 @@ fn parse_unit(u: &str) -> (Unit, f64) {
         "microseconds" => (Unit::Seconds, 1e-6),
         "nanoseconds" => (Unit::Seconds, 1e-9),
         "none" => (Unit::Samples, 1.0),
+        "bytes" => (Unit::Bytes, 1.0),
         _ => (Unit::Other, 1.0),
     }
 }
@@ -297,6 +299,7 @@ pub fn write(profile: &Profile, name: &str, out: &mut dyn Write) -> std::io::Res
     let unit = match profile.meta.unit {
         Unit::Seconds => "seconds",
         Unit::Milliseconds => "milliseconds",
+        Unit::Bytes => "bytes",
         Unit::Samples | Unit::Other => "none",
     };
     let is_root = |s: &Stack| {

@@ -8,7 +8,10 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::stdlib::STDLIB_MODULES;
-use super::{Frame, FrameId, FrameKind, FunctionTiming, LineKind, Meta, Profile, Stack, Unit};
+use super::{
+    CpuSplit, Frame, FrameId, FrameKind, FunctionTiming, LineKind, LineMemory, Meta, Profile,
+    Stack, Unit,
+};
 
 /// Which frames to hide. Sampled stacks that end in an idle frame, or pass through the import machinery,
 /// are dropped; standard-library and site-packages frames are cut out of stacks so their time goes to the
@@ -125,6 +128,16 @@ pub fn apply_filters(profile: &Profile, filters: &Filters) -> Profile {
     };
     let mut out = profile.clone();
     let frames = &profile.frames;
+    if let Some(m) = &mut out.memory {
+        // Memory rows are single lines: hidden like a stack ending there.
+        let hide = |r: &LineMemory| {
+            let f = &frames[r.frame as usize];
+            (filters.idle && is_idle(f)) || (filters.imports && is_import(f)) || cut(f)
+        };
+        m.lines.retain(|r| !hide(r));
+        m.functions.retain(|r| !hide(r));
+        m.by_count.retain(|r| !hide(r));
+    }
     if profile.is_timed() {
         out.timings.retain(|t| {
             let f = &frames[t.frame as usize];
@@ -280,6 +293,164 @@ pub struct Report {
     /// line_profiler: the hottest functions with every line's hits and time (empty for other formats).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub line_functions: Vec<LineFunctionRow>,
+    /// Scalene and memray: memory (and Scalene's CPU split) by line, site and function.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MemoryReport>,
+}
+
+/// The memory side of a report. Bytes are bytes; `mb` is the tool's MB (2^20 for Scalene, 10^6 for
+/// memray), which the text rendering uses so its figures read as the tool's own.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MemoryReport {
+    pub measure: String,
+    pub mb: f64,
+    pub peak_bytes: Option<f64>,
+    /// `file:line (function)` of the peak (Scalene).
+    pub peak_at: Option<String>,
+    pub allocated_bytes: Option<f64>,
+    pub allocations: Option<u64>,
+    pub allocators: Vec<(String, u64)>,
+    /// Lines (or sites) by memory: peak first for Scalene, bytes for memray.
+    pub lines: Vec<MemoryRow>,
+    /// memray stats: sites by number of allocations.
+    pub by_count: Vec<MemoryRow>,
+    /// Scalene: lines by CPU, with the Python / native / system split.
+    pub cpu_lines: Vec<MemoryRow>,
+    /// Scalene: functions by CPU, with their memory.
+    pub functions: Vec<MemoryRow>,
+}
+
+/// One line, site or function of a [`MemoryReport`].
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MemoryRow {
+    pub function: String,
+    pub file: String,
+    pub line: Option<u32>,
+    pub allocated_bytes: Option<f64>,
+    pub allocations: Option<u64>,
+    pub peak_bytes: Option<f64>,
+    pub average_bytes: Option<f64>,
+    pub copy_bytes_per_s: Option<f64>,
+    /// Share of all allocated bytes, in percent.
+    pub share_pct: Option<f64>,
+    /// Share of the line's allocations made by Python code, in percent.
+    pub python_pct: Option<f64>,
+    pub cpu: Option<CpuSplit>,
+    pub source: Option<String>,
+}
+
+/// Builds the memory part of a report: the top `top` rows of each table.
+fn memory_report(p: &Profile, top: usize) -> Option<MemoryReport> {
+    let m = p.memory.as_ref()?;
+    let row = |r: &LineMemory| {
+        let f = &p.frames[r.frame as usize];
+        MemoryRow {
+            function: f.function.clone(),
+            file: f.file.clone(),
+            line: f.line,
+            allocated_bytes: r.allocated_bytes,
+            allocations: r.allocations,
+            peak_bytes: r.peak_bytes,
+            average_bytes: r.average_bytes,
+            copy_bytes_per_s: r.copy_bytes_per_s,
+            share_pct: r.share.map(|s| 100.0 * s),
+            python_pct: r.python_fraction.map(|s| 100.0 * s),
+            cpu: r.cpu,
+            source: r.source.clone(),
+        }
+    };
+    // Heaviest first by `key` (rows without it or at zero are left out), ties in the table's order.
+    let top_by = |rows: &[LineMemory], key: &dyn Fn(&LineMemory) -> Option<f64>| {
+        let mut v: Vec<&LineMemory> = rows
+            .iter()
+            .filter(|r| key(r).is_some_and(|k| k > 0.0))
+            .collect();
+        v.sort_by(|a, b| key(b).unwrap_or(0.0).total_cmp(&key(a).unwrap_or(0.0)));
+        v.truncate(top);
+        v.into_iter().map(row).collect::<Vec<_>>()
+    };
+    let has_cpu = m.lines.iter().any(|r| r.cpu.is_some());
+    let lines = if has_cpu {
+        // Scalene: the peak a line reached, then what it allocated.
+        let mut v: Vec<&LineMemory> = m
+            .lines
+            .iter()
+            .filter(|r| r.peak_bytes.unwrap_or(0.0) > 0.0 || r.allocated_bytes.unwrap_or(0.0) > 0.0)
+            .collect();
+        v.sort_by(|a, b| {
+            let k = |r: &LineMemory| {
+                (
+                    r.peak_bytes.unwrap_or(0.0),
+                    r.allocated_bytes.unwrap_or(0.0),
+                )
+            };
+            let (ka, kb) = (k(a), k(b));
+            kb.0.total_cmp(&ka.0).then(kb.1.total_cmp(&ka.1))
+        });
+        v.truncate(top);
+        v.into_iter().map(row).collect()
+    } else if p.stacks.is_empty() {
+        // memray stats: memray's own order.
+        m.lines.iter().take(top).map(row).collect()
+    } else {
+        top_by(&m.lines, &|r| r.allocated_bytes)
+    };
+    let cpu_pct = |r: &LineMemory| r.cpu.map(|c| c.total_pct());
+    let mut report = MemoryReport {
+        measure: m.measure.clone(),
+        mb: m.mb,
+        peak_bytes: m.peak_bytes,
+        peak_at: m.peak_at.map(|f| {
+            let f = &p.frames[f as usize];
+            format!("{}:{} ({})", f.file, f.line.unwrap_or(0), f.function)
+        }),
+        allocated_bytes: m.allocated_bytes,
+        allocations: m.allocations,
+        allocators: m.allocators.clone(),
+        lines,
+        by_count: m.by_count.iter().take(top).map(row).collect(),
+        cpu_lines: if has_cpu {
+            top_by(&m.lines, &cpu_pct)
+        } else {
+            Vec::new()
+        },
+        functions: top_by(&m.functions, &cpu_pct),
+    };
+    // Memory-only functions (no CPU samples) still belong in the function table.
+    if report.functions.len() < top {
+        let mem_only: Vec<MemoryRow> = m
+            .functions
+            .iter()
+            .filter(|r| cpu_pct(r).unwrap_or(0.0) <= 0.0 && r.peak_bytes.unwrap_or(0.0) > 0.0)
+            .take(top - report.functions.len())
+            .map(row)
+            .collect();
+        report.functions.extend(mem_only);
+    }
+    // The source of the lines shown, when the tool did not keep it and the file is readable.
+    let mut files: HashMap<String, Option<Vec<String>>> = HashMap::new();
+    for r in report
+        .lines
+        .iter_mut()
+        .chain(&mut report.by_count)
+        .chain(&mut report.cpu_lines)
+    {
+        if r.source.is_some() {
+            continue;
+        }
+        let Some(line) = r.line else { continue };
+        let text = files.entry(r.file.clone()).or_insert_with(|| {
+            std::fs::read_to_string(&r.file)
+                .ok()
+                .map(|t| t.lines().map(str::to_string).collect())
+        });
+        r.source = text.as_ref().and_then(|t| {
+            (line as usize)
+                .checked_sub(1)
+                .and_then(|i| t.get(i).cloned())
+        });
+    }
+    Some(report)
 }
 
 /// A function as line_profiler reports it: its total and each line that ran.
@@ -626,6 +797,7 @@ pub fn analyze(profile: &Profile, filters: &Filters, top: usize, function: Optio
         hot_path_note,
         neighbours,
         line_functions: line_functions(p, top),
+        memory: memory_report(p, top),
     }
 }
 
@@ -878,6 +1050,13 @@ pub fn neighbours(profile: &Profile, query: &str, total: f64) -> Neighbours {
 
 /// Formats a weight in the profile's unit: times scaled to s/ms/µs, counts as integers.
 pub fn fmt_weight(w: f64, unit: Unit) -> String {
+    if unit == Unit::Bytes {
+        return if w == 0.0 {
+            "0".into()
+        } else {
+            fmt_bytes(w, super::memray::MB)
+        };
+    }
     match unit.seconds() {
         Some(s) => {
             let secs = w * s;
@@ -894,6 +1073,24 @@ pub fn fmt_weight(w: f64, unit: Unit) -> String {
         }
         None => super::folded::format_weight((w * 1000.0).round() / 1000.0),
     }
+}
+
+/// Formats bytes as the tool whose MB is `mb` bytes does: memray's `size_fmt` (`31.886MB`, powers of
+/// 1000) or, for 2^20, binary units (`9.630MiB`).
+pub fn fmt_bytes(b: f64, mb: f64) -> String {
+    let (base, units) = if mb == 1e6 {
+        (1000.0, ["B", "kB", "MB", "GB", "TB", "PB"])
+    } else {
+        (1024.0, ["B", "KiB", "MiB", "GiB", "TiB", "PiB"])
+    };
+    let mut n = b;
+    for u in units {
+        if n.abs() < base {
+            return format!("{n:.3}{u}");
+        }
+        n /= base;
+    }
+    format!("{:.3}{}", n * base, units[units.len() - 1])
 }
 
 /// Shortens `s` to `max` characters, keeping the start (names) and marking the cut with `…`.
@@ -1043,6 +1240,197 @@ fn render_line_functions(s: &mut String, r: &Report) {
     }
 }
 
+fn pct_cell(v: Option<f64>) -> String {
+    v.map_or_else(String::new, |v| format!("{v:.1}"))
+}
+
+/// The run-wide memory figures, one line.
+fn memory_summary(s: &mut String, m: &MemoryReport) {
+    let mut parts = Vec::new();
+    if let Some(b) = m.peak_bytes {
+        let at = m.peak_at.as_deref().map_or(String::new(), |a| {
+            format!(" at {}", clip_start(a, NAME_WIDTH + FILE_WIDTH))
+        });
+        parts.push(format!("peak {}{at}", fmt_bytes(b, m.mb)));
+    }
+    match (m.allocated_bytes, m.allocations) {
+        (Some(b), Some(n)) => parts.push(format!("{} in {n} allocations", fmt_bytes(b, m.mb))),
+        (Some(b), None) => parts.push(format!("{} allocated", fmt_bytes(b, m.mb))),
+        (None, Some(n)) => parts.push(format!("{n} allocations")),
+        (None, None) => {}
+    }
+    if !parts.is_empty() {
+        let _ = writeln!(s, "memory: {}", parts.join("; "));
+    }
+    if !m.allocators.is_empty() {
+        let a: Vec<String> = m
+            .allocators
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        let _ = writeln!(s, "allocators: {}", a.join(", "));
+    }
+}
+
+fn source_cell(r: &MemoryRow) -> String {
+    r.source
+        .as_deref()
+        .map_or(String::new(), |t| clip_end(t.trim(), 50))
+}
+
+fn mem_cell(v: Option<f64>, mb: f64) -> String {
+    v.map_or_else(String::new, |b| format!("{:.3}", b / mb))
+}
+
+/// Memory and CPU-split tables (Scalene, memray).
+fn render_memory(s: &mut String, m: &MemoryReport) {
+    let unit = if m.mb == 1e6 { "MB" } else { "MiB" };
+    let split = |c: Option<CpuSplit>| -> [String; 4] {
+        match c {
+            Some(c) => [
+                format!("{:.1}", c.total_pct()),
+                format!("{:.1}", c.python_pct),
+                format!("{:.1}", c.native_pct),
+                format!("{:.1}", c.system_pct),
+            ],
+            None => Default::default(),
+        }
+    };
+    let loc = |r: &MemoryRow| location(&r.file, r.line);
+    if !m.functions.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nFunctions (CPU % of the run: Python / native / system; memory in {unit})"
+        );
+        let rows = m
+            .functions
+            .iter()
+            .map(|r| {
+                let mut c = split(r.cpu).to_vec();
+                c.extend([
+                    mem_cell(r.peak_bytes, m.mb),
+                    mem_cell(r.allocated_bytes, m.mb),
+                    clip_end(&r.function, NAME_WIDTH),
+                    loc(r),
+                ]);
+                c
+            })
+            .collect();
+        Table {
+            head: vec![
+                "cpu%", "python", "native", "system", "peak", "alloc", "function", "location",
+            ],
+            right: vec![true, true, true, true, true, true, false, false],
+            rows,
+        }
+        .render(s);
+    }
+    if !m.cpu_lines.is_empty() {
+        let _ = writeln!(s, "\nLines by CPU (% of the run: Python / native / system)");
+        let rows = m
+            .cpu_lines
+            .iter()
+            .map(|r| {
+                let mut c = split(r.cpu).to_vec();
+                c.extend([loc(r), clip_end(&r.function, 30), source_cell(r)]);
+                c
+            })
+            .collect();
+        Table {
+            head: vec![
+                "cpu%", "python", "native", "system", "line", "function", "source",
+            ],
+            right: vec![true, true, true, true, false, false, false],
+            rows,
+        }
+        .render(s);
+    }
+    let scalene = m.lines.iter().any(|r| r.peak_bytes.is_some());
+    if !m.lines.is_empty() {
+        if scalene {
+            let _ = writeln!(
+                s,
+                "\nMemory by line ({unit}; alloc% = share of all allocations)"
+            );
+            let rows = m
+                .lines
+                .iter()
+                .map(|r| {
+                    vec![
+                        mem_cell(r.peak_bytes, m.mb),
+                        mem_cell(r.average_bytes, m.mb),
+                        mem_cell(r.allocated_bytes, m.mb),
+                        r.allocations.map_or_else(String::new, |n| n.to_string()),
+                        pct_cell(r.share_pct),
+                        pct_cell(r.python_pct),
+                        mem_cell(r.copy_bytes_per_s, m.mb),
+                        loc(r),
+                        clip_end(&r.function, 30),
+                        source_cell(r),
+                    ]
+                })
+                .collect();
+            Table {
+                head: vec![
+                    "peak", "avg", "alloc", "mallocs", "alloc%", "python%", "copy/s", "line",
+                    "function", "source",
+                ],
+                right: vec![
+                    true, true, true, true, true, true, true, false, false, false,
+                ],
+                rows,
+            }
+            .render(s);
+        } else {
+            let _ = writeln!(s, "\nTop allocation sites by size: {}", m.measure);
+            let rows = m
+                .lines
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.allocated_bytes
+                            .map_or_else(String::new, |b| fmt_bytes(b, m.mb)),
+                        pct_cell(r.share_pct),
+                        r.allocations.map_or_else(String::new, |n| n.to_string()),
+                        loc(r),
+                        clip_end(&r.function, 30),
+                        source_cell(r),
+                    ]
+                })
+                .collect();
+            Table {
+                head: vec!["size", "share%", "allocs", "line", "function", "source"],
+                right: vec![true, true, true, false, false, false],
+                rows,
+            }
+            .render(s);
+        }
+    }
+    if !m.by_count.is_empty() {
+        let _ = writeln!(s, "\nTop allocation sites by number of allocations");
+        let rows = m
+            .by_count
+            .iter()
+            .map(|r| {
+                vec![
+                    r.allocations.map_or_else(String::new, |n| n.to_string()),
+                    r.allocated_bytes
+                        .map_or_else(String::new, |b| fmt_bytes(b, m.mb)),
+                    loc(r),
+                    clip_end(&r.function, 30),
+                    source_cell(r),
+                ]
+            })
+            .collect();
+        Table {
+            head: vec!["allocs", "size", "line", "function", "source"],
+            right: vec![true, true, false, false, false],
+            rows,
+        }
+        .render(s);
+    }
+}
+
 /// Renders the report as aligned terminal tables.
 pub fn render_text(r: &Report) -> String {
     let unit = r.meta.unit;
@@ -1063,27 +1451,57 @@ pub fn render_text(r: &Report) -> String {
         render_line_functions(&mut s, r);
         return s;
     }
+    if let Some(m) = r.memory.as_ref().filter(|_| r.entries == 0 && !timed) {
+        // memray stats: figures and sites, no stacks.
+        let _ = writeln!(s, "{} profile (stats, no stacks)", r.meta.tool);
+        memory_summary(&mut s, m);
+        for n in &r.meta.notes {
+            let _ = writeln!(s, "note: {n}");
+        }
+        render_memory(&mut s, m);
+        return s;
+    }
+    let scalene = r.meta.format == super::Format::Scalene;
     let _ = writeln!(
         s,
-        "{} profile ({}), total {} over {} {what}",
+        "{} profile ({}), total {} over {} {}",
         r.meta.tool,
         match r.meta.format {
             super::Format::Pstats => "pstats",
             super::Format::Folded => "folded",
             super::Format::Speedscope => "speedscope",
             super::Format::Lprof => "line_profiler",
+            super::Format::Scalene => "JSON",
+            super::Format::Memray => "CSV",
         },
         fmt_weight(r.total, unit),
-        r.entries
+        r.entries,
+        if scalene { "lines" } else { what }
     );
+    if let Some(m) = &r.memory {
+        memory_summary(&mut s, m);
+    }
     for n in &r.meta.notes {
         let _ = writeln!(s, "note: {n}");
     }
-    let _ = writeln!(s, "\nTop functions by self time");
+    if let Some(m) = r.memory.as_ref().filter(|_| scalene) {
+        // One stack per line: the split tables say more than self/total and a one-step hot path.
+        render_memory(&mut s, m);
+        return s;
+    }
+    let measure = if unit == Unit::Bytes {
+        "memory"
+    } else {
+        "time"
+    };
+    let _ = writeln!(s, "\nTop functions by self {measure}");
     s.push_str(&function_table(&r.top_self, unit, timed));
-    let _ = writeln!(s, "\nTop functions by total time");
+    let _ = writeln!(s, "\nTop functions by total {measure}");
     s.push_str(&function_table(&r.top_total, unit, timed));
-    if !r.hot_lines.is_empty() {
+    if let Some(m) = &r.memory {
+        // memray CSV: bytes and allocations by line replace the hot lines.
+        render_memory(&mut s, m);
+    } else if !r.hot_lines.is_empty() {
         let _ = writeln!(s, "\nHot lines");
         let rows = r
             .hot_lines
@@ -1195,6 +1613,20 @@ mod tests {
             assert!(is_idle(&Frame::new(n, "x", None)), "{n}");
         }
         assert!(!is_idle(&Frame::new("spin", "x.py", None)));
+    }
+
+    /// Bytes print as the tool prints them: memray's `size_fmt` (powers of 1000), Scalene's MB as MiB.
+    #[test]
+    fn bytes_read_as_the_tools_own_figures() {
+        assert_eq!(fmt_bytes(67_788_620.0, 1e6), "67.789MB");
+        assert_eq!(fmt_bytes(424_505.0, 1e6), "424.505kB");
+        assert_eq!(fmt_bytes(999.0, 1e6), "999.000B");
+        assert_eq!(fmt_bytes(1_000.0, 1e6), "1.000kB");
+        assert_eq!(
+            fmt_bytes(9.629927635192871 * 1048576.0, 1048576.0),
+            "9.630MiB"
+        );
+        assert_eq!(fmt_weight(31_885_673.0, Unit::Bytes), "31.886MB");
     }
 
     #[test]
