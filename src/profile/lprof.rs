@@ -7,9 +7,9 @@
 
 use std::path::Path;
 
-use super::{
-    format_error, Format, Frame, FrameTable, LineKind, Meta, Profile, Reader, Stack, Unit,
-};
+use rustc_hash::FxHashMap;
+
+use super::{format_error, Format, Frame, FrameId, LineKind, Meta, Profile, Reader, Stack, Unit};
 use crate::Result;
 
 /// Reads line_profiler dumps.
@@ -392,7 +392,9 @@ pub fn parse(data: &[u8]) -> R<LineStats> {
     let mut m = Machine {
         data,
         pos: 0,
-        arena: Vec::new(),
+        // About one value per 6 bytes (a line row is three ints and a tuple in ~23 bytes): growing the arena
+        // step by step would copy it over and over.
+        arena: Vec::with_capacity(data.len() / 6),
         stack: Vec::new(),
         memo: Vec::new(),
     };
@@ -492,12 +494,43 @@ pub fn parse(data: &[u8]) -> R<LineStats> {
 /// The profile model: one single-frame stack per profiled line (the function's name, its file and the line),
 /// weighing its time in seconds; the hits go alongside.
 pub fn to_profile(stats: &LineStats) -> Profile {
-    let mut table = FrameTable::default();
+    // Lines are told apart by (function, line) with integer keys, the names hashed once per function: a file
+    // of millions of lines stays fast.
+    let mut functions: FxHashMap<(&str, &str), u32> = FxHashMap::default();
+    let mut ids: FxHashMap<(u32, u32), FrameId> = FxHashMap::default();
+    let mut frames: Vec<Frame> = Vec::new();
     let mut stacks = Vec::new();
     let mut hits = Vec::new();
-    for f in &stats.functions {
+    let n_lines = stats.functions.iter().map(|f| f.lines.len()).sum();
+    frames.reserve(n_lines);
+    stacks.reserve(n_lines);
+    hits.reserve(n_lines);
+    // Each function once, with its lines in order (what line_profiler writes): every line is a new frame and
+    // no lookups are needed. Otherwise frames are shared by (function, line).
+    let keys: Vec<u32> = stats
+        .functions
+        .iter()
+        .map(|f| {
+            let n = functions.len() as u32;
+            *functions.entry((&f.name, &f.file)).or_insert(n)
+        })
+        .collect();
+    let plain = functions.len() == stats.functions.len()
+        && stats
+            .functions
+            .iter()
+            .all(|f| f.lines.windows(2).all(|w| w[0].0 < w[1].0));
+    for (f, &k) in stats.functions.iter().zip(&keys) {
         for &(line, h, t) in &f.lines {
-            let id = table.intern(Frame::new(f.name.clone(), f.file.clone(), Some(line)));
+            let mut new_frame = || {
+                frames.push(Frame::new(f.name.clone(), f.file.clone(), Some(line)));
+                frames.len() as FrameId - 1
+            };
+            let id = if plain {
+                new_frame()
+            } else {
+                *ids.entry((k, line)).or_insert_with(new_frame)
+            };
             stacks.push(Stack {
                 frames: vec![id],
                 weight: t as f64 * stats.unit,
@@ -513,7 +546,7 @@ pub fn to_profile(stats: &LineStats) -> Profile {
             line_kind: LineKind::Executing,
             notes: vec![LPROF_NOTE.into()],
         },
-        frames: table.into_frames(),
+        frames,
         stacks,
         timings: Vec::new(),
         line_hits: hits,

@@ -320,21 +320,50 @@ impl Profile {
 }
 
 /// Interns frames while a reader builds a profile.
+///
+/// The index maps a frame's hash to the first frame with that hash, and `next` chains the rest, so the
+/// strings of a frame are stored once (a line_profiler file can hold millions of frames).
 #[derive(Debug, Default)]
 pub struct FrameTable {
     frames: Vec<Frame>,
-    index: FxHashMap<Frame, FrameId>,
+    heads: FxHashMap<u64, FrameId>,
+    next: Vec<FrameId>,
+}
+
+/// No next frame in a hash chain.
+const END: FrameId = FrameId::MAX;
+
+fn frame_hash(frame: &Frame) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    frame.hash(&mut h);
+    h.finish()
 }
 
 impl FrameTable {
     /// Returns the id of `frame`, adding it when new.
     pub fn intern(&mut self, frame: Frame) -> FrameId {
-        if let Some(&id) = self.index.get(&frame) {
-            return id;
-        }
         let id = self.frames.len() as FrameId;
-        self.frames.push(frame.clone());
-        self.index.insert(frame, id);
+        match self.heads.entry(frame_hash(&frame)) {
+            std::collections::hash_map::Entry::Occupied(e) => {
+                let mut cur = *e.get();
+                loop {
+                    if self.frames[cur as usize] == frame {
+                        return cur;
+                    }
+                    match self.next[cur as usize] {
+                        END => break,
+                        n => cur = n,
+                    }
+                }
+                self.next[cur as usize] = id;
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(id);
+            }
+        }
+        self.frames.push(frame);
+        self.next.push(END);
         id
     }
 
@@ -343,14 +372,31 @@ impl FrameTable {
         self.frames
     }
 
-    /// Starts from an existing frame list (ids are kept).
+    /// Starts from an existing frame list (ids are kept; a repeated frame keeps its first id for lookups).
     pub fn from_frames(frames: Vec<Frame>) -> Self {
-        let index = frames
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (f.clone(), i as FrameId))
-            .collect();
-        FrameTable { frames, index }
+        let mut t = FrameTable {
+            frames: Vec::with_capacity(frames.len()),
+            heads: FxHashMap::default(),
+            next: Vec::with_capacity(frames.len()),
+        };
+        for f in frames {
+            let id = t.frames.len() as FrameId;
+            match t.heads.entry(frame_hash(&f)) {
+                std::collections::hash_map::Entry::Occupied(e) => {
+                    let mut cur = *e.get();
+                    while t.next[cur as usize] != END {
+                        cur = t.next[cur as usize];
+                    }
+                    t.next[cur as usize] = id;
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(id);
+                }
+            }
+            t.frames.push(f);
+            t.next.push(END);
+        }
+        t
     }
 }
 

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use super::stdlib::STDLIB_MODULES;
@@ -476,32 +477,58 @@ pub struct LineDetail {
 }
 
 /// Groups a line_profiler profile's lines by function, hottest functions first.
-fn line_functions(p: &Profile, top: usize) -> Vec<LineFunctionRow> {
+fn line_functions<'a>(
+    p: &'a Profile,
+    top: usize,
+    (fmap, keys): &FunctionIndex<'a>,
+) -> Vec<LineFunctionRow> {
     if p.line_hits.is_empty() {
         return Vec::new();
     }
-    let hits: HashMap<FrameId, u64> = p.line_hits.iter().copied().collect();
-    // (function, file) -> [(line, hits, time)]
+    let mut hits = vec![0u64; p.frames.len()];
+    for &(id, h) in &p.line_hits {
+        hits[id as usize] = h;
+    }
+    // Per function: [(line, hits, time)] and the function's total.
     type Lines = Vec<(u32, u64, f64)>;
-    let mut by_fn: HashMap<(&str, &str), Lines> = HashMap::new();
+    let mut slot: Vec<Option<usize>> = vec![None; keys.len()];
+    let mut groups: Vec<((&str, &str), Lines, f64)> = Vec::new();
     for st in &p.stacks {
         let Some(&id) = st.frames.last() else {
             continue;
         };
-        let f = &p.frames[id as usize];
-        by_fn.entry((&f.function, &f.file)).or_default().push((
-            f.line.unwrap_or(0),
-            hits.get(&id).copied().unwrap_or(0),
+        let Some(k) = fmap[id as usize] else {
+            continue;
+        };
+        let g = *slot[k as usize].get_or_insert_with(|| {
+            groups.push((keys[k as usize], Vec::new(), 0.0));
+            groups.len() - 1
+        });
+        groups[g].1.push((
+            p.frames[id as usize].line.unwrap_or(0),
+            hits[id as usize],
             st.weight,
         ));
+        groups[g].2 += st.weight;
     }
+    // Only the functions shown become rows (a big file holds hundreds of thousands).
+    let order = |a: &((&str, &str), Lines, f64), b: &((&str, &str), Lines, f64)| {
+        b.2.total_cmp(&a.2).then_with(|| a.0 .0.cmp(b.0 .0))
+    };
+    let max = groups.iter().map(|g| g.2).fold(0.0, f64::max);
+    if top < groups.len() {
+        if top > 0 {
+            groups.select_nth_unstable_by(top - 1, order);
+        }
+        groups.truncate(top);
+    }
+    groups.sort_by(order);
     // line_profiler times nested calls inside their callers' lines: a share of the sum means little, so the
     // share is of the largest function total.
-    let mut rows: Vec<LineFunctionRow> = by_fn
+    let mut rows: Vec<LineFunctionRow> = groups
         .into_iter()
-        .map(|((function, file), mut lines)| {
+        .map(|((function, file), mut lines, total)| {
             lines.sort_by_key(|l| l.0);
-            let total: f64 = lines.iter().map(|l| l.2).sum();
             LineFunctionRow {
                 function: function.to_string(),
                 file: file.to_string(),
@@ -522,13 +549,6 @@ fn line_functions(p: &Profile, top: usize) -> Vec<LineFunctionRow> {
             }
         })
         .collect();
-    rows.sort_by(|a, b| {
-        b.total
-            .total_cmp(&a.total)
-            .then_with(|| a.function.cmp(&b.function))
-    });
-    let max = rows.first().map_or(0.0, |r| r.total);
-    rows.truncate(top);
     // The source text of the functions shown, each file read once.
     let mut files: HashMap<String, Option<Vec<String>>> = HashMap::new();
     for r in &mut rows {
@@ -567,10 +587,13 @@ fn pct(w: f64, total: f64) -> f64 {
 /// Function key for samplers: name and file (the executing line varies within a function).
 type FnKey = (String, String);
 
+/// Each frame's function (None for thread/process roots), and the functions as (name, file).
+type FunctionIndex<'a> = (Vec<Option<u32>>, Vec<(&'a str, &'a str)>);
+
 /// Maps each frame to a function index (None for thread/process roots) and lists the functions.
-fn function_index(profile: &Profile) -> (Vec<Option<u32>>, Vec<FnKey>) {
-    let mut keys: Vec<FnKey> = Vec::new();
-    let mut index: HashMap<(&str, &str), u32> = HashMap::new();
+fn function_index(profile: &Profile) -> FunctionIndex<'_> {
+    let mut keys: Vec<(&str, &str)> = Vec::new();
+    let mut index: FxHashMap<(&str, &str), u32> = FxHashMap::default();
     let map = profile
         .frames
         .iter()
@@ -579,7 +602,7 @@ fn function_index(profile: &Profile) -> (Vec<Option<u32>>, Vec<FnKey>) {
                 return None;
             }
             Some(*index.entry((&f.function, &f.file)).or_insert_with(|| {
-                keys.push((f.function.clone(), f.file.clone()));
+                keys.push((&f.function, &f.file));
                 keys.len() as u32 - 1
             }))
         })
@@ -587,22 +610,56 @@ fn function_index(profile: &Profile) -> (Vec<Option<u32>>, Vec<FnKey>) {
     (map, keys)
 }
 
-/// Computes self and total per function (and per line where the profile has executing lines).
-pub fn tables(profile: &Profile) -> Tables {
-    let total = profile.total();
-    if profile.is_timed() {
-        let functions = profile
-            .timings
-            .iter()
-            .map(|t| timing_row(profile, t, total))
-            .collect();
-        return Tables {
-            total,
-            functions,
-            lines: Vec::new(),
-        };
+/// Self and total weight per function and per line of a sampled profile, by index (no names copied yet).
+struct Weights<'a> {
+    total: f64,
+    keys: Vec<(&'a str, &'a str)>,
+    fself: Vec<f64>,
+    ftotal: Vec<f64>,
+    /// Per frame (empty without executing lines).
+    lself: Vec<f64>,
+    ltotal: Vec<f64>,
+}
+
+impl Weights<'_> {
+    fn function_row(&self, i: usize) -> FunctionRow {
+        FunctionRow {
+            function: self.keys[i].0.to_string(),
+            file: self.keys[i].1.to_string(),
+            line: None,
+            self_weight: self.fself[i],
+            total: self.ftotal[i],
+            self_pct: pct(self.fself[i], self.total),
+            total_pct: pct(self.ftotal[i], self.total),
+            calls: None,
+            primitive_calls: None,
+        }
     }
-    let (fmap, keys) = function_index(profile);
+
+    /// The frames that are lines worth a row (Python frames with a line and some weight).
+    fn line_frames<'p>(&'p self, profile: &'p Profile) -> impl Iterator<Item = usize> + 'p {
+        (0..self.lself.len()).filter(move |&i| {
+            let f = &profile.frames[i];
+            f.line.is_some() && f.kind == FrameKind::Python && self.ltotal[i] > 0.0
+        })
+    }
+
+    fn line_row(&self, profile: &Profile, i: usize) -> LineRow {
+        let f = &profile.frames[i];
+        LineRow {
+            file: f.file.clone(),
+            line: f.line.unwrap_or(0),
+            function: f.function.clone(),
+            self_weight: self.lself[i],
+            total: self.ltotal[i],
+            self_pct: pct(self.lself[i], self.total),
+            total_pct: pct(self.ltotal[i], self.total),
+        }
+    }
+}
+
+fn weights<'a>(profile: &'a Profile, index: &FunctionIndex<'a>) -> Weights<'a> {
+    let (fmap, keys) = (&index.0, index.1.clone());
     let mut fself = vec![0.0; keys.len()];
     let mut ftotal = vec![0.0; keys.len()];
     let mut fstamp = vec![usize::MAX; keys.len()];
@@ -633,40 +690,39 @@ pub fn tables(profile: &Profile) -> Tables {
             }
         }
     }
-    let functions = keys
-        .into_iter()
-        .enumerate()
-        .map(|(i, (function, file))| FunctionRow {
-            function,
-            file,
-            line: None,
-            self_weight: fself[i],
-            total: ftotal[i],
-            self_pct: pct(fself[i], total),
-            total_pct: pct(ftotal[i], total),
-            calls: None,
-            primitive_calls: None,
-        })
-        .collect();
-    let lines = (0..lself.len())
-        .filter_map(|i| {
-            let f = &profile.frames[i];
-            let line = f.line?;
-            (f.kind == FrameKind::Python && ltotal[i] > 0.0).then(|| LineRow {
-                file: f.file.clone(),
-                line,
-                function: f.function.clone(),
-                self_weight: lself[i],
-                total: ltotal[i],
-                self_pct: pct(lself[i], total),
-                total_pct: pct(ltotal[i], total),
-            })
-        })
-        .collect();
+    Weights {
+        total: profile.total(),
+        keys,
+        fself,
+        ftotal,
+        lself,
+        ltotal,
+    }
+}
+
+/// Computes self and total per function (and per line where the profile has executing lines).
+pub fn tables(profile: &Profile) -> Tables {
+    let total = profile.total();
+    if profile.is_timed() {
+        let functions = profile
+            .timings
+            .iter()
+            .map(|t| timing_row(profile, t, total))
+            .collect();
+        return Tables {
+            total,
+            functions,
+            lines: Vec::new(),
+        };
+    }
+    let w = weights(profile, &function_index(profile));
     Tables {
         total,
-        functions,
-        lines,
+        functions: (0..w.keys.len()).map(|i| w.function_row(i)).collect(),
+        lines: w
+            .line_frames(profile)
+            .map(|i| w.line_row(profile, i))
+            .collect(),
     }
 }
 
@@ -728,9 +784,8 @@ pub fn analyze(profile: &Profile, filters: &Filters, top: usize, function: Optio
         Cow::Borrowed(profile)
     };
     let p = p.as_ref();
-    fn fname(r: &FunctionRow) -> (&str, &str) {
-        (&r.function, &r.file)
-    }
+    // Which function each frame belongs to, worked out once for every table (sampled profiles).
+    let index = (!p.is_timed()).then(|| function_index(p));
     let (total, top_self, top_total, hot_lines) = if p.is_timed() {
         // Hiding pstats rows does not shorten the run: percentages stay shares of the whole program.
         let total = profile.total();
@@ -754,32 +809,44 @@ pub fn analyze(profile: &Profile, filters: &Filters, top: usize, function: Optio
         ));
         (total, top_self, top_total, Vec::new())
     } else {
-        let t = tables(p);
+        // Rank by index and build rows for the winners only (a line_profiler file has millions of lines).
+        let w = weights(p, index.as_ref().expect("sampled profiles are indexed"));
+        let functions: Vec<usize> = (0..w.keys.len()).collect();
+        let name = |&i: &usize| w.keys[i];
         let top_self = top_rows(
-            &t.functions,
+            &functions,
             top,
-            |r| r.self_weight > 0.0,
-            |r| r.self_weight,
-            fname,
+            |&i| w.fself[i] > 0.0,
+            |&i| w.fself[i],
+            name,
         );
         // Functions whose stacks were all filtered out have nothing to show.
         let top_total = top_rows(
-            &t.functions,
+            &functions,
             top,
-            |r| r.total > 0.0 || r.self_weight > 0.0,
-            |r| r.total,
-            fname,
+            |&i| w.ftotal[i] > 0.0 || w.fself[i] > 0.0,
+            |&i| w.ftotal[i],
+            name,
         );
+        let lines: Vec<usize> = w.line_frames(p).collect();
         let hot_lines = top_rows(
-            &t.lines,
+            &lines,
             top,
-            |r| r.self_weight > 0.0,
-            |r| r.self_weight,
-            |r| (r.function.as_str(), r.file.as_str()),
+            |&i| w.lself[i] > 0.0,
+            |&i| w.lself[i],
+            |&i| {
+                let f = &p.frames[i];
+                (f.function.as_str(), f.file.as_str())
+            },
         );
-        (t.total, top_self, top_total, hot_lines)
+        (
+            w.total,
+            top_self.into_iter().map(|i| w.function_row(i)).collect(),
+            top_total.into_iter().map(|i| w.function_row(i)).collect(),
+            hot_lines.into_iter().map(|i| w.line_row(p, i)).collect(),
+        )
     };
-    let (hot_path, hot_path_note) = hot_path(p, total);
+    let (hot_path, hot_path_note) = hot_path_in(p, total, index.as_ref());
     let neighbours = function.map(|q| neighbours(p, q, total));
     Report {
         meta: p.meta.clone(),
@@ -796,7 +863,9 @@ pub fn analyze(profile: &Profile, filters: &Filters, top: usize, function: Optio
         hot_path,
         hot_path_note,
         neighbours,
-        line_functions: line_functions(p, top),
+        line_functions: index
+            .as_ref()
+            .map_or_else(Vec::new, |i| line_functions(p, top, i)),
         memory: memory_report(p, top),
     }
 }
@@ -805,6 +874,15 @@ pub fn analyze(profile: &Profile, filters: &Filters, top: usize, function: Optio
 /// the heaviest function among the stacks that share the path so far. pstats: from the heaviest root,
 /// follow the caller edge with the largest cumulative time (one level of edges is all pstats keeps).
 pub fn hot_path(profile: &Profile, total: f64) -> (Vec<PathStep>, Option<String>) {
+    let index = (!profile.is_timed()).then(|| function_index(profile));
+    hot_path_in(profile, total, index.as_ref())
+}
+
+fn hot_path_in(
+    profile: &Profile,
+    total: f64,
+    index: Option<&FunctionIndex>,
+) -> (Vec<PathStep>, Option<String>) {
     let mut out = Vec::new();
     if profile.is_timed() {
         // Callees per caller as one flat table (offsets by caller id): a big file has a million edges.
@@ -874,7 +952,9 @@ pub fn hot_path(profile: &Profile, total: f64) -> (Vec<PathStep>, Option<String>
             Some("pstats keeps one level of caller edges: each step is the callee with the largest cumulative time from the step before".into()),
         );
     }
-    let (fmap, keys) = function_index(profile);
+    let Some((fmap, keys)) = index else {
+        return (Vec::new(), None);
+    };
     // Each stack still on the path, with the position of its next frame: thread/process roots are
     // skipped as the walk goes, and the stacks drop out fast, so most frames are never looked at.
     let stacks = &profile.stacks;
@@ -918,10 +998,10 @@ pub fn hot_path(profile: &Profile, total: f64) -> (Vec<PathStep>, Option<String>
             is_touched[t as usize] = false;
         }
         touched.clear();
-        let (function, file) = keys[k as usize].clone();
+        let (function, file) = keys[k as usize];
         out.push(PathStep {
-            function,
-            file,
+            function: function.to_string(),
+            file: file.to_string(),
             total: w,
             total_pct: pct(w, total),
         });
@@ -980,7 +1060,7 @@ pub fn neighbours(profile: &Profile, query: &str, total: f64) -> Neighbours {
         let (fmap, keys) = function_index(profile);
         let is_target: Vec<bool> = keys
             .iter()
-            .map(|(n, f)| matches(&Frame::new(n.clone(), f.clone(), None)))
+            .map(|(n, f)| matches(&Frame::new(*n, *f, None)))
             .collect();
         matched = keys
             .iter()
@@ -988,7 +1068,7 @@ pub fn neighbours(profile: &Profile, query: &str, total: f64) -> Neighbours {
             .filter(|(_, &t)| t)
             .map(|((n, f), _)| {
                 if f.is_empty() {
-                    n.clone()
+                    n.to_string()
                 } else {
                     format!("{n} ({f})")
                 }
@@ -1013,13 +1093,13 @@ pub fn neighbours(profile: &Profile, query: &str, total: f64) -> Neighbours {
             }
             for c in seen_callers {
                 callers
-                    .entry(keys[c as usize].clone())
+                    .entry((keys[c as usize].0.into(), keys[c as usize].1.into()))
                     .or_insert((0.0, None))
                     .0 += s.weight;
             }
             for c in seen_callees {
                 callees
-                    .entry(keys[c as usize].clone())
+                    .entry((keys[c as usize].0.into(), keys[c as usize].1.into()))
                     .or_insert((0.0, None))
                     .0 += s.weight;
             }
