@@ -376,6 +376,76 @@ fn lprof_files_match_line_profilers_own_numbers_on_every_version() {
     assert!(files >= 9, "{files} .lprof fixtures");
 }
 
+/// line_profiler's text report read back (`python -m line_profiler FILE.lprof > report.txt`, every version):
+/// the same functions, files and hits as the `.lprof`, times to the report's 0.1 of its unit; damage is refused
+/// with the line.
+#[test]
+fn lprof_text_reports_read_back_to_the_dumps_numbers() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/profile/lprof");
+    let mut checked = 0;
+    for dir in std::fs::read_dir(&root).unwrap() {
+        let dir = dir.unwrap().path();
+        for name in ["prog", "prog_p"] {
+            let (bin, txt) = (
+                dir.join(format!("{name}.lprof")),
+                dir.join(format!("{name}.txt")),
+            );
+            if !txt.exists() {
+                continue;
+            }
+            let ctx = txt.display().to_string();
+            let dump = profile::lprof::parse(&std::fs::read(&bin).unwrap()).unwrap();
+            let text = profile::lprof::parse_text(&std::fs::read_to_string(&txt).unwrap())
+                .unwrap_or_else(|e| panic!("{ctx}: {e:?}"));
+            let timed = |f: &profile::lprof::LineFunction| f.lines.iter().any(|l| l.1 > 0);
+            let mut ours: Vec<_> = text.functions.iter().filter(|f| timed(f)).collect();
+            let mut theirs: Vec<_> = dump.functions.iter().filter(|f| timed(f)).collect();
+            ours.sort_by_key(|f| (f.name.clone(), f.first_line));
+            theirs.sort_by_key(|f| (f.name.clone(), f.first_line));
+            assert_eq!(ours.len(), theirs.len(), "{ctx}");
+            for (a, b) in ours.iter().zip(&theirs) {
+                assert_eq!((&a.name, &a.file), (&b.name, &b.file), "{ctx}");
+                let hits = |f: &profile::lprof::LineFunction| -> Vec<(u32, u64)> {
+                    f.lines
+                        .iter()
+                        .filter(|l| l.1 > 0)
+                        .map(|l| (l.0, l.1))
+                        .collect()
+                };
+                assert_eq!(hits(a), hits(b), "{ctx} {}", a.name);
+                for (x, y) in a.lines.iter().zip(b.lines.iter().filter(|l| l.1 > 0)) {
+                    let (tx, ty) = (x.2 as f64 * text.unit, y.2 as f64 * dump.unit);
+                    assert!(
+                        (tx - ty).abs() <= 0.051e-6,
+                        "{ctx} {}:{}: {tx} vs {ty}",
+                        a.name,
+                        x.0
+                    );
+                }
+                checked += 1;
+            }
+            // Sniffed and loaded like the dump.
+            let p = profile::load(&txt, None).unwrap();
+            assert_eq!(p.meta.format, Format::Lprof, "{ctx}");
+        }
+    }
+    assert!(checked >= 40, "{checked} functions checked");
+    // Without the source at hand line_profiler leaves out `File:`/`Function:`; the `-m` summary names them.
+    let report = "Timer unit: 1e-06 s\n\nTotal time: 0.8 s\n\nCould not find file a.py\n\nLine #      Hits         Time  Per Hit   % Time  Line Contents\n==============================================================\n    15                                           \n    17    200000     261729.9      1.3     33.8  \n\n  0.80 seconds - a.py:15 - normalize\n";
+    let st = profile::lprof::parse_text(report).unwrap();
+    assert_eq!(st.functions[0].name, "normalize");
+    assert_eq!(st.functions[0].file, "a.py");
+    assert_eq!(st.functions[0].lines, vec![(17, 200000, 2617299)]);
+    // Damage: a mangled function header names its line.
+    let bad =
+        "Timer unit: 1e-06 s\n\nTotal time: 0.8 s\nFile: a.py\nFunction: normalize at line x\n";
+    let e = profile::parse(bad.as_bytes(), Path::new("r.txt"), None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("r.txt:5:") && e.contains("byte 50"), "{e}");
+    assert!(profile::lprof::parse_text("Timer unit: banana\n").is_err());
+}
+
 /// Truncated and corrupted `.lprof` files are refused with a byte offset, never a panic.
 #[test]
 fn lprof_damage_is_refused_with_an_offset() {

@@ -20,15 +20,28 @@ impl Reader for LprofReader {
         Format::Lprof
     }
 
-    /// A pickle (protocol >= 2) naming line_profiler's `LineStats` near its start.
+    /// A pickle (protocol >= 2) naming line_profiler's `LineStats` near its start, or line_profiler's text
+    /// report (`python -m line_profiler FILE.lprof`), which starts with its timer unit.
     fn sniff(&self, data: &[u8]) -> bool {
-        data.first() == Some(&0x80)
+        (data.first() == Some(&0x80)
             && data[..data.len().min(256)]
                 .windows(b"LineStats".len())
-                .any(|w| w == b"LineStats")
+                .any(|w| w == b"LineStats"))
+            || data.starts_with(b"Timer unit: ")
     }
 
     fn read(&self, data: &[u8], path: &Path) -> Result<Profile> {
+        if data.starts_with(b"Timer unit: ") {
+            let text = std::str::from_utf8(data).map_err(|e| {
+                format_error(
+                    path,
+                    format!("byte {}: the report is not UTF-8", e.valid_up_to()),
+                )
+            })?;
+            let stats =
+                parse_text(text).map_err(|e| super::bad_input(path, data, e.offset, e.message))?;
+            return Ok(to_profile(&stats));
+        }
         let stats = parse(data)
             .map_err(|e| format_error(path, format!("byte {}: {}", e.offset, e.message)))?;
         Ok(to_profile(&stats))
@@ -489,6 +502,135 @@ pub fn parse(data: &[u8]) -> R<LineStats> {
         });
     }
     Ok(LineStats { unit, functions })
+}
+
+/// Reads line_profiler's text report (`python -m line_profiler [-rmt] FILE.lprof`, `kernprof -lv`): per
+/// function a `Total time:` header, `File:` and `Function: NAME at line N` (left out when line_profiler could
+/// not find the source, then the `-m` summary at the end names the function by its first line), and a table of
+/// `line hits time per-hit %time source`. Times are printed with one decimal in the timer unit: they are kept
+/// in tenths of it.
+pub fn parse_text(text: &str) -> R<LineStats> {
+    let err = |offset: usize, message: String| PickleError { offset, message };
+    let mut lines = text.split_inclusive('\n').scan(0usize, |at, l| {
+        let start = *at;
+        *at += l.len();
+        Some((start, l.trim_end_matches(['\n', '\r'])))
+    });
+    let Some((_, first)) = lines.next() else {
+        return Err(err(0, "empty report".into()));
+    };
+    let unit: f64 = first
+        .strip_prefix("Timer unit: ")
+        .and_then(|u| u.strip_suffix(" s"))
+        .and_then(|u| u.trim().parse().ok())
+        .filter(|u: &f64| u.is_finite() && *u > 0.0)
+        .ok_or_else(|| {
+            err(
+                0,
+                format!("expected `Timer unit: <seconds> s`, found `{first}`"),
+            )
+        })?;
+    let mut functions: Vec<LineFunction> = Vec::new();
+    // Functions whose header named no file: their first table line, to match with the summary.
+    let mut unnamed: Vec<usize> = Vec::new();
+    let mut summary: Vec<(String, u32, String)> = Vec::new();
+    let mut current: Option<LineFunction> = None;
+    let mut in_table = false;
+    let finish = |current: &mut Option<LineFunction>, functions: &mut Vec<LineFunction>| {
+        if let Some(f) = current.take() {
+            functions.push(f);
+        }
+    };
+    for (at, line) in lines {
+        if line.starts_with("Total time:") {
+            finish(&mut current, &mut functions);
+            current = Some(LineFunction {
+                file: String::new(),
+                first_line: 0,
+                name: String::new(),
+                lines: Vec::new(),
+            });
+            in_table = false;
+        } else if let (Some(f), Some(file)) = (current.as_mut(), line.strip_prefix("File: ")) {
+            f.file = file.to_string();
+        } else if let (Some(f), Some(rest)) = (current.as_mut(), line.strip_prefix("Function: ")) {
+            let (name, first) = rest
+                .rsplit_once(" at line ")
+                .and_then(|(n, l)| Some((n, l.trim().parse::<u32>().ok()?)))
+                .ok_or_else(|| {
+                    err(
+                        at,
+                        format!("expected `Function: NAME at line N`, found `{line}`"),
+                    )
+                })?;
+            f.name = name.to_string();
+            f.first_line = first;
+        } else if line.starts_with("====") {
+            in_table = current.is_some();
+        } else if in_table && !line.trim().is_empty() {
+            let f = current.as_mut().expect("a table belongs to a function");
+            // `  17    200000     261729.9      1.3     33.8      source`: the first four columns, when timed.
+            let mut cols = line.split_whitespace();
+            let lineno = cols
+                .next()
+                .and_then(|c| c.parse::<u32>().ok())
+                .ok_or_else(|| err(at, format!("expected a line number, found `{line}`")))?;
+            if f.lines.is_empty() && f.first_line == 0 {
+                f.first_line = lineno;
+            }
+            // An untimed line shows only its source after the number (or nothing).
+            let (Some(h), Some(t)) = (cols.next(), cols.next()) else {
+                continue;
+            };
+            let (Ok(hits), Ok(time)) = (h.parse::<u64>(), t.parse::<f64>()) else {
+                continue;
+            };
+            if !(time.is_finite() && time >= 0.0) {
+                return Err(err(at, format!("a time that is not a number: `{t}`")));
+            }
+            f.lines.push((lineno, hits, (time * 10.0).round() as u64));
+        } else if line.trim().is_empty() {
+            in_table = false;
+        } else if let Some((secs, rest)) = line.trim().split_once(" seconds - ") {
+            // The `-m` summary: `0.83 seconds - lines_deco.py:15 - normalize`.
+            if secs.trim().parse::<f64>().is_ok() {
+                if let Some((loc, name)) = rest.split_once(" - ") {
+                    if let Some((file, l)) = loc.rsplit_once(':') {
+                        if let Ok(l) = l.parse() {
+                            summary.push((file.to_string(), l, name.to_string()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    finish(&mut current, &mut functions);
+    for (i, f) in functions.iter_mut().enumerate() {
+        if f.name.is_empty() {
+            match summary.iter().find(|s| s.1 == f.first_line) {
+                Some((file, _, name)) => {
+                    f.file = file.clone();
+                    f.name = name.clone();
+                }
+                None => unnamed.push(i),
+            }
+        }
+    }
+    // Without the summary a function is known only by where it starts.
+    for i in unnamed {
+        let f = &mut functions[i];
+        f.name = format!("<function at line {}>", f.first_line);
+    }
+    if functions.is_empty() {
+        return Err(err(
+            text.len(),
+            "no `Total time:` block: not a line_profiler report".into(),
+        ));
+    }
+    Ok(LineStats {
+        unit: unit / 10.0,
+        functions,
+    })
 }
 
 /// The profile model: one single-frame stack per profiled line (the function's name, its file and the line),
