@@ -345,3 +345,52 @@ pub fn process_alive(pid: i32) -> bool {
             .starts_with('Z')
     })
 }
+
+/// `--profiler line`: the solution runs under `kernprof -l -p` (no decorators) and its own lines come back with
+/// their times; without line_profiler in the interpreter the run still happens, unprofiled, with a note saying
+/// what to install.
+#[test]
+fn line_profiler_times_the_solutions_own_lines() {
+    let t = tempfile::tempdir().unwrap();
+    let mut opts = setup(t.path());
+    opts.profiler = Profiler::Line;
+    let has_kernprof = std::process::Command::new(&opts.python)
+        .args(["-c", "import kernprof, line_profiler"])
+        .status()
+        .is_ok_and(|s| s.success());
+    let r = check(&opts, "copy_in_functions.py", t.path());
+    assert_eq!(r.verdict, Verdict::Correct, "{}", r.render());
+    let p = r.profile.as_ref().expect("a profile summary or a note");
+    if has_kernprof {
+        assert!(p.file.extension().is_some_and(|e| e == "lprof"), "{p:?}");
+        let hot = p.hot_lines.first().expect("hot lines");
+        assert!(hot.file.ends_with("copy_in_functions.py"), "{p:?}");
+        // The loop of `busy` (lines 14-15) or the call that runs it (21): the solution's own lines.
+        assert!([14, 15, 21].contains(&hot.line), "{p:?}");
+        assert!(p
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("line_profiler")));
+        // A script doing its work at module level: line_profiler times functions only, and says so.
+        let m = check(&opts, "copy_reference.py", t.path());
+        let mp = m.profile.as_ref().unwrap();
+        assert!(mp.hot_lines.is_empty(), "{mp:?}");
+        assert!(
+            mp.note
+                .as_deref()
+                .is_some_and(|n| n.contains("module level")),
+            "{mp:?}"
+        );
+    } else {
+        eprintln!(
+            "line_profiler is not in {}: only the fallback is tested",
+            opts.python.display()
+        );
+        assert!(
+            p.note
+                .as_deref()
+                .is_some_and(|n| n.contains("line_profiler not found")),
+            "{p:?}"
+        );
+    }
+}

@@ -30,6 +30,9 @@ pub enum Profiler {
     PySpy,
     /// `python -m cProfile` (deterministic; main process only; inflates call-heavy code).
     Cprofile,
+    /// line_profiler's `kernprof -l -p SOLUTION` (every line of the solution timed, no decorators needed;
+    /// main process only; line_profiler 4.1 or later in the solution's Python).
+    Line,
     None,
 }
 
@@ -349,6 +352,13 @@ fn summarize_profile(
         summary.note =
             Some("cProfile: main process only, and call-heavy code looks slower than it is".into());
     }
+    if profiler == Profiler::Line {
+        summary.note = Some(if summary.hot_lines.is_empty() {
+            "line_profiler timed no line: it times the solution's functions, and this solution does its work at module level".into()
+        } else {
+            "line_profiler: the solution's own lines, main process only; a line's time includes what it calls".into()
+        });
+    }
     let svg = work.join("flamegraph.svg");
     let written = std::fs::File::create(&svg)
         .map_err(|e| Error::io(&svg, e))
@@ -408,6 +418,34 @@ pub fn check_with_reference(
             p.clone().into(),
         ]);
         profile_path = Some(p);
+    }
+    if opts.profiler == Profiler::Line {
+        // kernprof must be importable, or the run would fail for a reason that is not the solution's.
+        let has_kernprof = std::process::Command::new(&opts.python)
+            .args(["-c", "import kernprof, line_profiler"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if has_kernprof {
+            let p = work.join("profile.lprof");
+            args.extend([
+                "-m".into(),
+                "kernprof".into(),
+                "-l".into(),
+                "-p".into(),
+                solution.clone().into(),
+                "-o".into(),
+                p.clone().into(),
+            ]);
+            profile_path = Some(p);
+        } else {
+            note = Some(format!(
+                "line_profiler not found in {}: install it (`pip install line_profiler`) or profile with py-spy",
+                opts.python.display()
+            ));
+        }
     }
     args.extend(script_args);
     let spec = runner::RunSpec {
