@@ -362,7 +362,8 @@ def check(
             ``sys.executable``; py-spy is looked for next to it, then on ``PATH``).
         timeout: Wall-time limit in seconds.
         memory: Limit on the resident memory of the whole process tree (``"8GB"``, bytes, or ``None``).
-        profiler: ``"py-spy"`` (sampling, needs ptrace), ``"cprofile"`` or ``"none"``.
+        profiler: ``"py-spy"`` (sampling, needs ptrace), ``"cprofile"``, ``"line"`` (line_profiler's
+            ``kernprof -l -p``) or ``"none"``.
         reference: Reference outputs to compare with (default: computed with :func:`run_pipeline`).
         work: Keep the working directory (outputs, profile, logs) here (default: a new temp dir).
 

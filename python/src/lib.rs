@@ -369,8 +369,9 @@ fn check(
         o.profiler = match profiler {
             "py-spy" => Profiler::PySpy,
             "cprofile" => Profiler::Cprofile,
+            "line" => Profiler::Line,
             "none" => Profiler::None,
-            other => return Err(invalid("profiler", other, "py-spy, cprofile or none")),
+            other => return Err(invalid("profiler", other, "py-spy, cprofile, line or none")),
         };
         o.reference = reference;
         o.work = work;
