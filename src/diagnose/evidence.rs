@@ -99,6 +99,132 @@ pub struct Evidence {
     pub waits: f64,
 }
 
+/// line_profiler times each line with everything it calls, and records no stacks. From the source: a line that
+/// calls a profiled function keeps only its own time (the callee's lines hold the rest), and each profiled
+/// function gets the call chain of its heaviest call sites, so a loop in a caller is seen as repeating it.
+pub fn line_profiler_calls(ev: &mut Evidence, sources: &[Option<SourceFile>]) {
+    // Profiled functions: (file, def line) -> (name, total time).
+    let mut functions: HashMap<Loc, (String, f64)> = HashMap::new();
+    for (&(file, line), e) in &ev.lines {
+        let Some(f) = sources[file]
+            .as_ref()
+            .and_then(|s| s.enclosing_function(line))
+        else {
+            continue;
+        };
+        functions
+            .entry((file, f.start))
+            .or_insert((f.name.clone(), 0.0))
+            .1 += e.weight;
+    }
+    // Call sites of profiled functions: callee -> [(site, weight of the site)].
+    let mut sites: HashMap<Loc, Vec<(Loc, f64)>> = HashMap::new();
+    let keys: Vec<Loc> = ev.lines.keys().copied().collect();
+    for (file, line) in keys {
+        let Some(src) = sources[file].as_ref() else {
+            continue;
+        };
+        let calls = src.context(line).calls;
+        let mut inner = 0.0;
+        for (&callee, (name, total)) in &functions {
+            let called = calls
+                .iter()
+                .any(|c| c.rsplit('.').next() == Some(name.as_str()));
+            if called && callee != (file, src.enclosing_function(line).map_or(0, |f| f.start)) {
+                inner += total;
+                let w = ev.lines[&(file, line)].weight;
+                sites.entry(callee).or_default().push(((file, line), w));
+            }
+        }
+        let e = ev.lines.get_mut(&(file, line)).expect("a key of the map");
+        e.weight = (e.weight - inner).max(0.0);
+    }
+    // Each function's chain: its heaviest call site, then that site's function's, a few levels up.
+    let heaviest = |callee: &Loc| -> Option<Loc> {
+        sites
+            .get(callee)?
+            .iter()
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|s| s.0)
+    };
+    let keys: Vec<Loc> = ev.lines.keys().copied().collect();
+    for (file, line) in keys {
+        let Some(f) = sources[file]
+            .as_ref()
+            .and_then(|s| s.enclosing_function(line))
+        else {
+            continue;
+        };
+        let mut chain = Vec::new();
+        let mut cur = (file, f.start);
+        while let Some(site) = heaviest(&cur) {
+            if chain.contains(&site) || chain.len() >= 8 {
+                break;
+            }
+            chain.push(site);
+            match sources[site.0]
+                .as_ref()
+                .and_then(|s| s.enclosing_function(site.1))
+            {
+                Some(g) => cur = (site.0, g.start),
+                None => break,
+            }
+        }
+        if !chain.is_empty() {
+            ev.lines
+                .get_mut(&(file, line))
+                .expect("a key of the map")
+                .callers = chain;
+        }
+    }
+    // line_profiler times every thread alike and does not say which ran where: a line of a function that worker
+    // threads run (a pool's or `Thread(target=...)`'s function, or one it calls) ran on a thread.
+    let keys: Vec<Loc> = ev.lines.keys().copied().collect();
+    for (file, line) in keys {
+        let Some(src) = sources[file].as_ref() else {
+            continue;
+        };
+        if !super::rules::threads_in_file(src) {
+            continue;
+        }
+        let Some(target) = super::rules::thread_target(src) else {
+            continue;
+        };
+
+        let in_target =
+            |f: Option<&super::source::FunctionInfo>| f.is_some_and(|f| f.name == target);
+        let e = &ev.lines[&(file, line)];
+        let on_thread = in_target(src.enclosing_function(line))
+            || e.callers.iter().any(|c| {
+                sources[c.0]
+                    .as_ref()
+                    .is_some_and(|s| in_target(s.enclosing_function(c.1)))
+            });
+        if on_thread {
+            let w = e.weight;
+            let entry = e
+                .callers
+                .iter()
+                .copied()
+                .find(|c| {
+                    sources[c.0]
+                        .as_ref()
+                        .is_some_and(|s| in_target(s.enclosing_function(c.1)))
+                })
+                .unwrap_or((file, line));
+            ev.lines
+                .get_mut(&(file, line))
+                .expect("a key of the map")
+                .threaded = w;
+            ev.threaded += w;
+            *ev.thread_entries.entry(entry).or_default() += w;
+        }
+    }
+    // Shares are of the program's own time, each line counted once.
+    ev.total = ev.lines.values().map(|e| e.weight).sum();
+    ev.user = ev.total;
+}
+
 /// Module-qualified name of a library frame from its file (`/usr/lib/python3.11/copy.py` -> `copy`,
 /// `.../site-packages/pandas/core/frame.py` -> `pandas.core.frame`, py-spy's `re/__init__.py` -> `re`).
 pub fn module_of(file: &str) -> String {
@@ -785,5 +911,37 @@ mod tests {
         }
         assert_eq!(weight(5), 0.0);
         assert_eq!(weight(1), 0.0);
+    }
+
+    #[test]
+    fn line_profiler_lines_keep_their_own_time_and_get_their_callers() {
+        let code = "def inner(x):\n    return sum(range(x))\ndef outer(xs):\n    for x in xs:\n        inner(x)\n";
+        let src = SourceFile::from_text(std::path::Path::new("t.py"), code.into()).unwrap();
+        let mut ev = Evidence::default();
+        for (l, w) in [(2, 9.0), (4, 1.0), (5, 10.0)] {
+            ev.lines.entry((0, l)).or_default().weight = w;
+        }
+        line_profiler_calls(&mut ev, &[Some(src)]);
+        // The call line keeps 1 of its 10 (inner's lines hold the other 9); inner is called from line 5.
+        assert_eq!(ev.lines[&(0, 5)].weight, 1.0);
+        assert_eq!(ev.lines[&(0, 2)].callers, vec![(0, 5)]);
+        assert!(ev.lines[&(0, 5)].callers.is_empty());
+        assert_eq!(ev.total, 11.0);
+    }
+
+    #[test]
+    fn line_profiler_lines_under_a_pools_function_ran_on_threads() {
+        let code = "from concurrent.futures import ThreadPoolExecutor\ndef dist(a):\n    return sum(range(a))\ndef work(group):\n    return [dist(a) for a in group]\ndef run(groups):\n    with ThreadPoolExecutor(4) as pool:\n        return list(pool.map(work, groups))\n";
+        let src = SourceFile::from_text(std::path::Path::new("t.py"), code.into()).unwrap();
+        let mut ev = Evidence::default();
+        for (l, w) in [(3, 9.0), (5, 10.0), (8, 10.5)] {
+            ev.lines.entry((0, l)).or_default().weight = w;
+        }
+        line_profiler_calls(&mut ev, &[Some(src)]);
+        // `dist` runs under `work`, the pool's function; `run` waits on the main thread.
+        assert_eq!(ev.lines[&(0, 3)].threaded, 9.0);
+        assert_eq!(ev.lines[&(0, 5)].threaded, 1.0);
+        assert_eq!(ev.lines[&(0, 8)].threaded, 0.0);
+        assert_eq!(ev.thread_entries.get(&(0, 5)), Some(&10.0));
     }
 }

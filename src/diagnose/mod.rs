@@ -292,11 +292,14 @@ pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
         });
     }
     let mut resolve = |f: &str| resolver.resolve(f);
-    let ev = if profile.is_timed() {
+    let mut ev = if profile.is_timed() {
         evidence::from_pstats(profile, &mut resolve, &sources)
     } else {
         evidence::from_stacks(profile, &mut resolve)
     };
+    if profile.meta.format == crate::profile::Format::Lprof {
+        evidence::line_profiler_calls(&mut ev, &sources);
+    }
     let mut notes = Vec::new();
     if ev.derived {
         notes.push("cProfile counts calls per function, not lines: the lines named are where those calls and the innermost loops are in the source".into());
@@ -389,7 +392,7 @@ pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
         let hits = rules::apply(&site);
         if debug {
             eprintln!(
-                "diagnose: {}:{line} {share:.1}% callees {:?} callers {:?} calls {:?} -> {:?}",
+                "diagnose: {}:{line} {share:.1}% callees {:?} callers {:?} calls {:?}{} -> {:?}",
                 rel(*fi),
                 site.callees
                     .iter()
@@ -398,6 +401,7 @@ pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
                     .collect::<Vec<_>>(),
                 site.callers.iter().map(|c| c.loc.1).collect::<Vec<_>>(),
                 site.calls,
+                if site.threaded { " threaded" } else { "" },
                 hits.iter()
                     .map(|h| (h.1, h.2.confidence))
                     .collect::<Vec<_>>()

@@ -22,6 +22,7 @@ mod strings;
 mod threads;
 
 pub use common::{collection_kind, uses_ident};
+pub use threads::{thread_target, threads_in_file};
 
 use super::evidence::{Callee, Loc};
 use super::source::{LineContext, SourceFile};
