@@ -343,18 +343,30 @@ fn frame_hash(frame: &Frame) -> u64 {
 impl FrameTable {
     /// Returns the id of `frame`, adding it when new.
     pub fn intern(&mut self, frame: Frame) -> FrameId {
+        let hash = frame_hash(&frame);
+        if let Some(&head) = self.heads.get(&hash) {
+            let mut cur = head;
+            loop {
+                if self.frames[cur as usize] == frame {
+                    return cur;
+                }
+                match self.next[cur as usize] {
+                    END => break,
+                    n => cur = n,
+                }
+            }
+        }
+        self.push(hash, frame)
+    }
+
+    /// Adds `frame` under a new id at the end of its hash chain.
+    fn push(&mut self, hash: u64, frame: Frame) -> FrameId {
         let id = self.frames.len() as FrameId;
-        match self.heads.entry(frame_hash(&frame)) {
+        match self.heads.entry(hash) {
             std::collections::hash_map::Entry::Occupied(e) => {
                 let mut cur = *e.get();
-                loop {
-                    if self.frames[cur as usize] == frame {
-                        return cur;
-                    }
-                    match self.next[cur as usize] {
-                        END => break,
-                        n => cur = n,
-                    }
+                while self.next[cur as usize] != END {
+                    cur = self.next[cur as usize];
                 }
                 self.next[cur as usize] = id;
             }
@@ -380,21 +392,7 @@ impl FrameTable {
             next: Vec::with_capacity(frames.len()),
         };
         for f in frames {
-            let id = t.frames.len() as FrameId;
-            match t.heads.entry(frame_hash(&f)) {
-                std::collections::hash_map::Entry::Occupied(e) => {
-                    let mut cur = *e.get();
-                    while t.next[cur as usize] != END {
-                        cur = t.next[cur as usize];
-                    }
-                    t.next[cur as usize] = id;
-                }
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert(id);
-                }
-            }
-            t.frames.push(f);
-            t.next.push(END);
+            t.push(frame_hash(&f), f);
         }
         t
     }

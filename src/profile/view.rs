@@ -491,8 +491,9 @@ fn line_functions<'a>(
     }
     // Per function: [(line, hits, time)] and the function's total.
     type Lines = Vec<(u32, u64, f64)>;
+    type Group<'a> = ((&'a str, &'a str), Lines, f64);
     let mut slot: Vec<Option<usize>> = vec![None; keys.len()];
-    let mut groups: Vec<((&str, &str), Lines, f64)> = Vec::new();
+    let mut groups: Vec<Group> = Vec::new();
     for st in &p.stacks {
         let Some(&id) = st.frames.last() else {
             continue;
@@ -512,17 +513,11 @@ fn line_functions<'a>(
         groups[g].2 += st.weight;
     }
     // Only the functions shown become rows (a big file holds hundreds of thousands).
-    let order = |a: &((&str, &str), Lines, f64), b: &((&str, &str), Lines, f64)| {
-        b.2.total_cmp(&a.2).then_with(|| a.0 .0.cmp(b.0 .0))
-    };
     let max = groups.iter().map(|g| g.2).fold(0.0, f64::max);
-    if top < groups.len() {
-        if top > 0 {
-            groups.select_nth_unstable_by(top - 1, order);
-        }
-        groups.truncate(top);
-    }
-    groups.sort_by(order);
+    let order: Vec<usize> = (0..groups.len()).collect();
+    let shown = top_rows(&order, top, |_| true, |&i| groups[i].2, |&i| groups[i].0);
+    let mut groups: Vec<Option<Group>> = groups.into_iter().map(Some).collect();
+    let groups: Vec<Group> = shown.into_iter().filter_map(|i| groups[i].take()).collect();
     // line_profiler times nested calls inside their callers' lines: a share of the sum means little, so the
     // share is of the largest function total.
     let mut rows: Vec<LineFunctionRow> = groups
