@@ -395,3 +395,145 @@ fn an_interrupted_drill_leaves_no_script_behind() {
     });
     assert!(!alive, "slow.py ({script}) survived");
 }
+
+/// `etlkit drill --profiler line|scalene`: line_profiler's hits and time per line, Scalene's CPU and memory per
+/// line, from the drill's recorded profile and from a fresh recording; the diagnosis names the drill from them.
+#[test]
+fn drill_cli_trains_on_line_profiler_and_scalene() {
+    let home = tempfile::tempdir().unwrap();
+    let d = catalog(&drills_dir())
+        .unwrap()
+        .into_iter()
+        .find(|d| d.answer.category == "list_as_queue")
+        .unwrap();
+    for (profiler, shows) in [
+        (
+            "line",
+            "Hot lines (a line's time includes the calls it makes)",
+        ),
+        ("scalene", "Memory by line (Scalene"),
+    ] {
+        for fresh in [false, true] {
+            let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_etlkit"));
+            cmd.args([
+                "drill",
+                &d.id,
+                "--profiler",
+                profiler,
+                "--no-run",
+                "--no-history",
+            ])
+            .args([
+                "--answer",
+                "slow.py:1",
+                "--category",
+                "sort_in_loop",
+                "--drills",
+            ])
+            .arg(drills_dir())
+            .arg("--python")
+            .arg(python())
+            .env("ETLKIT_HOME", home.path());
+            if fresh {
+                cmd.arg("--fresh");
+            }
+            let out = cmd.output().unwrap();
+            assert!(
+                out.status.success(),
+                "{profiler} fresh={fresh}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(text.contains(shows), "{profiler} fresh={fresh}: {text}");
+            assert!(
+                text.contains("etlkit diagnose says: list_as_queue"),
+                "{profiler} fresh={fresh}: {text}"
+            );
+        }
+    }
+}
+
+/// Several profiles of one run, diagnosed together: memory per line (memray, Scalene) makes a whole-file load
+/// certain and ranks it by the memory it holds; memray alone ranks lines by memory; cProfile with
+/// line_profiler keeps the measured lines. Near miss: memory does not move a CPU-bound drill's answer.
+#[test]
+fn diagnose_combines_time_and_memory() {
+    let drills = catalog(&drills_dir()).unwrap();
+    let by_id = |id: &str| drills.iter().find(|d| d.id.starts_with(id)).unwrap();
+    let d = by_id("20-");
+    let paths = |names: &[&str]| -> Vec<PathBuf> { names.iter().map(|n| d.dir.join(n)).collect() };
+    let alone = etlkit::diagnose::diagnose_files(&paths(&["profile.raw.txt"]), &d.slow()).unwrap();
+    let both = etlkit::diagnose::diagnose_files(
+        &paths(&["profile.raw.txt", "profile.memray.csv"]),
+        &d.slow(),
+    )
+    .unwrap();
+    let (a, b) = (alone.top().unwrap(), both.top().unwrap());
+    assert_eq!(b.category.map(|c| c.id()), Some("whole_file_load"));
+    assert_eq!(b.line, 26);
+    assert!(
+        b.confidence >= 0.9 && b.confidence > a.confidence,
+        "{a:?} {b:?}"
+    );
+    assert!(b.memory_pct.unwrap() > 50.0, "{b:?}");
+    assert!(b.evidence.contains("of the memory"), "{}", b.evidence);
+    assert!(a.memory_pct.is_none());
+    assert_eq!(both.profile_format, "Folded+Memray");
+    assert!(
+        both.render().contains("% of the memory"),
+        "{}",
+        both.render()
+    );
+
+    let memory =
+        etlkit::diagnose::diagnose_files(&paths(&["profile.memray.csv"]), &d.slow()).unwrap();
+    assert_eq!(memory.measure, "memory");
+    let top = memory.top().unwrap();
+    assert_eq!(
+        (top.category.map(|c| c.id()), top.line),
+        (Some("whole_file_load"), 26)
+    );
+    assert!(
+        memory
+            .notes
+            .iter()
+            .any(|n| n.contains("measures memory, not time")),
+        "{:?}",
+        memory.notes
+    );
+
+    let scalene =
+        etlkit::diagnose::diagnose_files(&paths(&["profile.scalene.json"]), &d.slow()).unwrap();
+    let top = scalene.top().unwrap();
+    assert_eq!(
+        (top.category.map(|c| c.id()), top.line),
+        (Some("whole_file_load"), 26)
+    );
+    assert!(top.memory_pct.unwrap() > 50.0, "{top:?}");
+
+    // cProfile + line_profiler: the lines are line_profiler's (measured), not derived from functions.
+    let d = by_id("01-");
+    let paths = |names: &[&str]| -> Vec<PathBuf> { names.iter().map(|n| d.dir.join(n)).collect() };
+    let both =
+        etlkit::diagnose::diagnose_files(&paths(&["profile.pstats", "profile.lprof"]), &d.slow())
+            .unwrap();
+    assert!(
+        !both
+            .notes
+            .iter()
+            .any(|n| n.contains("cProfile counts calls per function")),
+        "{:?}",
+        both.notes
+    );
+    let top = both.top().unwrap();
+    assert_eq!(top.category.map(|c| c.id()), Some("nested_loop_join"));
+    assert!((35..=38).contains(&top.line), "{top:?}");
+    // Near miss: a CPU-bound drill's answer stays with its memory profile added.
+    let with_memory = etlkit::diagnose::diagnose_files(
+        &paths(&["profile.raw.txt", "profile.scalene.json"]),
+        &d.slow(),
+    )
+    .unwrap();
+    let top = with_memory.top().unwrap();
+    assert_eq!(top.category.map(|c| c.id()), Some("nested_loop_join"));
+}

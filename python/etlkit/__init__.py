@@ -21,7 +21,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Union
 
 from . import _etlkit
 from ._errors import (
@@ -329,14 +329,24 @@ def load_profile(path: StrPath, format: Optional[str] = None) -> Profile:
     return Profile(_etlkit.load_profile(path, format))
 
 
-def diagnose(profile: Union[Profile, StrPath], source_dir: StrPath) -> Diagnosis:
+def diagnose(
+    profile: Union[Profile, StrPath, Sequence[Union[Profile, StrPath]]], source_dir: StrPath
+) -> Diagnosis:
     """Names the bottleneck of a Python program from its profile (a :class:`Profile` or a path) and its source
     (a directory or one ``.py`` file): where, what kind, why, and the fix. ``str(result)`` is the CLI's text.
+
+    A list of profiles of the same run is diagnosed together: the time per line comes from the first that
+    measures lines (py-spy, line_profiler, Scalene), call counts from cProfile, memory per line from Scalene or
+    memray (``Finding.memory_pct``); memory profiles alone rank lines by memory (``Diagnosis.measure``).
 
     Raises:
         IoError: ``source_dir`` holds no ``.py`` file or cannot be read.
         ProfileFormatError: ``profile`` is a path to a file that is not a profile.
     """
+    if isinstance(profile, (list, tuple)):
+        ps = [p if isinstance(p, Profile) else load_profile(p) for p in profile]
+        data, text = _etlkit.diagnose_many([p._raw for p in ps], source_dir)
+        return Diagnosis(json.loads(data), text)
     p = profile if isinstance(profile, Profile) else load_profile(profile)
     return p.diagnose(source_dir)
 

@@ -316,6 +316,12 @@ class Finding(_Result):
         return str(self._data["rule"])
 
     @property
+    def memory_pct(self) -> Optional[float]:
+        """Share of the memory its lines hold (at the peak, or allocated), when a memory profile was given."""
+        m = self._data.get("memory_pct")
+        return None if m is None else float(m)
+
+    @property
     def alternatives(self) -> List[Tuple[str, float]]:
         """Other categories that fit the same lines, best first: (category id, confidence)."""
         return [(str(a["category"]), float(a["confidence"])) for a in self._data["alternatives"]]
@@ -339,6 +345,11 @@ class Diagnosis(_Result):
     def top(self) -> Optional[Finding]:
         """The best classified finding, if any."""
         return next((f for f in self.findings if f.category is not None), None)
+
+    @property
+    def measure(self) -> str:
+        """What the findings' shares are of: ``"time"``, or ``"memory"`` when only memory profiles were given."""
+        return str(self._data["measure"])
 
     @property
     def user_share_pct(self) -> float:

@@ -494,6 +494,20 @@ impl RawProfile {
     }
 }
 
+/// Diagnoses several profiles of one run together (e.g. py-spy and memray): (JSON, rendered text).
+#[pyfunction]
+fn diagnose_many(
+    py: Python<'_>,
+    profiles: Vec<PyRef<'_, RawProfile>>,
+    source_dir: PathBuf,
+) -> PyResult<(String, String)> {
+    let inner: Vec<&etlkit::profile::Profile> = profiles.iter().map(|p| &p.inner).collect();
+    let d = released(py, Ctx::Profile, || {
+        etlkit::diagnose::diagnose_many(&inner, &source_dir)
+    })?;
+    Ok((to_json(py, &d)?, d.render()))
+}
+
 /// Loads a profile file; `format` is pstats, folded, speedscope, lprof, scalene or memray (None: guessed
 /// from the content).
 #[pyfunction]
@@ -537,6 +551,7 @@ fn _etlkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(run_pipeline, m)?)?;
     m.add_function(wrap_pyfunction!(check, m)?)?;
     m.add_function(wrap_pyfunction!(load_profile, m)?)?;
+    m.add_function(wrap_pyfunction!(diagnose_many, m)?)?;
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;
     m.add_class::<RawProfile>()?;
     Ok(())

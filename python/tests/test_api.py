@@ -237,6 +237,18 @@ def test_diagnose_a_drill(tmp_path: Path) -> None:
         etlkit.diagnose(DRILL / "profile.raw.txt", tmp_path)
 
 
+def test_diagnose_several_profiles_with_memory() -> None:
+    drill = DRILL.parent / "20-daily-revenue-csv"
+    both = etlkit.diagnose([drill / "profile.raw.txt", etlkit.load_profile(drill / "profile.memray.csv")], drill)
+    assert both.measure == "time" and both.top is not None and both.top.category == "whole_file_load"
+    assert both.top.line == 26 and both.top.memory_pct is not None and both.top.memory_pct > 50
+    assert "of the memory" in str(both)
+    alone = etlkit.diagnose(drill / "profile.raw.txt", drill)
+    assert alone.top is not None and alone.top.memory_pct is None and alone.top.confidence < both.top.confidence
+    memory = etlkit.diagnose([drill / "profile.memray.csv"], drill)
+    assert memory.measure == "memory" and memory.top is not None and memory.top.line == 26
+
+
 # ---- check -------------------------------------------------------------------------------------------------
 
 

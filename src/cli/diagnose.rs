@@ -5,11 +5,14 @@ use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_long_help = "Example:\n  py-spy record --format raw -o prof.txt -- python slow.py\n  etlkit diagnose prof.txt --source ."
+    after_long_help = "Examples:\n  py-spy record --format raw -o prof.txt -- python slow.py\n  etlkit diagnose prof.txt --source .\n  # several profiles of the program: time from one, calls or memory from the others\n  memray run -o run.bin slow.py && memray transform csv -o alloc.csv run.bin\n  etlkit diagnose prof.txt alloc.csv --source slow.py"
 )]
 pub struct DiagnoseArgs {
-    /// The profile (py-spy raw or speedscope, folded stacks, cProfile/pstats).
-    profile: PathBuf,
+    /// The profile(s) of one program: py-spy raw or speedscope, folded stacks, cProfile/pstats,
+    /// line_profiler, Scalene JSON, memray stats JSON or CSV. Several are read together: the time per line
+    /// comes from the first that measures lines, call counts from cProfile, memory from Scalene or memray.
+    #[arg(required = true, num_args = 1..)]
+    profile: Vec<PathBuf>,
     /// The program's source: a directory or a .py file [default: the current directory].
     #[arg(long, short, default_value = ".")]
     source: PathBuf,
@@ -19,7 +22,7 @@ pub struct DiagnoseArgs {
 }
 
 pub fn run(args: DiagnoseArgs) -> anyhow::Result<ExitCode> {
-    let d = etlkit::diagnose::diagnose_file(&args.profile, &args.source)?;
+    let d = etlkit::diagnose::diagnose_files(&args.profile, &args.source)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&d)?);
     } else {

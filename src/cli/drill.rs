@@ -15,7 +15,7 @@ use etlkit::profile::view::{self, Filters};
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_long_help = "Examples:\n  etlkit drill                      # a random drill, interactive\n  etlkit drill --focus              # practise your weakest category\n  etlkit drill 01 --answer slow.py:36 --category nested_loop_join --json\n  etlkit drill 13 --profiler cprofile   # train on a cProfile profile (per function, with call counts)\n  etlkit drill --list ; etlkit drill --stats"
+    after_long_help = "Examples:\n  etlkit drill                      # a random drill, interactive\n  etlkit drill --focus              # practise your weakest category\n  etlkit drill 01 --answer slow.py:36 --category nested_loop_join --json\n  etlkit drill 13 --profiler cprofile   # train on a cProfile profile (per function, with call counts)\n  etlkit drill 20 --profiler scalene    # CPU and memory per line\n  etlkit drill --list ; etlkit drill --stats"
 )]
 pub struct DrillArgs {
     /// Drill id or part of it (e.g. `01` or `order-enrichment`) [default: random].
@@ -47,8 +47,9 @@ pub struct DrillArgs {
     /// Record a new profile (with the --profiler) instead of using the drill's recorded one.
     #[arg(long)]
     fresh: bool,
-    /// The profile to train on: py-spy's sampled stacks (hot lines) or cProfile's per-function calls and times
-    /// (what most people reach for first).
+    /// The profile to train on: py-spy's sampled stacks (hot lines), cProfile's per-function calls and times
+    /// (what most people reach for first), line_profiler's hits and time per line, or Scalene's CPU and memory
+    /// per line.
     #[arg(long, value_enum, default_value = "pyspy")]
     profiler: DrillProfiler,
     /// Do not add this attempt to the history.
@@ -74,6 +75,10 @@ pub enum DrillProfiler {
     Pyspy,
     /// `python -m cProfile -o` (the drill's profile.pstats).
     Cprofile,
+    /// line_profiler's `kernprof -l -p slow.py` (the drill's profile.lprof).
+    Line,
+    /// `scalene run --no-stacks` (the drill's profile.scalene.json).
+    Scalene,
 }
 
 fn drills_dir(arg: &Option<PathBuf>) -> PathBuf {
@@ -152,6 +157,8 @@ fn profile_of(
         let cached = match args.profiler {
             DrillProfiler::Pyspy => d.cached_profile(),
             DrillProfiler::Cprofile => d.cached_pstats(),
+            DrillProfiler::Line => d.cached_lprof(),
+            DrillProfiler::Scalene => d.cached_scalene(),
         };
         if let Some(p) = cached {
             return Ok(p);
@@ -164,26 +171,70 @@ fn profile_of(
             std::process::id()
         ))
     };
-    if args.profiler == DrillProfiler::Cprofile {
-        let out = tmp("pstats");
+    // The profilers that run as Python modules: (name, module and arguments, output, what to install).
+    let module_run = match args.profiler {
+        DrillProfiler::Cprofile => {
+            let out = tmp("pstats");
+            Some((
+                "cProfile",
+                vec!["cProfile".into(), "-o".into(), out.clone().into()],
+                out,
+                "it is part of Python",
+            ))
+        }
+        DrillProfiler::Line => {
+            let out = tmp("lprof");
+            Some((
+                "line_profiler",
+                vec![
+                    "kernprof".into(),
+                    "-l".into(),
+                    "-p".into(),
+                    "slow.py".into(),
+                    "-o".into(),
+                    out.clone().into(),
+                ],
+                out,
+                "`pip install line_profiler` (4.1 or later)",
+            ))
+        }
+        DrillProfiler::Scalene => {
+            // (Scalene names its output `.json` whatever it is given.)
+            let out = tmp("json");
+            Some((
+                "Scalene",
+                vec![
+                    "scalene".into(),
+                    "run".into(),
+                    "--no-stacks".into(),
+                    "-o".into(),
+                    out.clone().into(),
+                ],
+                out,
+                "`pip install scalene`",
+            ))
+        }
+        DrillProfiler::Pyspy => None,
+    };
+    if let Some((name, module_args, out, install)) = module_run {
         // Run in the drill's folder with a relative script name, so the profile names `slow.py` as py-spy does.
-        let args = vec![
-            "-m".into(),
-            "cProfile".into(),
-            "-o".into(),
-            out.clone().into(),
-            "slow.py".into(),
-        ];
-        if let Err(e) = run_child(python, args, &d.dir, cancel) {
+        let mut argv: Vec<OsString> = vec!["-m".into()];
+        argv.extend(module_args);
+        argv.push("slow.py".into());
+        if let Err(e) = run_child(python, argv, &d.dir, cancel) {
             if e.downcast_ref::<etlkit::Error>()
                 .is_some_and(|e| matches!(e, etlkit::Error::Interrupted))
             {
                 return Err(e);
             }
-            anyhow::bail!("cProfile could not record {}: {e:#}", d.slow().display());
+            anyhow::bail!(
+                "{name} could not record {} with {} ({install}): {e:#}",
+                d.slow().display(),
+                python.display()
+            );
         }
         if !out.is_file() {
-            anyhow::bail!("cProfile wrote no profile for {}", d.slow().display());
+            anyhow::bail!("{name} wrote no profile for {}", d.slow().display());
         }
         return Ok(out);
     }
@@ -213,6 +264,15 @@ fn profile_of(
     Ok(out)
 }
 
+/// The drill's program as `slow.py`, however the profiler spelled its path (Scalene writes it absolute).
+fn short(file: &str) -> &str {
+    if file.ends_with("/slow.py") {
+        "slow.py"
+    } else {
+        file
+    }
+}
+
 fn show(d: &Drill, profile_path: &Path) -> anyhow::Result<String> {
     let profile = etlkit::profile::load(profile_path, None)?;
     let filters = Filters {
@@ -226,23 +286,65 @@ fn show(d: &Drill, profile_path: &Path) -> anyhow::Result<String> {
     let lines: Vec<&str> = src.lines().collect();
     let timed = profile.is_timed();
     let mut s = format!(
-        "Drill {} ({}, {})\n\n{}\n\nProfile of slow.py ({}):\n\nHot functions (self time)\n",
+        "Drill {} ({}, {})\n\n{}\n\nProfile of slow.py ({}):\n",
         d.id,
         d.answer.difficulty,
         d.slow().display(),
         d.story.trim(),
-        if timed {
-            format!("cProfile, {:.2} s", r.total)
-        } else {
-            format!("{} samples", r.total)
+        match profile.meta.format {
+            etlkit::profile::Format::Lprof => "line_profiler".to_string(),
+            etlkit::profile::Format::Scalene => format!("Scalene, {:.2} s", r.total),
+            _ if timed => format!("cProfile, {:.2} s", r.total),
+            _ => format!("{} samples", r.total),
         }
     );
+    let source_of = |file: &str, line: u32| {
+        if file.ends_with("slow.py") {
+            lines.get(line as usize - 1).map_or("", |t| t.trim())
+        } else {
+            ""
+        }
+    };
+    if !r.line_functions.is_empty() {
+        // line_profiler: a line's time includes what it calls; hits say how often it ran.
+        let mut rows: Vec<(&str, &str, &view::LineDetail)> = r
+            .line_functions
+            .iter()
+            .flat_map(|f| {
+                f.lines
+                    .iter()
+                    .map(move |l| (f.function.as_str(), f.file.as_str(), l))
+            })
+            .collect();
+        rows.sort_by(|a, b| b.2.time.total_cmp(&a.2.time));
+        s.push_str("\nHot lines (a line's time includes the calls it makes)\n   time s        hits    per hit  line\n");
+        for (function, file, l) in rows.into_iter().take(10) {
+            let per_hit = match l.per_hit {
+                t if t >= 1.0 => format!("{t:.2} s"),
+                t if t >= 1e-3 => format!("{:.2} ms", t * 1e3),
+                t => format!("{:.2} us", t * 1e6),
+            };
+            s.push_str(&format!(
+                "  {:>7.3} {:>11} {:>10}  slow.py:{:<4} {:<22} {}\n",
+                l.time,
+                l.hits,
+                per_hit,
+                l.line,
+                function,
+                source_of(file, l.line)
+            ));
+        }
+        return Ok(s);
+    }
+    s.push_str("\nHot functions (self time)\n");
     for f in r.top_self.iter().take(if timed { 10 } else { 6 }) {
         let calls = f.calls.map_or(String::new(), |n| format!("  {n:>8} calls"));
         let at = f.line.map_or(String::new(), |l| format!(":{l}"));
         s.push_str(&format!(
             "  {:>5.1}%{calls}  {} ({}{at})\n",
-            f.self_pct, f.function, f.file
+            f.self_pct,
+            f.function,
+            short(&f.file)
         ));
     }
     if timed {
@@ -251,7 +353,9 @@ fn show(d: &Drill, profile_path: &Path) -> anyhow::Result<String> {
             let calls = f.calls.map_or(String::new(), |n| format!("  {n:>8} calls"));
             s.push_str(&format!(
                 "  {:>5.1}%{calls}  {} ({})\n",
-                f.total_pct, f.function, f.file
+                f.total_pct,
+                f.function,
+                short(&f.file)
             ));
         }
         s.push_str(
@@ -261,15 +365,40 @@ fn show(d: &Drill, profile_path: &Path) -> anyhow::Result<String> {
     }
     s.push_str("\nHot lines\n");
     for l in r.hot_lines.iter().take(8) {
-        let text = if l.file.ends_with("slow.py") {
-            lines.get(l.line as usize - 1).map_or("", |t| t.trim())
-        } else {
-            ""
-        };
+        let text = source_of(&l.file, l.line);
         s.push_str(&format!(
             "  {:>5.1}%  {}:{:<4} {:<22} {}\n",
-            l.self_pct, l.file, l.line, l.function, text
+            l.self_pct,
+            short(&l.file),
+            l.line,
+            l.function,
+            text
         ));
+    }
+    if let Some(m) = &profile.memory {
+        s.push_str("\nMemory by line (Scalene: peak held, MiB)\n");
+        let mut rows: Vec<_> = m
+            .lines
+            .iter()
+            .filter(|l| l.peak_bytes.unwrap_or(0.0) * 10.0 >= m.mb)
+            .collect();
+        rows.sort_by(|a, b| {
+            b.peak_bytes
+                .unwrap_or(0.0)
+                .total_cmp(&a.peak_bytes.unwrap_or(0.0))
+        });
+        for l in rows.into_iter().take(5) {
+            let f = &profile.frames[l.frame as usize];
+            let line = f.line.unwrap_or(0);
+            s.push_str(&format!(
+                "  {:>9.1}  {}:{:<4} {:<22} {}\n",
+                l.peak_bytes.unwrap_or(0.0) / m.mb,
+                short(&f.file),
+                line,
+                f.function,
+                source_of(&f.file, line)
+            ));
+        }
     }
     Ok(s)
 }

@@ -99,10 +99,12 @@ pub struct Evidence {
     pub waits: f64,
 }
 
-/// line_profiler times each line with everything it calls, and records no stacks. From the source: a line that
-/// calls a profiled function keeps only its own time (the callee's lines hold the rest), and each profiled
-/// function gets the call chain of its heaviest call sites, so a loop in a caller is seen as repeating it.
-pub fn line_profiler_calls(ev: &mut Evidence, sources: &[Option<SourceFile>]) {
+/// Line profiles (line_profiler, Scalene) time lines and record no stacks. From the source: each profiled
+/// function gets the call chain of its heaviest call sites, so a loop in a caller is seen as repeating it, and
+/// lines of a function that worker threads run are marked as threaded. line_profiler's line time includes
+/// everything the line calls (`inclusive`): a line that calls a profiled function keeps only its own time (the
+/// callee's lines hold the rest). Scalene's does not.
+pub fn line_profile_calls(ev: &mut Evidence, sources: &[Option<SourceFile>], inclusive: bool) {
     // Profiled functions: (file, def line) -> (name, total time).
     let mut functions: HashMap<Loc, (String, f64)> = HashMap::new();
     for (&(file, line), e) in &ev.lines {
@@ -117,9 +119,20 @@ pub fn line_profiler_calls(ev: &mut Evidence, sources: &[Option<SourceFile>]) {
             .or_insert((f.name.clone(), 0.0))
             .1 += e.weight;
     }
-    // Call sites of profiled functions: callee -> [(site, weight of the site)].
+    // Call sites of profiled functions: callee -> [(site, weight of the site)]. An inclusive profile times
+    // every call site of a profiled function; an exclusive one may not list a site that only calls (its time
+    // is the callee's), so every line of the files is a candidate.
     let mut sites: HashMap<Loc, Vec<(Loc, f64)>> = HashMap::new();
-    let keys: Vec<Loc> = ev.lines.keys().copied().collect();
+    let keys: Vec<Loc> = if inclusive {
+        ev.lines.keys().copied().collect()
+    } else {
+        let files: std::collections::BTreeSet<usize> = ev.lines.keys().map(|l| l.0).collect();
+        files
+            .into_iter()
+            .filter_map(|f| sources[f].as_ref().map(|s| (f, s.lines())))
+            .flat_map(|(f, n)| (1..=n).map(move |l| (f, l)))
+            .collect()
+    };
     for (file, line) in keys {
         let Some(src) = sources[file].as_ref() else {
             continue;
@@ -132,19 +145,21 @@ pub fn line_profiler_calls(ev: &mut Evidence, sources: &[Option<SourceFile>]) {
                 .any(|c| c.rsplit('.').next() == Some(name.as_str()));
             if called && callee != (file, src.enclosing_function(line).map_or(0, |f| f.start)) {
                 inner += total;
-                let w = ev.lines[&(file, line)].weight;
+                let w = ev.lines.get(&(file, line)).map_or(0.0, |e| e.weight);
                 sites.entry(callee).or_default().push(((file, line), w));
             }
         }
-        let e = ev.lines.get_mut(&(file, line)).expect("a key of the map");
-        e.weight = (e.weight - inner).max(0.0);
+        if inclusive {
+            let e = ev.lines.get_mut(&(file, line)).expect("a key of the map");
+            e.weight = (e.weight - inner).max(0.0);
+        }
     }
     // Each function's chain: its heaviest call site, then that site's function's, a few levels up.
     let heaviest = |callee: &Loc| -> Option<Loc> {
         sites
             .get(callee)?
             .iter()
-            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
             .map(|s| s.0)
     };
     let keys: Vec<Loc> = ev.lines.keys().copied().collect();
@@ -220,9 +235,11 @@ pub fn line_profiler_calls(ev: &mut Evidence, sources: &[Option<SourceFile>]) {
             *ev.thread_entries.entry(entry).or_default() += w;
         }
     }
-    // Shares are of the program's own time, each line counted once.
-    ev.total = ev.lines.values().map(|e| e.weight).sum();
-    ev.user = ev.total;
+    if inclusive {
+        // Shares are of the program's own time, each line counted once.
+        ev.total = ev.lines.values().map(|e| e.weight).sum();
+        ev.user = ev.total;
+    }
 }
 
 /// Module-qualified name of a library frame from its file (`/usr/lib/python3.11/copy.py` -> `copy`,
@@ -921,7 +938,7 @@ mod tests {
         for (l, w) in [(2, 9.0), (4, 1.0), (5, 10.0)] {
             ev.lines.entry((0, l)).or_default().weight = w;
         }
-        line_profiler_calls(&mut ev, &[Some(src)]);
+        line_profile_calls(&mut ev, &[Some(src)], true);
         // The call line keeps 1 of its 10 (inner's lines hold the other 9); inner is called from line 5.
         assert_eq!(ev.lines[&(0, 5)].weight, 1.0);
         assert_eq!(ev.lines[&(0, 2)].callers, vec![(0, 5)]);
@@ -937,11 +954,143 @@ mod tests {
         for (l, w) in [(3, 9.0), (5, 10.0), (8, 10.5)] {
             ev.lines.entry((0, l)).or_default().weight = w;
         }
-        line_profiler_calls(&mut ev, &[Some(src)]);
+        line_profile_calls(&mut ev, &[Some(src)], true);
         // `dist` runs under `work`, the pool's function; `run` waits on the main thread.
         assert_eq!(ev.lines[&(0, 3)].threaded, 9.0);
         assert_eq!(ev.lines[&(0, 5)].threaded, 1.0);
         assert_eq!(ev.lines[&(0, 8)].threaded, 0.0);
         assert_eq!(ev.thread_entries.get(&(0, 5)), Some(&10.0));
+    }
+}
+
+/// Memory one line of the program accounts for (Scalene, memray).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MemoryLine {
+    /// Bytes: held at the peak (Scalene's line peak, memray's CSV of the allocations live at the high-water
+    /// mark), or allocated over the run (memray stats, which has no peak per site).
+    pub bytes: f64,
+    /// `bytes` as a share (0-1) of the run's peak, or of all bytes allocated.
+    pub share: f64,
+    /// `bytes` are held at the peak, not merely allocated over the run.
+    pub at_peak: bool,
+}
+
+/// What a memory profile says about the program's lines.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryEvidence {
+    pub tool: String,
+    pub lines: BTreeMap<Loc, MemoryLine>,
+    /// The call sites above each line (memray's CSV has stacks), nearest first.
+    pub callers: BTreeMap<Loc, Vec<Loc>>,
+}
+
+/// The memory side of a profile, in the program's lines: `None` when the profile measured no memory.
+pub fn memory(
+    profile: &Profile,
+    resolve: &mut dyn FnMut(&str) -> Option<usize>,
+) -> Option<MemoryEvidence> {
+    let m = profile.memory.as_ref()?;
+    let mut out = MemoryEvidence {
+        tool: profile.meta.tool.clone(),
+        ..MemoryEvidence::default()
+    };
+    if profile.meta.unit == crate::profile::Unit::Bytes && !profile.stacks.is_empty() {
+        // Stacks weighted in bytes (memray's CSV): the deepest program frame holds the allocation.
+        let ev = from_stacks(profile, resolve);
+        for (loc, le) in ev.lines {
+            out.lines.insert(
+                loc,
+                MemoryLine {
+                    bytes: le.weight,
+                    share: if ev.total > 0.0 {
+                        le.weight / ev.total
+                    } else {
+                        0.0
+                    },
+                    at_peak: true,
+                },
+            );
+            out.callers.insert(loc, le.callers);
+        }
+        return Some(out);
+    }
+    let peaks: f64 = m.lines.iter().filter_map(|l| l.peak_bytes).sum();
+    let allocated: f64 = m
+        .allocated_bytes
+        .unwrap_or_else(|| m.lines.iter().filter_map(|l| l.allocated_bytes).sum());
+    for l in &m.lines {
+        let f = &profile.frames[l.frame as usize];
+        let (Some(line), Some(file)) = (f.line, resolve(&f.file)) else {
+            continue;
+        };
+        let row = match (l.peak_bytes, l.allocated_bytes) {
+            (Some(p), _) if p > 0.0 => MemoryLine {
+                bytes: p,
+                share: (p / m.peak_bytes.unwrap_or(peaks).max(p)).min(1.0),
+                at_peak: true,
+            },
+            (_, Some(a)) if a > 0.0 && allocated > 0.0 => MemoryLine {
+                bytes: a,
+                share: (a / allocated).min(1.0),
+                at_peak: false,
+            },
+            _ => continue,
+        };
+        // A site listed twice (by size and by count) keeps its larger figure.
+        let e = out.lines.entry((file, line)).or_insert(row);
+        if row.bytes > e.bytes {
+            *e = row;
+        }
+    }
+    Some(out)
+}
+
+/// Evidence from memory alone: each line weighs its share of the memory, its callers from the memory
+/// profile's stacks.
+pub fn from_memory(
+    memory: &BTreeMap<Loc, MemoryLine>,
+    callers: &BTreeMap<Loc, Vec<Loc>>,
+) -> Evidence {
+    let mut ev = Evidence {
+        total: 1.0,
+        ..Evidence::default()
+    };
+    for (loc, m) in memory {
+        ev.user += m.share;
+        ev.lines.insert(
+            *loc,
+            LineEvidence {
+                weight: m.share,
+                callers: callers.get(loc).cloned().unwrap_or_default(),
+                ..LineEvidence::default()
+            },
+        );
+    }
+    ev
+}
+
+/// Adds to `ev` what `other` (another profile of the same run) knows and `ev` does not: exact call counts of
+/// functions and library calls (cProfile), call chains, the main thread's waits.
+pub fn enrich(ev: &mut Evidence, other: &Evidence) {
+    for (k, n) in &other.calls {
+        ev.calls.entry(*k).or_insert(*n);
+    }
+    if other.total > 0.0 {
+        ev.waits = ev.waits.max(other.waits / other.total * ev.total);
+    }
+    for (loc, le) in ev.lines.iter_mut() {
+        let Some(o) = other.lines.get(loc) else {
+            continue;
+        };
+        for c in le.callees.iter_mut().filter(|c| c.calls.is_none()) {
+            c.calls = o
+                .callees
+                .iter()
+                .find(|x| x.name == c.name && x.calls.is_some())
+                .and_then(|x| x.calls);
+        }
+        if le.callers.is_empty() {
+            le.callers = o.callers.clone();
+        }
     }
 }

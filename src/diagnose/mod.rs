@@ -51,6 +51,9 @@ pub struct Finding {
     pub rule: String,
     /// Other categories that fit the same lines, best first.
     pub alternatives: Vec<Alternative>,
+    /// Share of the memory its lines hold (at the peak, or allocated where the profile has no peak per
+    /// line), when a memory profile was given.
+    pub memory_pct: Option<f64>,
 }
 
 /// A runner-up category for a finding's lines.
@@ -64,7 +67,10 @@ pub struct Alternative {
 /// The result of a diagnosis.
 #[derive(Debug, Clone, Serialize)]
 pub struct Diagnosis {
+    /// The profiles' formats, `+` between them.
     pub profile_format: String,
+    /// What the shares are of: `time`, or `memory` when only memory profiles were given.
+    pub measure: String,
     /// Share of the samples that fell in the program's own files.
     pub user_share_pct: f64,
     pub findings: Vec<Finding>,
@@ -87,7 +93,7 @@ impl Diagnosis {
                 format!("{} [{}]", c.title(), c.id())
             });
             s.push_str(&format!(
-                "{}. {what} ({:.0}% sure)\n   where: {}:{} in {}(){}, {:.1}% of the time\n   why:   {}\n",
+                "{}. {what} ({:.0}% sure)\n   where: {}:{} in {}(){}, {:.1}% of the {}{}\n   why:   {}\n",
                 i + 1,
                 f.confidence * 100.0,
                 f.file,
@@ -106,6 +112,10 @@ impl Diagnosis {
                     )
                 },
                 f.share_pct,
+                self.measure,
+                f.memory_pct
+                    .filter(|m| *m >= 1.0)
+                    .map_or(String::new(), |m| format!(", {m:.0}% of the memory")),
                 f.evidence
             ));
             if let Some(a) = f.alternatives.first() {
@@ -181,6 +191,36 @@ impl Resolver {
                 ps == norm || ps.ends_with(&format!("/{}", norm.trim_start_matches("./")))
             })
         };
+        // A profile recorded elsewhere (another checkout, a container) names the program's files by paths that
+        // are not here: the longest matching tail of path components decides, when one file has it and the
+        // profiled file is not a library's.
+        let found = found.or_else(|| {
+            let library = ["site-packages", "dist-packages", "/lib/python", "<"]
+                .iter()
+                .any(|w| norm.contains(w));
+            if library || !norm.starts_with('/') {
+                return None;
+            }
+            let theirs: Vec<&str> = norm.rsplit('/').collect();
+            if matches!(theirs[0], "__init__.py" | "__main__.py") {
+                return None;
+            }
+            let tail = |p: &PathBuf| {
+                let ours = p.to_string_lossy().replace('\\', "/");
+                ours.rsplit('/')
+                    .zip(&theirs)
+                    .take_while(|(a, b)| a == *b)
+                    .count()
+            };
+            let best = self.files.iter().map(tail).max().filter(|&n| n > 0)?;
+            let mut at = self
+                .files
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| tail(p) == best);
+            let (i, _) = at.next()?;
+            at.next().is_none().then_some(i)
+        });
         self.cache.insert(file.to_string(), found);
         found
     }
@@ -196,14 +236,27 @@ fn pct(w: f64, total: f64) -> f64 {
 
 /// Loads the profile at `profile_path` and diagnoses it (errors name the profile file).
 pub fn diagnose_file(profile_path: &Path, source_dir: &Path) -> Result<Diagnosis> {
-    let profile = crate::profile::load(profile_path, None)?;
-    not_empty(&profile, profile_path)?;
-    diagnose(&profile, source_dir)
+    diagnose_files(&[profile_path.to_path_buf()], source_dir)
 }
 
-/// A profile with no samples and no timed functions cannot be diagnosed: an error naming `path`.
+/// Loads several profiles of the same program (e.g. py-spy and memray, or cProfile and line_profiler) and
+/// diagnoses them together (errors name the profile file).
+pub fn diagnose_files(profile_paths: &[PathBuf], source_dir: &Path) -> Result<Diagnosis> {
+    let mut profiles = Vec::with_capacity(profile_paths.len());
+    for p in profile_paths {
+        let profile = crate::profile::load(p, None)?;
+        not_empty(&profile, p)?;
+        profiles.push(profile);
+    }
+    diagnose_many(&profiles.iter().collect::<Vec<_>>(), source_dir)
+}
+
+/// A profile with no samples, no timed functions and no memory cannot be diagnosed: an error naming `path`.
 fn not_empty(profile: &Profile, path: &Path) -> Result<()> {
-    if profile.stacks.is_empty() && profile.timings.is_empty() {
+    if profile.stacks.is_empty()
+        && profile.timings.is_empty()
+        && profile.memory.as_ref().is_none_or(|m| m.lines.is_empty())
+    {
         return Err(Error::Format {
             path: path.to_path_buf(),
             message:
@@ -225,6 +278,7 @@ struct Candidate {
     place: (usize, u32),
     hot: (usize, u32),
     share: f64,
+    memory: Option<evidence::MemoryLine>,
 }
 
 /// The least share of the time for which a named finding ranks above unclassified hot spots.
@@ -232,6 +286,24 @@ const MIN_NAMED_SHARE_PCT: f64 = 5.0;
 
 /// Diagnoses `profile` against the Python sources under `source_dir` (a directory or one `.py` file).
 pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
+    diagnose_many(&[profile], source_dir)
+}
+
+/// A line holding at least this share of the memory is examined whatever its share of the time.
+const MEMORY_HOT: f64 = 0.2;
+
+/// Diagnoses several profiles of one run of the program together. The time per line comes from the first
+/// profile that measures lines (py-spy, line_profiler, Scalene), else from cProfile; the others add what they
+/// know better: exact call counts (cProfile), callers, waits; memory per line (Scalene, memray) is evidence
+/// for the memory-bound categories. With memory profiles alone, the lines are weighed by memory.
+pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnosis> {
+    if profiles.is_empty() {
+        return Err(Error::InvalidArgument {
+            what: "profile",
+            value: String::new(),
+            expected: "at least one profile".into(),
+        });
+    }
     let files = if source_dir.is_file() {
         vec![source_dir.to_path_buf()]
     } else {
@@ -244,7 +316,9 @@ pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
         ));
     }
     // (Called with a profile in memory, the only path to name is the source's.)
-    not_empty(profile, source_dir)?;
+    for profile in profiles {
+        not_empty(profile, source_dir)?;
+    }
     // Absolute paths, so that a profile naming `/home/me/proj/slow.py` finds `--source .`.
     let files: Vec<PathBuf> = files
         .into_iter()
@@ -259,7 +333,7 @@ pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
     // Parse the program files the profile names (a file that is not valid Python is an error).
     let mut sources: Vec<Option<SourceFile>> = (0..files.len()).map(|_| None).collect();
     let mut named: Vec<(String, bool)> = Vec::new();
-    for f in &profile.frames {
+    for f in profiles.iter().flat_map(|p| &p.frames) {
         match resolver.resolve(&f.file) {
             Some(i) if sources[i].is_none() => {
                 sources[i] = Some(SourceFile::parse_strict(&files[i])?)
@@ -292,15 +366,65 @@ pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
         });
     }
     let mut resolve = |f: &str| resolver.resolve(f);
-    let mut ev = if profile.is_timed() {
-        evidence::from_pstats(profile, &mut resolve, &sources)
-    } else {
-        evidence::from_stacks(profile, &mut resolve)
-    };
-    if profile.meta.format == crate::profile::Format::Lprof {
-        evidence::line_profiler_calls(&mut ev, &sources);
+    let mut timed: Vec<evidence::Evidence> = Vec::new();
+    let mut memory: BTreeMap<evidence::Loc, evidence::MemoryLine> = BTreeMap::new();
+    let mut memory_callers: BTreeMap<evidence::Loc, Vec<evidence::Loc>> = BTreeMap::new();
+    let mut memory_tools: Vec<String> = Vec::new();
+    for profile in profiles {
+        if let Some(m) = evidence::memory(profile, &mut resolve) {
+            for (loc, row) in m.lines {
+                // Bytes held at the peak say more than bytes allocated over the run.
+                let e = memory.entry(loc).or_insert(row);
+                if (row.at_peak, row.share) > (e.at_peak, e.share) {
+                    *e = row;
+                }
+            }
+            memory_callers.extend(m.callers);
+            if !memory_tools.contains(&m.tool) {
+                memory_tools.push(m.tool);
+            }
+        }
+        if profile.meta.unit == crate::profile::Unit::Bytes
+            || (profile.stacks.is_empty() && profile.timings.is_empty())
+        {
+            continue;
+        }
+        let mut ev = if profile.is_timed() {
+            evidence::from_pstats(profile, &mut resolve, &sources)
+        } else {
+            evidence::from_stacks(profile, &mut resolve)
+        };
+        match profile.meta.format {
+            crate::profile::Format::Lprof => evidence::line_profile_calls(&mut ev, &sources, true),
+            crate::profile::Format::Scalene => {
+                evidence::line_profile_calls(&mut ev, &sources, false)
+            }
+            _ => {}
+        }
+        timed.push(ev);
     }
+    // Measured lines win over lines derived from functions; the other profiles enrich them.
+    let by_memory = timed.is_empty();
+    let mut ev = if by_memory {
+        evidence::from_memory(&memory, &memory_callers)
+    } else {
+        let i = timed.iter().position(|e| !e.derived).unwrap_or(0);
+        let mut ev = timed.swap_remove(i);
+        for other in &timed {
+            evidence::enrich(&mut ev, other);
+        }
+        ev
+    };
+    let memory_known: Vec<bool> = (0..files.len())
+        .map(|i| memory.keys().any(|l| l.0 == i))
+        .collect();
     let mut notes = Vec::new();
+    if by_memory {
+        notes.push(format!(
+            "{} measures memory, not time: lines are ranked by the memory they hold; add a CPU profile (py-spy, cProfile, line_profiler) to weigh time too",
+            memory_tools.join(" and ")
+        ));
+    }
     if ev.derived {
         notes.push("cProfile counts calls per function, not lines: the lines named are where those calls and the innermost loops are in the source".into());
     }
@@ -311,6 +435,14 @@ pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
         .map(|(k, _)| *k);
     let thread_share = pct(ev.threaded, ev.user);
     let wait_share = pct(ev.waits, ev.total);
+    // Lines that hold much memory are examined even when they take little time.
+    if !by_memory {
+        for (loc, m) in &memory {
+            if m.share >= MEMORY_HOT {
+                ev.lines.entry(*loc).or_default();
+            }
+        }
+    }
     let mut hot: Vec<(evidence::Loc, &evidence::LineEvidence)> =
         ev.lines.iter().map(|(k, v)| (*k, v)).collect();
     hot.sort_by(|a, b| b.1.weight.total_cmp(&a.1.weight).then(a.0.cmp(&b.0)));
@@ -329,8 +461,10 @@ pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
     let mut groups: Vec<(usize, Option<u32>, u64)> = Vec::new();
     for ((fi, line), le) in hot.iter() {
         let share = pct(le.weight, ev.total);
-        if share < MIN_SHARE {
-            break;
+        let mem = memory.get(&(*fi, *line)).copied();
+        let mem_hot = !by_memory && mem.is_some_and(|m| m.share >= MEMORY_HOT);
+        if share < MIN_SHARE && !mem_hot {
+            continue;
         }
         let Some(src) = sources[*fi].as_ref() else {
             continue;
@@ -347,10 +481,11 @@ pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
             },
         );
         if !groups.contains(&group) {
-            if groups.len() == MAX_LINES {
-                break;
+            if groups.len() < MAX_LINES {
+                groups.push(group);
+            } else if !mem_hot {
+                continue;
             }
-            groups.push(group);
         }
         let own = ctx.function.as_ref().map(|f| f.start);
         // Callers, nearest first; frames of the line's own function (a comprehension's frame) are not callers.
@@ -386,10 +521,15 @@ pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
             thread_share,
             wait_share,
             derived: ev.derived,
+            memory: mem,
+            memory_known: memory_known[*fi] && !by_memory,
         };
         let mut path: Vec<(usize, u32)> = site.callers.first().map(|c| c.loc).into_iter().collect();
         path.extend(site.looping_caller().map(|c| c.loc));
-        let hits = rules::apply(&site);
+        let mut hits = rules::apply(&site);
+        for (category, _, h) in hits.iter_mut() {
+            rules::weigh_memory(&site, *category, h);
+        }
         if debug {
             eprintln!(
                 "diagnose: {}:{line} {share:.1}% callees {:?} callers {:?} calls {:?}{} -> {:?}",
@@ -412,14 +552,24 @@ pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
                 category: None,
                 rule: "unclassified",
                 confidence: 0.3,
-                evidence: format!(
-                    "line {line} (`{}`) takes {share:.1}% of the time and matches no known pattern",
-                    site.ctx.text
-                ),
+                evidence: match mem {
+                    Some(m) if mem_hot && share < MIN_SHARE => format!(
+                        "line {line} (`{}`) holds {:.0}% of the memory{} and matches no known pattern",
+                        site.ctx.text,
+                        100.0 * m.share,
+                        if m.at_peak { " at the peak" } else { " allocated" }
+                    ),
+                    _ => format!(
+                        "line {line} (`{}`) takes {share:.1}% of the {} and matches no known pattern",
+                        site.ctx.text,
+                        if by_memory { "memory" } else { "time" }
+                    ),
+                },
                 place: (*fi, *line),
                 hot: (*fi, *line),
                 share,
                 path: Vec::new(),
+                memory: mem,
             });
         }
         for (category, rule, h) in hits {
@@ -432,6 +582,7 @@ pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
                 hot: (*fi, *line),
                 share,
                 path: path.clone(),
+                memory: mem,
             });
         }
     }
@@ -468,10 +619,15 @@ pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
                         sketch: c.category.map_or(String::new(), |k| k.sketch().into()),
                         rule: c.rule.into(),
                         alternatives: Vec::new(),
+                        memory_pct: None,
                     },
                     Vec::new(),
                 )
             });
+        if let Some(m) = c.memory {
+            let m = 100.0 * m.share;
+            e.memory_pct = Some(e.memory_pct.map_or(m, |x: f64| x.max(m)));
+        }
         if !hots.contains(&c.hot) {
             hots.push(c.hot);
             // Derived lines (pstats) share their function's own time: count the heaviest, not the sum.
@@ -541,23 +697,74 @@ pub fn diagnose(profile: &Profile, source_dir: &Path) -> Result<Diagnosis> {
     // A named bottleneck that costs something, and that a rule is at least half sure of, comes before any
     // unclassified hot spot or weak guess: an unclassified line teaches nothing, and a CPU profile under-weighs
     // what is not CPU (memory, waits).
+    // A memory-bound finding weighs by the memory it holds when that is more than its time.
+    let weight = |f: &Finding| match (f.category, f.memory_pct) {
+        (Some(Category::WholeFileLoad), Some(m)) => f.share_pct.max(m),
+        _ => f.share_pct,
+    };
     let named = |f: &Finding| {
-        f.category.is_some() && f.share_pct >= MIN_NAMED_SHARE_PCT && f.confidence >= 0.5
+        f.category.is_some() && weight(f) >= MIN_NAMED_SHARE_PCT && f.confidence >= 0.5
     };
     findings.sort_by(|a, b| {
         named(b)
             .cmp(&named(a))
-            .then((b.share_pct * b.confidence).total_cmp(&(a.share_pct * a.confidence)))
+            .then((weight(b) * b.confidence).total_cmp(&(weight(a) * a.confidence)))
             .then(a.line.cmp(&b.line))
     });
     findings.truncate(8);
+    if by_memory {
+        for f in &mut findings {
+            f.memory_pct = None;
+        }
+    }
     if ev.user <= 0.0 {
         notes.push("no samples fall in the given source files: check the source path (the profile's file names must match)".into());
     }
     Ok(Diagnosis {
-        profile_format: format!("{:?}", profile.meta.format),
+        profile_format: profiles
+            .iter()
+            .map(|p| format!("{:?}", p.meta.format))
+            .collect::<Vec<_>>()
+            .join("+"),
+        measure: if by_memory { "memory" } else { "time" }.into(),
         user_share_pct: pct(ev.user, ev.total),
         findings,
         notes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolver(files: &[&str]) -> Resolver {
+        Resolver {
+            files: files.iter().map(PathBuf::from).collect(),
+            cache: HashMap::new(),
+        }
+    }
+
+    /// A profile recorded in another checkout names the program by a path that is not here: the longest
+    /// matching tail decides, never for a library's file or when two files tie.
+    #[test]
+    fn resolves_paths_recorded_elsewhere() {
+        let mut r = resolver(&[
+            "/here/app/jobs/load.py",
+            "/here/app/util.py",
+            "/here/app/__init__.py",
+        ]);
+        assert_eq!(r.resolve("jobs/load.py"), Some(0));
+        assert_eq!(r.resolve("/ci/build/app/jobs/load.py"), Some(0));
+        assert_eq!(r.resolve("/elsewhere/util.py"), Some(1));
+        // Near misses: a library file of the same name, a package's __init__, a relative path that is no tail.
+        assert_eq!(
+            r.resolve("/usr/lib/python3.11/site-packages/x/util.py"),
+            None
+        );
+        assert_eq!(r.resolve("/usr/lib/python3.11/json/__init__.py"), None);
+        assert_eq!(r.resolve("other/util2.py"), None);
+        let mut two = resolver(&["/here/a/util.py", "/here/b/util.py"]);
+        assert_eq!(two.resolve("/elsewhere/util.py"), None);
+        assert_eq!(two.resolve("/elsewhere/b/util.py"), Some(1));
+    }
 }

@@ -60,6 +60,16 @@ impl Drill {
     pub fn cached_pstats(&self) -> Option<PathBuf> {
         Some(self.dir.join("profile.pstats")).filter(|p| p.is_file())
     }
+
+    /// The recorded line_profiler profile (`kernprof -l -p slow.py`, scripts/record-profiles), if any.
+    pub fn cached_lprof(&self) -> Option<PathBuf> {
+        Some(self.dir.join("profile.lprof")).filter(|p| p.is_file())
+    }
+
+    /// The recorded Scalene profile (`scalene run --no-stacks`, scripts/record-profiles), if any.
+    pub fn cached_scalene(&self) -> Option<PathBuf> {
+        Some(self.dir.join("profile.scalene.json")).filter(|p| p.is_file())
+    }
 }
 
 /// Loads every drill under `root` (folders holding an `answer.toml`), sorted by id.

@@ -427,6 +427,56 @@ def run(keys, c):
         time.sleep(1)
 "#;
 
+    /// Memory per line confirms a whole-file load that holds the peak, doubts one that holds nothing, and
+    /// only annotates other categories.
+    #[test]
+    fn memory_weighs_whole_file_loads() {
+        use crate::diagnose::evidence::MemoryLine;
+        use crate::diagnose::rules::{weigh_memory, Category};
+        let s = src(CODE);
+        let read = read_all(&site(&s, 4)).unwrap();
+        let held = MemoryLine {
+            bytes: 150e6,
+            share: 0.9,
+            at_peak: true,
+        };
+        let weigh = |memory: Option<MemoryLine>, known: bool, category: Category| {
+            let mut site = site(&s, 4);
+            site.memory = memory;
+            site.memory_known = known;
+            let mut h = read.clone();
+            weigh_memory(&site, category, &mut h);
+            h
+        };
+        let h = weigh(Some(held), true, Category::WholeFileLoad);
+        assert!(h.confidence >= 0.9, "{h:?}");
+        assert!(
+            h.evidence.contains("90% of the memory (150.00 MB)"),
+            "{h:?}"
+        );
+        // Allocated over the run (memray stats has no peak per site): likelier, less sure.
+        let spread = MemoryLine {
+            at_peak: false,
+            ..held
+        };
+        let h = weigh(Some(spread), true, Category::WholeFileLoad);
+        assert!((0.8..0.9).contains(&h.confidence), "{h:?}");
+        // Near miss: the memory profile covers the file and the line holds nothing: doubtful.
+        let h = weigh(None, true, Category::WholeFileLoad);
+        assert!(h.confidence < read.confidence, "{h:?}");
+        assert!(h.evidence.contains("holding little memory"), "{h:?}");
+        // No memory profile: unchanged.
+        let h = weigh(None, false, Category::WholeFileLoad);
+        assert_eq!(h.confidence, read.confidence);
+        // Another category: the figure is told, the confidence kept.
+        let h = weigh(Some(held), true, Category::DeepcopyInLoop);
+        assert_eq!(h.confidence, read.confidence);
+        assert!(
+            h.evidence.contains("at the peak, line 4 holds 90%"),
+            "{h:?}"
+        );
+    }
+
     #[test]
     fn loads() {
         let s = src(CODE);

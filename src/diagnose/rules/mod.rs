@@ -24,7 +24,7 @@ mod threads;
 pub use common::{collection_kind, uses_ident};
 pub use threads::{thread_target, threads_in_file};
 
-use super::evidence::{Callee, Loc};
+use super::evidence::{Callee, Loc, MemoryLine};
 use super::source::{LineContext, SourceFile};
 
 macro_rules! categories {
@@ -137,6 +137,10 @@ pub struct Site<'a> {
     pub wait_share: f64,
     /// The lines come from pstats (derived from functions), not from samples.
     pub derived: bool,
+    /// The memory the line holds (Scalene, memray), when a memory profile covers it.
+    pub memory: Option<MemoryLine>,
+    /// A memory profile covers the line's file (so no figure means little memory).
+    pub memory_known: bool,
 }
 
 /// A rule's verdict.
@@ -360,6 +364,47 @@ pub fn apply(site: &Site) -> Vec<(Category, &'static str, Hit)> {
     hits
 }
 
+/// The least share of the memory at the peak that confirms a whole-file load.
+const MEMORY_CONFIRMS: f64 = 0.2;
+/// Below this share of the memory at the peak, a whole-file load is doubtful.
+const MEMORY_DOUBTS: f64 = 0.05;
+
+/// Memory per line decides the memory-bound category where a memory profile was given: a line said to load a
+/// whole file that holds much of the memory at the peak is one for sure; one that holds almost none is
+/// doubtful (the file is small, or the read is not what grows). Other categories only say what they hold.
+pub fn weigh_memory(site: &Site, category: Category, h: &mut Hit) {
+    let m = site.memory;
+    if category == Category::WholeFileLoad && site.memory_known {
+        match m {
+            Some(m) if m.share >= MEMORY_CONFIRMS => {
+                h.confidence = h.confidence.max(if m.at_peak { 0.9 } else { 0.8 });
+            }
+            Some(m) if m.at_peak && m.share >= MEMORY_DOUBTS => {}
+            _ => {
+                h.confidence *= 0.6;
+                h.evidence.push_str(&format!(
+                    "; but the memory profile shows line {} holding little memory ({:.0}%)",
+                    site.ctx.line,
+                    100.0 * m.map_or(0.0, |m| m.share)
+                ));
+                return;
+            }
+        }
+    }
+    if let Some(m) = m.filter(|m| m.share >= MEMORY_CONFIRMS) {
+        h.evidence.push_str(&format!(
+            "; {} {:.0}% of the memory ({})",
+            if m.at_peak {
+                format!("at the peak, line {} holds", site.ctx.line)
+            } else {
+                format!("line {} allocates", site.ctx.line)
+            },
+            100.0 * m.share,
+            crate::size::format_size(m.bytes as u64)
+        ));
+    }
+}
+
 /// How much a repeated-computation finding yields to a more specific one on the same line.
 const GENERAL_YIELDS: f64 = 0.9;
 
@@ -387,6 +432,8 @@ pub(crate) mod testing {
             thread_share: 0.0,
             wait_share: 0.0,
             derived: false,
+            memory: None,
+            memory_known: false,
         }
     }
 
