@@ -99,12 +99,24 @@ enum Item {
     Obj(usize),
 }
 
+/// A value is an index into the arena, or (top bit set) an integer kept inline: a file of millions of line rows
+/// holds three integers per row, and an arena entry each would triple the memory and the writes.
+const INLINE: usize = 1 << (usize::BITS - 1);
+
+/// The value of an integer kept inline, if `v` is one.
+fn inline_int(v: usize) -> Option<i64> {
+    // Sign-extend from the bit below the tag.
+    (v & INLINE != 0).then(|| ((v << 1) as i64) >> 1)
+}
+
 struct Machine<'a> {
     data: &'a [u8],
     pos: usize,
     arena: Vec<Obj>,
     stack: Vec<Item>,
     memo: Vec<usize>,
+    /// Values made so far, inline integers included (memo slots are numbered by them).
+    made: usize,
 }
 
 impl<'a> Machine<'a> {
@@ -136,8 +148,20 @@ impl<'a> Machine<'a> {
     }
 
     fn push(&mut self, o: Obj) {
+        self.made += 1;
         self.arena.push(o);
         self.stack.push(Item::Obj(self.arena.len() - 1));
+    }
+
+    fn push_int(&mut self, v: i64) {
+        // Integers of 63 bits fit beside the tag.
+        let bits = (INLINE >> 1) as i64;
+        if (-bits..bits).contains(&v) {
+            self.made += 1;
+            self.stack.push(Item::Obj(INLINE | (v as usize & !INLINE)));
+        } else {
+            self.push(Obj::Int(v));
+        }
     }
 
     fn pop(&mut self, at: usize) -> R<usize> {
@@ -198,15 +222,15 @@ impl<'a> Machine<'a> {
                 0x89 => self.push(Obj::Bool),
                 b'K' => {
                     let v = self.uint(1)? as i64;
-                    self.push(Obj::Int(v));
+                    self.push_int(v);
                 }
                 b'M' => {
                     let v = self.uint(2)? as i64;
-                    self.push(Obj::Int(v));
+                    self.push_int(v);
                 }
                 b'J' => {
                     let v = self.uint(4)? as u32 as i32 as i64;
-                    self.push(Obj::Int(v));
+                    self.push_int(v);
                 }
                 0x8a => {
                     let n = self.take(1)?[0] as usize;
@@ -223,7 +247,7 @@ impl<'a> Machine<'a> {
                     if n > 0 && n < 8 && b[n - 1] & 0x80 != 0 {
                         v -= 1i64 << (8 * n);
                     }
-                    self.push(Obj::Int(v));
+                    self.push_int(v);
                 }
                 b'G' => {
                     let v = f64::from_bits(u64::from_be_bytes(
@@ -273,8 +297,8 @@ impl<'a> Machine<'a> {
                         self.pop_mark(at)?
                     };
                     let list = self.pop(at)?;
-                    match &mut self.arena[list] {
-                        Obj::List(v) => v.extend(items),
+                    match self.arena.get_mut(list) {
+                        Some(Obj::List(v)) => v.extend(items),
                         _ => return self.err(at, "append to something that is not a list"),
                     }
                     self.stack.push(Item::Obj(list));
@@ -291,8 +315,8 @@ impl<'a> Machine<'a> {
                         return self.err(at, "an odd number of items for a dict");
                     }
                     let dict = self.pop(at)?;
-                    match &mut self.arena[dict] {
-                        Obj::Dict(v) => v.extend(items.chunks(2).map(|p| (p[0], p[1]))),
+                    match self.arena.get_mut(dict) {
+                        Some(Obj::Dict(v)) => v.extend(items.chunks(2).map(|p| (p[0], p[1]))),
                         _ => return self.err(at, "set items of something that is not a dict"),
                     }
                     self.stack.push(Item::Obj(dict));
@@ -312,7 +336,7 @@ impl<'a> Machine<'a> {
                     let top = *top;
                     // Memo slots are numbered from 0 as objects are made: a far-off slot is a damaged file
                     // (and would ask for a huge table).
-                    if i > self.arena.len() {
+                    if i > self.made {
                         return self.err(
                             at,
                             format!("memo slot {i} is beyond the objects made so far"),
@@ -335,8 +359,8 @@ impl<'a> Machine<'a> {
                     let (module, name) = if op == 0x93 {
                         let n = self.pop(at)?;
                         let m = self.pop(at)?;
-                        match (&self.arena[m], &self.arena[n]) {
-                            (Obj::Str(m), Obj::Str(n)) => (m.clone(), n.clone()),
+                        match (self.arena.get(m), self.arena.get(n)) {
+                            (Some(Obj::Str(m)), Some(Obj::Str(n))) => (m.clone(), n.clone()),
                             _ => {
                                 return self
                                     .err(at, "a global named by something other than strings")
@@ -366,7 +390,7 @@ impl<'a> Machine<'a> {
                 0x81 | b'R' => {
                     let _args = self.pop(at)?;
                     let class = self.pop(at)?;
-                    if !matches!(self.arena[class], Obj::Class) {
+                    if !matches!(self.arena.get(class), Some(Obj::Class)) {
                         return self.err(at, "an object made from something that is not a class");
                     }
                     self.push(Obj::Instance(None));
@@ -374,8 +398,8 @@ impl<'a> Machine<'a> {
                 b'b' => {
                     let state = self.pop(at)?;
                     let inst = self.pop(at)?;
-                    match &mut self.arena[inst] {
-                        Obj::Instance(s) => *s = Some(state),
+                    match self.arena.get_mut(inst) {
+                        Some(Obj::Instance(s)) => *s = Some(state),
                         _ => return self.err(at, "state given to something that is not an object"),
                     }
                     self.stack.push(Item::Obj(inst));
@@ -405,11 +429,12 @@ pub fn parse(data: &[u8]) -> R<LineStats> {
     let mut m = Machine {
         data,
         pos: 0,
-        // About one value per 6 bytes (a line row is three ints and a tuple in ~23 bytes): growing the arena
-        // step by step would copy it over and over.
-        arena: Vec::with_capacity(data.len() / 6),
+        // About one arena value per 20 bytes (a line row is a tuple of three inline ints in ~23 bytes): growing
+        // the arena step by step would copy it over and over.
+        arena: Vec::with_capacity(data.len() / 20),
         stack: Vec::new(),
         memo: Vec::new(),
+        made: 0,
     };
     let top = m.run()?;
     let end = m.pos;
@@ -426,51 +451,58 @@ pub fn parse(data: &[u8]) -> R<LineStats> {
         offset: end,
         message: format!("not line_profiler stats: {message}"),
     };
-    let Obj::Instance(Some(state)) = &m.arena[top] else {
+    // Inline integers are no arena entry: `None` here.
+    let obj = |i: usize| m.arena.get(i);
+    let Some(Obj::Instance(Some(state))) = obj(top) else {
         return Err(shape("the pickle is not a LineStats object with its state"));
     };
-    let Obj::Dict(fields) = &m.arena[*state] else {
+    let Some(Obj::Dict(fields)) = obj(*state) else {
         return Err(shape("LineStats' state is not a dict"));
     };
     let field = |key: &str| {
         fields
             .iter()
-            .find(|(k, _)| matches!(&m.arena[*k], Obj::Str(s) if s == key))
+            .find(|(k, _)| matches!(obj(*k), Some(Obj::Str(s)) if s == key))
             .map(|(_, v)| *v)
     };
-    let unit = match field("unit").map(|u| &m.arena[u]) {
-        Some(Obj::Float(u)) if u.is_finite() && *u > 0.0 => *u,
-        Some(Obj::Int(u)) if *u > 0 => *u as f64,
+    let unit = match field("unit").map(|u| (inline_int(u), obj(u))) {
+        Some((_, Some(Obj::Float(u)))) if u.is_finite() && *u > 0.0 => *u,
+        Some((Some(u), _) | (_, Some(&Obj::Int(u)))) if u > 0 => u as f64,
         _ => return Err(shape("`unit` is missing or not a positive number")),
     };
-    let Some(Obj::Dict(timings)) = field("timings").map(|t| &m.arena[t]) else {
+    let Some(Some(Obj::Dict(timings))) = field("timings").map(obj) else {
         return Err(shape("`timings` is missing or not a dict"));
     };
     let int = |i: usize, what: &str| -> R<i64> {
-        match &m.arena[i] {
-            Obj::Int(v) => Ok(*v),
-            Obj::Float(v) if v.fract() == 0.0 && v.is_finite() => Ok(*v as i64),
+        if let Some(v) = inline_int(i) {
+            return Ok(v);
+        }
+        match obj(i) {
+            Some(Obj::Int(v)) => Ok(*v),
+            Some(Obj::Float(v)) if v.fract() == 0.0 && v.is_finite() => Ok(*v as i64),
             _ => Err(shape(&format!("{what} is not an integer"))),
         }
     };
     let mut functions = Vec::with_capacity(timings.len());
     for (k, v) in timings {
-        let Some(key) = tuple(&m.arena[*k]) else {
+        let Some(key) = obj(*k).and_then(tuple) else {
             return Err(shape("a timings key is not a (file, line, name) tuple"));
         };
         let (file, first_line, name) = match key {
-            [f, l, n] => match (&m.arena[*f], &m.arena[*n]) {
-                (Obj::Str(f), Obj::Str(n)) => (f.clone(), int(*l, "a first line")?, n.clone()),
+            [f, l, n] => match (obj(*f), obj(*n)) {
+                (Some(Obj::Str(f)), Some(Obj::Str(n))) => {
+                    (f.clone(), int(*l, "a first line")?, n.clone())
+                }
                 _ => return Err(shape("a timings key is not a (file, line, name) tuple")),
             },
             _ => return Err(shape("a timings key is not a (file, line, name) tuple")),
         };
-        let Obj::List(rows) = &m.arena[*v] else {
+        let Some(Obj::List(rows)) = obj(*v) else {
             return Err(shape(&format!("the timings of {name} are not a list")));
         };
         let mut lines = Vec::with_capacity(rows.len());
         for r in rows {
-            let Some(t) = tuple(&m.arena[*r]) else {
+            let Some(t) = obj(*r).and_then(tuple) else {
                 return Err(shape(&format!(
                     "a line of {name} is not a (line, hits, time) tuple"
                 )));
@@ -644,9 +676,12 @@ pub fn to_profile(stats: &LineStats) -> Profile {
     let mut stacks = Vec::new();
     let mut hits = Vec::new();
     let n_lines = stats.functions.iter().map(|f| f.lines.len()).sum();
-    frames.reserve(n_lines);
-    stacks.reserve(n_lines);
-    hits.reserve(n_lines);
+    let parallel = n_lines >= PARALLEL_LINES;
+    if !parallel {
+        frames.reserve(n_lines);
+        stacks.reserve(n_lines);
+        hits.reserve(n_lines);
+    }
     // Each function once, with its lines in order (what line_profiler writes): every line is a new frame and
     // no lookups are needed. Otherwise frames are shared by (function, line).
     let keys: Vec<u32> = stats
@@ -662,7 +697,30 @@ pub fn to_profile(stats: &LineStats) -> Profile {
             .functions
             .iter()
             .all(|f| f.lines.windows(2).all(|w| w[0].0 < w[1].0));
-    for (f, &k) in stats.functions.iter().zip(&keys) {
+    let parallel = parallel && plain;
+    if parallel {
+        // Every line a new frame, numbered in order: two halves are built at once and joined (the work is
+        // mostly allocating each frame's names).
+        let mut split = 0;
+        let mut before = 0;
+        while split < stats.functions.len() && 2 * before < n_lines {
+            before += stats.functions[split].lines.len();
+            split += 1;
+        }
+        let (a, b) = stats.functions.split_at(split);
+        let (first, second) = std::thread::scope(|s| {
+            let second = s.spawn(|| plain_lines(b, stats.unit, before as FrameId, 0));
+            (plain_lines(a, stats.unit, 0, n_lines), second.join())
+        });
+        // (A panic in the thread is a bug: passed on as it is.)
+        let second = second.unwrap_or_else(|p| std::panic::resume_unwind(p));
+        // The first half was made big enough for both: the second is moved in once.
+        (frames, stacks, hits) = first;
+        frames.extend(second.0);
+        stacks.extend(second.1);
+        hits.extend(second.2);
+    }
+    for (f, &k) in stats.functions.iter().zip(&keys).filter(|_| !parallel) {
         for &(line, h, t) in &f.lines {
             let mut new_frame = || {
                 frames.push(Frame::new(f.name.clone(), f.file.clone(), Some(line)));
@@ -694,6 +752,38 @@ pub fn to_profile(stats: &LineStats) -> Profile {
         line_hits: hits,
         memory: None,
     }
+}
+
+/// From this many lines on, a profile's frames are built by two threads.
+const PARALLEL_LINES: usize = 200_000;
+
+type Built = (Vec<Frame>, Vec<Stack>, Vec<(FrameId, u64)>);
+
+/// The frames, stacks and hits of functions whose lines are all distinct, numbered from `first`, in vectors
+/// with room for at least `room` lines.
+fn plain_lines(functions: &[LineFunction], unit: f64, first: FrameId, room: usize) -> Built {
+    let n: usize = functions
+        .iter()
+        .map(|f| f.lines.len())
+        .sum::<usize>()
+        .max(room);
+    let (mut frames, mut stacks, mut hits) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for f in functions {
+        for &(line, h, t) in &f.lines {
+            let id = first + frames.len() as FrameId;
+            frames.push(Frame::new(f.name.clone(), f.file.clone(), Some(line)));
+            stacks.push(Stack {
+                frames: vec![id],
+                weight: t as f64 * unit,
+            });
+            hits.push((id, h));
+        }
+    }
+    (frames, stacks, hits)
 }
 
 /// What a reader of a line_profiler report should know.
@@ -730,6 +820,54 @@ mod tests {
             .contains("opcode 0x7a"));
     }
 
+    /// A big profile's frames are built by two threads: the same frames, stacks and hits, in the same order, as
+    /// one thread builds; functions met twice (not plain) share their lines' frames.
+    #[test]
+    fn big_profiles_build_in_two_halves_alike() {
+        let functions: Vec<LineFunction> = (0..(PARALLEL_LINES / 10 + 7))
+            .map(|i| LineFunction {
+                file: format!("/srv/m{}.py", i % 13),
+                first_line: 1 + i as u32,
+                name: format!("f{i}"),
+                lines: (0..10)
+                    .map(|k| (2 + i as u32 + k, u64::from(k) + 1, 1000 * u64::from(k)))
+                    .collect(),
+            })
+            .collect();
+        let n = functions.len() * 10;
+        assert!(n >= PARALLEL_LINES);
+        let stats = LineStats {
+            unit: 1e-9,
+            functions,
+        };
+        let p = to_profile(&stats);
+        assert_eq!(
+            (p.frames.len(), p.stacks.len(), p.line_hits.len()),
+            (n, n, n)
+        );
+        let mut i = 0;
+        for f in &stats.functions {
+            for &(line, h, t) in &f.lines {
+                let fr = &p.frames[i];
+                assert_eq!(
+                    (fr.function.as_str(), fr.file.as_str(), fr.line),
+                    (f.name.as_str(), f.file.as_str(), Some(line))
+                );
+                assert_eq!(p.stacks[i].frames, vec![i as FrameId]);
+                assert_eq!(p.stacks[i].weight, t as f64 * 1e-9);
+                assert_eq!(p.line_hits[i], (i as FrameId, h));
+                i += 1;
+            }
+        }
+        // Near miss: a function listed twice is not plain; its lines' frames are shared, one thread.
+        let mut twice = stats.clone();
+        twice.functions.push(twice.functions[0].clone());
+        let p = to_profile(&twice);
+        assert_eq!(p.frames.len(), n);
+        assert_eq!(p.stacks.len(), n + 10);
+        assert_eq!(p.stacks[n].frames, vec![0]);
+    }
+
     #[test]
     fn long1_is_twos_complement() {
         let mut m = Machine {
@@ -738,9 +876,26 @@ mod tests {
             arena: Vec::new(),
             stack: Vec::new(),
             memo: Vec::new(),
+            made: 0,
         };
         let top = m.run().unwrap();
-        assert!(matches!(m.arena[top], Obj::Int(-1)));
-        assert!(matches!(m.arena[0], Obj::Int(0x7fff)));
+        assert_eq!(inline_int(top), Some(-1));
+        assert!(m.arena.is_empty(), "small integers are kept inline");
+        let Some(Item::Obj(first)) = m.stack.first() else {
+            panic!("the first integer stays on the stack");
+        };
+        assert_eq!(inline_int(*first), Some(0x7fff));
+        // The largest integers (eight bytes) do not fit beside the tag: arena entries.
+        let mut m = Machine {
+            data: b"\x8a\x08\xff\xff\xff\xff\xff\xff\xff\x7f.",
+            pos: 0,
+            arena: Vec::new(),
+            stack: Vec::new(),
+            memo: Vec::new(),
+            made: 0,
+        };
+        let top = m.run().unwrap();
+        assert_eq!(inline_int(top), None);
+        assert!(matches!(m.arena[top], Obj::Int(i64::MAX)));
     }
 }

@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use super::stdlib::STDLIB_MODULES;
 use super::{
-    CpuSplit, Frame, FrameId, FrameKind, FunctionTiming, LineKind, LineMemory, Meta, Profile,
-    Stack, Unit,
+    CpuSplit, Format, Frame, FrameId, FrameKind, FunctionTiming, LineKind, LineMemory, Meta,
+    Profile, Stack, Unit,
 };
 
 /// Which frames to hide. Sampled stacks that end in an idle frame, or pass through the import machinery,
@@ -589,6 +589,9 @@ type FunctionIndex<'a> = (Vec<Option<u32>>, Vec<(&'a str, &'a str)>);
 fn function_index(profile: &Profile) -> FunctionIndex<'_> {
     let mut keys: Vec<(&str, &str)> = Vec::new();
     let mut index: FxHashMap<(&str, &str), u32> = FxHashMap::default();
+    // Frames of one function often come one after another (every line of a line_profiler function): the
+    // previous frame's function is compared before anything is hashed.
+    let mut last: Option<(&str, &str, u32)> = None;
     let map = profile
         .frames
         .iter()
@@ -596,10 +599,18 @@ fn function_index(profile: &Profile) -> FunctionIndex<'_> {
             if f.kind != FrameKind::Python {
                 return None;
             }
-            Some(*index.entry((&f.function, &f.file)).or_insert_with(|| {
-                keys.push((&f.function, &f.file));
+            let key = (f.function.as_str(), f.file.as_str());
+            if let Some((name, file, id)) = last {
+                if (name, file) == key {
+                    return Some(id);
+                }
+            }
+            let id = *index.entry(key).or_insert_with(|| {
+                keys.push(key);
                 keys.len() as u32 - 1
-            }))
+            });
+            last = Some((key.0, key.1, id));
+            Some(id)
         })
         .collect();
     (map, keys)
@@ -841,7 +852,18 @@ pub fn analyze(profile: &Profile, filters: &Filters, top: usize, function: Optio
             hot_lines.into_iter().map(|i| w.line_row(p, i)).collect(),
         )
     };
-    let (hot_path, hot_path_note) = hot_path_in(p, total, index.as_ref());
+    // line_profiler records no call stacks (each line is its own one-frame stack): there is no path to follow.
+    let (hot_path, hot_path_note) = if p.meta.format == Format::Lprof {
+        (
+            Vec::new(),
+            Some(
+                "line_profiler records no call stacks: no hot path (see the functions' lines)"
+                    .into(),
+            ),
+        )
+    } else {
+        hot_path_in(p, total, index.as_ref())
+    };
     let neighbours = function.map(|q| neighbours(p, q, total));
     Report {
         meta: p.meta.clone(),

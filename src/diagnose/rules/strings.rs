@@ -167,7 +167,12 @@ pub fn rebuilt(s: &Site) -> Option<Hit> {
         return None;
     }
     for (target, value) in &s.ctx.assignments {
-        let v = value.replace(' ', "");
+        // (A value spread over lines in parentheses reads as one.)
+        let v: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+        let v = match v.strip_prefix('(').and_then(|x| x.strip_suffix(')')) {
+            Some(inner) if balanced(inner) => inner.to_string(),
+            _ => v,
+        };
         // `s = s + piece`, or an f-string that starts with the string itself (`s = f"{s}<url>..."`).
         // ... or a join of the string and one piece (`s = SEP.join((s, piece))`): a copy all the same.
         let joined = v.split_once(".join(").is_some_and(|(_, rest)| {
@@ -187,9 +192,13 @@ pub fn rebuilt(s: &Site) -> Option<Hit> {
             .loops
             .iter()
             .any(|l| targets(l).contains(&target.as_str()));
+        // ... or a piece put in front of it (`s = piece + s`): every step copies the whole string too.
         let grows = joined
             || (inserted && !loop_item)
             || v.starts_with(&format!("{target}+"))
+            || (v.ends_with(&format!("+{target}"))
+                && !v[..v.len() - target.len() - 1]
+                    .ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.'))
             || v.starts_with(&format!("f\"{{{target}}}"))
             || v.starts_with(&format!("f'{{{target}}}"));
         if grows && !target.contains('[') {
@@ -207,6 +216,22 @@ pub fn rebuilt(s: &Site) -> Option<Hit> {
         }
     }
     None
+}
+
+/// Parentheses in `text` pair up (so `(a)+(b)` is not taken for one parenthesised expression).
+fn balanced(text: &str) -> bool {
+    let mut depth = 0i32;
+    for c in text.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        if depth < 0 {
+            return false;
+        }
+    }
+    depth == 0
 }
 
 /// A helper that returns `acc + piece` for an accumulator it was given, called in a loop that stores the
@@ -347,6 +372,21 @@ def build(rows, r):
         // Near misses: numbers in a defaultdict(int), a name bound to a helper that returns a number.
         assert!(augmented(&site(&s, 20)).is_none());
         assert!(augmented(&site(&s, 23)).is_none());
+    }
+
+    /// Prepending copies the whole string each time, like appending (worse: no in-place growth); a value
+    /// written over several lines in parentheses is read as one. Near misses: a number prepended to, a name
+    /// that only ends like the target.
+    #[test]
+    fn prepended() {
+        let s = src("def render(items):\n    doc = \"\"\n    total = 0\n    for it in items:\n        doc = (\n            fmt(it)\n            + doc\n        )\n        total = it.n + total\n        doc = it.t + my_doc\n");
+        assert!(rebuilt(&site(&s, 5)).is_some());
+        assert!(
+            rebuilt(&site(&s, 6)).is_some(),
+            "a continuation line of the statement"
+        );
+        assert!(rebuilt(&site(&s, 9)).is_none());
+        assert!(rebuilt(&site(&s, 10)).is_none());
     }
 
     #[test]
