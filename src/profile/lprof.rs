@@ -106,7 +106,7 @@ const INLINE: usize = 1 << (usize::BITS - 1);
 /// The value of an integer kept inline, if `v` is one.
 fn inline_int(v: usize) -> Option<i64> {
     // Sign-extend from the bit below the tag.
-    (v & INLINE != 0).then(|| ((v << 1) as i64) >> 1)
+    (v & INLINE != 0).then_some(((v << 1) as i64) >> 1)
 }
 
 struct Machine<'a> {
