@@ -207,6 +207,11 @@ pub static RULES: &[Rule] = &[
         check: repeated::aggregate_in_loop,
     },
     Rule {
+        id: "repeated_computation.aggregate_query",
+        category: Category::RepeatedComputation,
+        check: repeated::aggregate_query,
+    },
+    Rule {
         id: "repeated_computation.invariant_call",
         category: Category::RepeatedComputation,
         check: repeated::invariant_call,

@@ -1025,6 +1025,67 @@ fn literal_range(expr: &str) -> bool {
         })
 }
 
+/// Calls that run a SQL query.
+const QUERIES: [&str; 6] = [
+    "execute",
+    "executescript",
+    "read_sql",
+    "read_sql_query",
+    "fetchval",
+    "fetchrow",
+];
+
+/// A SQL query that aggregates (`AVG`, `SUM`, `COUNT`, `MIN`, `MAX`, `GROUP BY`) run once per item of a loop:
+/// the database works out the same kind of aggregate over the table again for every item, though the values it
+/// groups by repeat; every group computed once (`GROUP BY`) and looked up per item does the work once.
+pub fn aggregate_query(s: &Site) -> Option<Hit> {
+    let query = s.ctx.call_texts.iter().find(|c| {
+        let callee = c.split('(').next().unwrap_or("");
+        QUERIES.contains(&callee.rsplit('.').next().unwrap_or(callee))
+    })?;
+    if !(s.in_loop() || s.repeated()) {
+        return None;
+    }
+    // The statement's text (a query written over several lines), and the query a name stands for.
+    let (first, last) = s
+        .src
+        .statement_span(s.ctx.line)
+        .unwrap_or((s.ctx.line, s.ctx.line));
+    let mut text: String = (first..=last.min(first + 30))
+        .map(|l| s.src.line_text(l))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let arg = query
+        .split_once('(')
+        .map_or("", |(_, a)| a.split([',', ')']).next().unwrap_or("").trim());
+    if !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+    {
+        for b in s.src.bindings(arg.rsplit('.').next().unwrap_or(arg)) {
+            text.push(' ');
+            text.push_str(&b);
+        }
+    }
+    let up = text.to_uppercase().replace(" (", "(");
+    let aggregate = [
+        "AVG(", "SUM(", "COUNT(", "MIN(", "MAX(", "TOTAL(", "GROUP BY",
+    ]
+    .into_iter()
+    .find(|w| up.contains(w))?;
+    hit_at_caller(
+        s,
+        0.75,
+        format!(
+            "line {} runs an aggregate query (`{}`) {}: the same aggregate over the table is worked out again for each item",
+            s.ctx.line,
+            aggregate.trim_end_matches('('),
+            s.repetition_text()
+        ),
+    )
+}
+
 fn hit_at_caller(s: &Site, conf: f64, evidence: String) -> Option<Hit> {
     match s.caller_place() {
         Some(at) if !s.in_loop() => hit_at(conf, evidence, at),
@@ -1061,6 +1122,22 @@ def loop(values, cfg):
 def build_table(cfg):
     return {k: v for k, v in RATES.items()}
 "#;
+
+    /// An aggregate query per item (written inline or held in a constant) repeats the aggregate; near misses: the
+    /// same query run once, a per-item lookup that aggregates nothing.
+    #[test]
+    fn aggregate_queries() {
+        let s = src("PEERS = \"SELECT AVG(pay) FROM staff WHERE grade = ?\"\ndef avg(conn, g):\n    return conn.execute(\n        \"SELECT AVG(pay), COUNT(*) FROM staff WHERE grade = ?\",\n        (g,),\n    ).fetchone()\ndef review(conn, staff):\n    for e in staff:\n        a = avg(conn, e.grade)\n        b = conn.execute(PEERS, (e.grade,)).fetchone()\n        c = conn.execute(\"SELECT name FROM staff WHERE id = ?\", (e.id,)).fetchone()\n    total = conn.execute(\"SELECT SUM(pay) FROM staff\").fetchone()\n");
+        let h = aggregate_query(&site(&s, 3).called_from(&[9])).unwrap();
+        assert!(h.evidence.contains("`AVG`"), "{h:?}");
+        assert!(
+            aggregate_query(&site(&s, 10)).is_some(),
+            "the query in a constant"
+        );
+        assert!(aggregate_query(&site(&s, 11)).is_none());
+        assert!(aggregate_query(&site(&s, 12)).is_none());
+        assert!(aggregate_query(&site(&s, 3)).is_none(), "not repeated");
+    }
 
     #[test]
     fn enum_members_are_constants_and_per_call_arguments_are_not() {

@@ -97,16 +97,41 @@ fn sorts(s: &Site) -> Option<String> {
     if let Some(c) = s.ctx.calls.iter().find(|c| c.ends_with(".most_common")) {
         return Some(c.clone());
     }
+    if let Some(c) = s.ctx.calls.iter().find(|c| {
+        c.as_str() == "sorted"
+            || method(c) == "sort"
+            || c.as_str() == "heapq.nlargest"
+            || c.as_str() == "heapq.nsmallest"
+            || c.as_str() == "heapify"
+            || c.as_str() == "heapq.heapify"
+    }) {
+        return Some(c.clone());
+    }
+    // A DataFrame's or Series' sort (`self.prices[port].sort_index()`) of data kept between calls: the same
+    // table sorted again. One built from the call's own arguments or locals is that call's own data.
+    let kept = |receiver: &str| {
+        let root = receiver
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .next()
+            .unwrap_or("");
+        let local = s.ctx.function.as_ref().is_some_and(|f| {
+            f.params.iter().any(|p| p == root)
+                || (f.start + 1..=f.end).any(|l| {
+                    let t = s.src.line_text(l);
+                    t.starts_with(&format!("{root} ="))
+                        || t.starts_with(&format!("{root}:"))
+                        || t.contains(&format!("for {root} in"))
+                        || t.contains(&format!(" as {root}"))
+                })
+        });
+        root == "self" && receiver.len() > 5 || !root.is_empty() && !local
+    };
     s.ctx
         .calls
         .iter()
         .find(|c| {
-            c.as_str() == "sorted"
-                || method(c) == "sort"
-                || c.as_str() == "heapq.nlargest"
-                || c.as_str() == "heapq.nsmallest"
-                || c.as_str() == "heapify"
-                || c.as_str() == "heapq.heapify"
+            matches!(method(c), "sort_values" | "sort_index")
+                && c.rsplit_once('.').is_some_and(|(r, _)| kept(r))
         })
         .cloned()
 }
@@ -239,6 +264,17 @@ def run(events, scores):
         print(k)
     return sorted(p for group in events for p in group)
 "#;
+
+    /// A pandas sort of a table kept between calls (on `self`, or module-level) is the same table sorted again per
+    /// call; near misses: a sort of the call's own argument, of a local built in the call.
+    #[test]
+    fn pandas_sorts_of_kept_tables() {
+        let s = src("import pandas as pd\nPRICES = pd.Series([1.0])\nclass Book:\n    def at(self, port, when):\n        series = self._quotes[port].sort_index()\n        return series.asof(when)\ndef latest(when):\n    return PRICES.sort_index().asof(when)\ndef top(df):\n    return df.sort_values(\"x\").head(3)\ndef mine(rows):\n    frame = pd.DataFrame(rows)\n    return frame.sort_values(\"x\").head(3)\ndef run(book, events, groups):\n    for e in events:\n        book.at(e.port, e.when)\n        latest(e.when)\n    for g in groups:\n        top(g)\n        mine(g)\n");
+        assert!(sorting_helper(&site(&s, 5).called_from(&[16])).is_some());
+        assert!(sorting_helper(&site(&s, 8).called_from(&[17])).is_some());
+        assert!(sorting_helper(&site(&s, 10).called_from(&[19])).is_none());
+        assert!(sorting_helper(&site(&s, 13).called_from(&[20])).is_none());
+    }
 
     #[test]
     fn sorting() {
