@@ -1,6 +1,6 @@
 //! `rowwise_dataframe`: `iterrows` / `itertuples` / `apply(axis=1)` where column operations would do.
 
-use super::common::{hit, loops_text, method};
+use super::common::{hit, hit_at, loops_text, method};
 use super::{Hit, Site};
 
 /// A loop over a DataFrame's rows, a row-wise `apply`, or per-row `.loc`/`.at` indexing in a loop.
@@ -10,12 +10,13 @@ pub fn rows(s: &Site) -> Option<Hit> {
     if !pandas {
         return None;
     }
-    let df_loop = ctx.loops.iter().any(|l| {
+    let row_loop = |l: &crate::diagnose::source::LoopInfo| {
         l.iter.contains(".iterrows()")
             || l.iter.contains(".itertuples(")
             || l.iter.ends_with(".index")
             || l.iter.contains("range(len(df")
-    });
+    };
+    let df_loop = ctx.loops.iter().any(row_loop);
     let axis1 = ctx
         .call_texts
         .iter()
@@ -37,8 +38,29 @@ pub fn rows(s: &Site) -> Option<Hit> {
         })
         .is_some();
     let repeats = s.in_loop() || s.repeated();
+    // A helper called once per row from a loop over a DataFrame's rows, applying a pandas function to the row's
+    // values (`pd.to_datetime(row.started_at)`, `pd.Timestamp(...)`): the row loop is the cost, spread over two
+    // functions. (A method of a table the helper keeps, `series.asof(t)`, is that table's work.)
     if !(df_loop || axis1 || df_call || (repeats && (df_index || row_work))) {
-        return None;
+        let c = s.looping_caller()?;
+        let pandas_call = ctx
+            .calls
+            .iter()
+            .any(|c| c.starts_with("pd.") || c.starts_with("pandas."));
+        if !(pandas_call && c.ctx.loops.iter().any(row_loop)) {
+            return None;
+        }
+        return hit_at(
+            0.75,
+            format!(
+                "line {} makes a pandas call on one row's values (`{}`) in `{}`, which line {} calls for every row of a loop over a DataFrame's rows: pandas' per-call overhead once per row",
+                ctx.line,
+                ctx.text,
+                s.function_name(),
+                c.loc.1
+            ),
+            c.loc,
+        );
     }
     let conf = if df_loop || axis1 {
         0.9
@@ -75,6 +97,19 @@ def f(df):
         df.at[i, "d"] = 1
     df["e"] = df["a"] * df["b"]
 "#;
+
+    /// A helper making pandas calls on one row's values, called from a loop over a DataFrame's rows: rowwise,
+    /// at the loop. Near misses: the same helper called from a loop over a plain list; a helper doing no pandas
+    /// call.
+    #[test]
+    fn pandas_calls_in_a_row_helper() {
+        let s = src("import pandas as pd\ndef minutes(row):\n    start = pd.to_datetime(row.start)\n    return start.minute\ndef label(row):\n    return row.name.upper()\ndef run(df, items, book):\n    out = []\n    for row in df.itertuples(index=False):\n        out.append(minutes(row))\n        out.append(label(row))\n        out.append(price(book, row.when))\n    for it in items:\n        out.append(minutes(it))\ndef price(book, when):\n    return book.series.asof(when)\n");
+        let h = rows(&site(&s, 3).called_from(&[10])).unwrap();
+        assert_eq!(h.at, Some((0, 10)));
+        assert!(rows(&site(&s, 3).called_from(&[14])).is_none());
+        assert!(rows(&site(&s, 6).called_from(&[11])).is_none());
+        assert!(rows(&site(&s, 16).called_from(&[12])).is_none());
+    }
 
     #[test]
     fn row_wise() {

@@ -207,6 +207,11 @@ pub static RULES: &[Rule] = &[
         check: repeated::aggregate_in_loop,
     },
     Rule {
+        id: "repeated_computation.invariant_helper",
+        category: Category::RepeatedComputation,
+        check: repeated::invariant_helper,
+    },
+    Rule {
         id: "repeated_computation.aggregate_query",
         category: Category::RepeatedComputation,
         check: repeated::aggregate_query,
@@ -353,9 +358,24 @@ pub fn apply(site: &Site) -> Vec<(Category, &'static str, Hit)> {
         .iter()
         .filter_map(|r| (r.check)(site).map(|h| (r.category, r.id, h)))
         .collect();
+    // A helper that gets the same arguments on every call makes the same lookup every time: a mask or scan
+    // keyed on an argument that does not change per item is no per-item join, and a row loop in it runs again
+    // for nothing; the repetition is the cause.
+    let invariant = hits
+        .iter()
+        .find(|h| h.1 == "repeated_computation.invariant_helper")
+        .map(|h| h.2.confidence);
+    let looked_up = |c: Category| {
+        invariant.is_some() && matches!(c, Category::NestedLoopJoin | Category::RowwiseDataframe)
+    };
+    if let Some(c) = invariant {
+        for h in hits.iter_mut().filter(|h| looked_up(h.0)) {
+            h.2.confidence = h.2.confidence.min(c - 0.01);
+        }
+    }
     let specific = hits
         .iter()
-        .filter(|h| h.0 != Category::RepeatedComputation)
+        .filter(|h| h.0 != Category::RepeatedComputation && !looked_up(h.0))
         .map(|h| h.2.confidence)
         .fold(0.0, f64::max);
     for h in hits

@@ -1025,6 +1025,62 @@ fn literal_range(expr: &str) -> bool {
         })
 }
 
+/// A helper whose every argument is the same on every call the loop makes (traced up the call chain), and that
+/// reads nothing else that could change (no `self` state, no globals it rebinds, no clock, random or reads),
+/// computes the same result each time: cache it by its arguments or hoist the call out of the loop.
+pub fn invariant_helper(s: &Site) -> Option<Hit> {
+    let f = s.ctx.function.as_ref()?;
+    let params: Vec<&String> = f
+        .params
+        .iter()
+        .filter(|p| *p != "self" && *p != "cls")
+        .collect();
+    if params.is_empty() || s.ctx.loops.iter().any(|l| l.kind == "while") || !s.repeated() {
+        return None;
+    }
+    // (A generator's body runs per item it yields, not per call.)
+    let body: Vec<String> = (f.start + 1..=f.end).map(|l| s.src.line_text(l)).collect();
+    let impure = body.iter().any(|t| {
+        t.contains("self.")
+            || t.starts_with("global ")
+            || t.starts_with("nonlocal ")
+            || t.starts_with("yield")
+            || t.contains(" yield ")
+            || t.starts_with("print(")
+            || t.starts_with("raise ")
+    }) || (f.start + 1..=f.end).any(|l| {
+        s.src.context(l).calls.iter().any(|c| {
+            let m = method(c);
+            IMPURE.contains(&m)
+                || MUTATORS.contains(&m)
+                || matches!(
+                    m,
+                    "append" | "extend" | "update" | "add" | "pop" | "write" | "send" | "put"
+                )
+        })
+    });
+    if impure {
+        return None;
+    }
+    if !params
+        .iter()
+        .all(|p| arg_invariant(&s.callers, 0, &f.name, &f.params, p) == Some(true))
+    {
+        return None;
+    }
+    hit_at_caller(
+        s,
+        0.8,
+        format!(
+            "`{}` gets the same arguments ({}) on every call, {}: it computes the same result each time (line {}); cache it by its arguments or compute it once before the loop",
+            f.name,
+            params.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", "),
+            s.repetition_text(),
+            s.ctx.line
+        ),
+    )
+}
+
 /// Calls that run a SQL query.
 const QUERIES: [&str; 6] = [
     "execute",
@@ -1125,6 +1181,19 @@ def build_table(cfg):
 
     /// An aggregate query per item (written inline or held in a constant) repeats the aggregate; near misses: the
     /// same query run once, a per-item lookup that aggregates nothing.
+    /// A pure helper called per item with arguments that do not change in the loop (through an intermediate
+    /// function) recomputes one result; near misses: an argument that changes per item, a helper with state on
+    /// `self`, one that appends to what it is given.
+    #[test]
+    fn invariant_helpers() {
+        let s = src("def model(golden, chamber):\n    ref = golden.loc[golden['c'] == chamber]\n    return ref.cov()\ndef score(x, chamber, golden):\n    m = model(golden, chamber)\n    return x @ m\ndef judge(lot, golden):\n    chamber = lot.chamber\n    for x in lot.rows:\n        score(x, chamber, golden)\n        per(x, golden)\n        keep(golden, chamber)\ndef per(x, golden):\n    return golden.loc[golden['id'] == x]\ndef keep(out, chamber):\n    out.append(chamber)\n    return out\nclass M:\n    def fit(self, golden):\n        return golden.cov() + self.bias\n");
+        let h = invariant_helper(&site(&s, 2).called_from(&[5, 10])).unwrap();
+        assert!(h.evidence.contains("(golden, chamber)"), "{h:?}");
+        assert!(invariant_helper(&site(&s, 14).called_from(&[11])).is_none());
+        assert!(invariant_helper(&site(&s, 16).called_from(&[12])).is_none());
+        assert!(invariant_helper(&site(&s, 20).called_from(&[10])).is_none());
+    }
+
     #[test]
     fn aggregate_queries() {
         let s = src("PEERS = \"SELECT AVG(pay) FROM staff WHERE grade = ?\"\ndef avg(conn, g):\n    return conn.execute(\n        \"SELECT AVG(pay), COUNT(*) FROM staff WHERE grade = ?\",\n        (g,),\n    ).fetchone()\ndef review(conn, staff):\n    for e in staff:\n        a = avg(conn, e.grade)\n        b = conn.execute(PEERS, (e.grade,)).fetchone()\n        c = conn.execute(\"SELECT name FROM staff WHERE id = ?\", (e.id,)).fetchone()\n    total = conn.execute(\"SELECT SUM(pay) FROM staff\").fetchone()\n");
