@@ -94,6 +94,10 @@ pub fn read_all(s: &Site) -> Option<Hit> {
     if method(&callee) == "loads" && s.in_loop() {
         return None;
     }
+    // The rows of a query that aggregates (`GROUP BY`, `MAX(...)`) are a summary, not the dataset.
+    if method(&callee) == "fetchall" && super::repeated::sql_aggregate(s, &c).is_some() {
+        return None;
+    }
     let strong = matches!(
         method(&callee),
         "readlines" | "read" | "read_text" | "read_csv" | "load" | "fetchall" | "parse"
@@ -475,6 +479,14 @@ def run(keys, c):
             h.evidence.contains("at the peak, line 4 holds 90%"),
             "{h:?}"
         );
+    }
+
+    /// `fetchall()` of a whole table loads it; of a query that aggregates (a report) it loads a summary.
+    #[test]
+    fn fetchall_of_a_summary() {
+        let s = src("def rows(db):\n    return db.execute(\"SELECT * FROM stop_times\").fetchall()\ndef report(db):\n    return db.execute(\n        \"\"\"\n        SELECT route, MAX(dwell) FROM stop_times GROUP BY route\n        \"\"\"\n    ).fetchall()\n");
+        assert!(read_all(&site(&s, 2)).is_some());
+        assert!(read_all(&site(&s, 4)).is_none());
     }
 
     #[test]

@@ -1091,17 +1091,9 @@ const QUERIES: [&str; 6] = [
     "fetchrow",
 ];
 
-/// A SQL query that aggregates (`AVG`, `SUM`, `COUNT`, `MIN`, `MAX`, `GROUP BY`) run once per item of a loop:
-/// the database works out the same kind of aggregate over the table again for every item, though the values it
-/// groups by repeat; every group computed once (`GROUP BY`) and looked up per item does the work once.
-pub fn aggregate_query(s: &Site) -> Option<Hit> {
-    let query = s.ctx.call_texts.iter().find(|c| {
-        let callee = c.split('(').next().unwrap_or("");
-        QUERIES.contains(&callee.rsplit('.').next().unwrap_or(callee))
-    })?;
-    if !(s.in_loop() || s.repeated()) {
-        return None;
-    }
+/// The aggregate a SQL query run by the call `query` on the site's line computes (`AVG(`, `GROUP BY`), if any:
+/// the statement's text (a query written over several lines) or the query a name stands for.
+pub fn sql_aggregate(s: &Site, query: &str) -> Option<&'static str> {
     // The statement's text (a query written over several lines), and the query a name stands for.
     let (first, last) = s
         .src
@@ -1125,11 +1117,25 @@ pub fn aggregate_query(s: &Site) -> Option<Hit> {
         }
     }
     let up = text.to_uppercase().replace(" (", "(");
-    let aggregate = [
+    [
         "AVG(", "SUM(", "COUNT(", "MIN(", "MAX(", "TOTAL(", "GROUP BY",
     ]
     .into_iter()
-    .find(|w| up.contains(w))?;
+    .find(|w| up.contains(w))
+}
+
+/// A SQL query that aggregates (`AVG`, `SUM`, `COUNT`, `MIN`, `MAX`, `GROUP BY`) run once per item of a loop:
+/// the database works out the same kind of aggregate over the table again for every item, though the values it
+/// groups by repeat; every group computed once (`GROUP BY`) and looked up per item does the work once.
+pub fn aggregate_query(s: &Site) -> Option<Hit> {
+    let query = s.ctx.call_texts.iter().find(|c| {
+        let callee = c.split('(').next().unwrap_or("");
+        QUERIES.contains(&callee.rsplit('.').next().unwrap_or(callee))
+    })?;
+    if !(s.in_loop() || s.repeated()) {
+        return None;
+    }
+    let aggregate = sql_aggregate(s, query)?;
     hit_at_caller(
         s,
         0.75,
