@@ -343,12 +343,13 @@ def diagnose(
         IoError: ``source_dir`` holds no ``.py`` file or cannot be read.
         ProfileFormatError: ``profile`` is a path to a file that is not a profile.
     """
-    if isinstance(profile, (list, tuple)):
-        ps = [p if isinstance(p, Profile) else load_profile(p) for p in profile]
-        data, text = _etlkit.diagnose_many([p._raw for p in ps], source_dir)
-        return Diagnosis(json.loads(data), text)
-    p = profile if isinstance(profile, Profile) else load_profile(profile)
-    return p.diagnose(source_dir)
+    if isinstance(profile, Profile):
+        return profile.diagnose(source_dir)
+    if isinstance(profile, (str, os.PathLike)):
+        return load_profile(profile).diagnose(source_dir)
+    ps = [p if isinstance(p, Profile) else load_profile(p) for p in profile]
+    data, text = _etlkit.diagnose_many([p._raw for p in ps], source_dir)
+    return Diagnosis(json.loads(data), text)
 
 
 def check(
