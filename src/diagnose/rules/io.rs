@@ -123,12 +123,36 @@ fn loops_over_file(src: &SourceFile, l: &crate::diagnose::source::LoopInfo) -> b
         && (file_expr(&l.iter) || src.bindings(l.iter.trim()).iter().any(|b| file_expr(b)))
 }
 
+/// A loop that reads a source record by record: a file or reader, or a database cursor fetched in batches
+/// (`while rows := cursor.fetchmany(n)`, `for row in cursor`).
+fn loops_over_records(src: &SourceFile, l: &crate::diagnose::source::LoopInfo) -> bool {
+    let cursor = |e: &str| {
+        let e = e.trim();
+        e.contains(".fetchmany(")
+            || e.contains(".fetchone(")
+            || e == "cursor"
+            || e == "cur"
+            || e.ends_with(".cursor")
+    };
+    loops_over_file(src, l)
+        || cursor(&l.iter)
+        || src.bindings(l.iter.trim()).iter().any(|b| cursor(b))
+}
+
 /// How a statement holds a whole file at once: `Some(false)` a list of its lines or records
 /// (`list(csv.reader(f))`, `[parse(r) for r in reader]`), `Some(true)` everything joined into one string.
 fn materialises(src: &SourceFile, ctx: &LineContext, repeated: bool) -> Option<bool> {
     let listed = ctx.call_texts.iter().any(|c| {
-        c.starts_with("list(")
-            && (c.to_lowercase().contains("reader(") || c.contains("open(") || c.contains("(f)"))
+        c.strip_prefix("list(").is_some_and(|arg| {
+            // `list(reader)` where `reader = csv.reader(f)`: the name's binding says what it reads.
+            let name = arg.trim_end_matches(')').trim();
+            c.to_lowercase().contains("reader(")
+                || c.contains("open(")
+                || c.contains("(f)")
+                || (!name.is_empty()
+                    && name.chars().all(|ch| ch.is_alphanumeric() || ch == '_')
+                    && src.bindings(name).iter().any(|b| file_expr(b)))
+        })
     });
     // A list comprehension over a file or a reader of one (by its text or by what the name is bound to).
     let file_like = |e: &str| file_expr(e) || e.trim().ends_with("readlines()");
@@ -234,7 +258,7 @@ pub fn materialise(s: &Site) -> Option<Hit> {
 /// expression's) that the file loop runs under.
 fn stream_collected(s: &Site) -> Option<Hit> {
     let file_loop =
-        |ctx: &LineContext, src: &SourceFile| ctx.loops.iter().any(|l| loops_over_file(src, l));
+        |ctx: &LineContext, src: &SourceFile| ctx.loops.iter().any(|l| loops_over_records(src, l));
     let mut streaming = file_loop(&s.ctx, s.src);
     let mut below: (&SourceFile, &LineContext) = (s.src, &s.ctx);
     for c in &s.callers {
@@ -590,5 +614,47 @@ def run(keys, c):
             Some((0, 8))
         );
         assert!(materialise(&site(&t, 5).called_from(&[11, 11])).is_none());
+    }
+
+    /// `list(reader)` of a name bound to a CSV reader holds the file; near miss: `list(keys)` of a small dict.
+    #[test]
+    fn named_reader_listed() {
+        let s = src("import csv
+def rows(path, d):
+    with open(path) as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        return header, list(reader)
+def names(d):
+    keys = d.keys()
+    return list(keys)
+");
+        assert!(materialise(&site(&s, 6)).is_some());
+        assert!(materialise(&site(&s, 9)).is_none());
+    }
+
+    /// A generator over a cursor fetched in batches, collected whole by `list(...)` (an ORM's result cache):
+    /// every row is held. Near miss: the same generator consumed one row at a time.
+    #[test]
+    fn cursor_stream_collected() {
+        let s = src("class QS:
+    def iterator(self):
+        cursor = self.db.execute(self.sql)
+        while rows := cursor.fetchmany(2000):
+            for row in rows:
+                yield self.model(row)
+    def fetch_all(self):
+        self.cache = list(self.iterator())
+    def total(self):
+        n = 0
+        for m in self.iterator():
+            n += m.x
+        return n
+");
+        assert_eq!(
+            materialise(&site(&s, 4).called_from(&[8])).unwrap().at,
+            Some((0, 8))
+        );
+        assert!(materialise(&site(&s, 4).called_from(&[11])).is_none());
     }
 }
