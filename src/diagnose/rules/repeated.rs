@@ -953,6 +953,13 @@ pub fn helper_recomputes(s: &Site) -> Option<Hit> {
             l.kind != "while"
                 && !(l.iter.starts_with("range(") && targets(l).iter().all(|v| *v == "_"))
                 && invariant_input(&l.iter)
+                // (An inner loop over what an outer loop's changing items give, `for f, v in lookup.items()
+                // for obj in self._fetch(f, v)`, changes with them.)
+                && !s.ctx.loops.iter().any(|o| {
+                    !std::ptr::eq(o, l)
+                        && targets(o).iter().any(|t| uses_ident(&l.iter, t))
+                        && !invariant_input(&o.iter)
+                })
                 // (`for k in range(5)` over the call's own data is per-call work: a stencil, a bit loop.)
                 && !(literal_range(&l.iter)
                     && uses_varying(
@@ -964,7 +971,7 @@ pub fn helper_recomputes(s: &Site) -> Option<Hit> {
                             .join("\n"),
                     ))
                 // (A loop over fixed alternatives, each applied to this call's own argument, `for d in DECODERS:
-                // d(body)`, gives a different result per call.)
+                // d(body)`, `for fmt in FORMATS: strptime(cell, fmt)`, gives a different result per call.)
                 && !(l.kind == "for" && {
                     let varying: Vec<&String> = f
                         .params
@@ -975,10 +982,21 @@ pub fn helper_recomputes(s: &Site) -> Option<Hit> {
                         .collect();
                     let items = targets(l);
                     s.src.block(l.line).iter().skip(1).any(|&b| {
+                        let line = s.src.line_text(b);
+                        let stmt = line.trim();
                         s.src.context(b).call_texts.iter().any(|c| {
                             c.split_once('(').is_some_and(|(callee, args)| {
-                                items.contains(&callee)
-                                    && varying.iter().any(|p| uses_ident(args, p))
+                                varying.iter().any(|p| uses_ident(args, p))
+                                    && (items.contains(&callee)
+                                        // An item tried on the argument as a test, its result returned or
+                                        // only checked (`strptime(cell, fmt)` in a try); storing both in a
+                                        // table (`out.append(Period(year, n))`) still builds the table.
+                                        || (items.iter().any(|i| uses_ident(args, i))
+                                            && !["append", "add", "extend", "insert", "update"]
+                                                .contains(&method(callee))
+                                            && [stmt, stmt.trim_start_matches("return ")]
+                                                .iter()
+                                                .any(|t| t.starts_with(c.as_str()))))
                             })
                         })
                     })
@@ -1325,6 +1343,35 @@ def build_table(cfg):
         // Near miss: fixed alternatives tried on each call's own argument.
         let d = src("DECODERS = (int, float)\ndef decode(body):\n    for dec in DECODERS:\n        try:\n            return dec(body)\n        except ValueError:\n            continue\ndef run(lines):\n    for line in lines:\n        decode(line)\n");
         assert!(helper_recomputes(&site(&d, 3).called_from(&[10])).is_none());
+        // ... or each fixed format given with the argument (`strptime(cell, fmt)`); the positive beside it: a
+        // table of the formats rebuilt per call, the argument not used.
+        let f = src("import datetime
+FORMATS = ('%Y-%m-%d', '%d/%m/%Y')
+def sniff(cell):
+    for fmt in FORMATS:
+        try:
+            datetime.datetime.strptime(cell, fmt)
+            return 'date'
+        except ValueError:
+            pass
+def table(cell):
+    t = {}
+    for fmt in FORMATS:
+        t[fmt] = fmt.replace('%', '')
+    return t.get(cell)
+def run(cells):
+    for c in cells:
+        sniff(c)
+        table(c)
+");
+        assert!(helper_recomputes(&site(&f, 4).called_from(&[17])).is_none());
+        assert!(helper_recomputes(&site(&f, 12).called_from(&[18])).is_some());
+        // An inner loop over what the outer loop's items give, the outer over the call's own argument
+        // (`for f, v in lookup.items() for o in self._fetch(f, v)`): per-call work; near miss: the outer over
+        // an attribute that is the same on each call.
+        let q = src("class QS:\n    def get(self, **lookup):\n        return [o for f, v in lookup.items() for o in self._fetch(f, v)]\n    def every(self, key):\n        return [o for f, v in self.fields.items() for o in self._fetch(f, v)]\ndef run(qs, rows):\n    for r in rows:\n        qs.get(sku=r)\n        qs.every(r)\n");
+        assert!(helper_recomputes(&site(&q, 3).called_from(&[8])).is_none());
+        assert!(helper_recomputes(&site(&q, 5).called_from(&[9])).is_some());
         // The statistic of the same list per item: positive; of a different batch per item: near miss.
         let h = helper_recomputes(&site(&s, 10).called_from(&[14])).unwrap();
         assert_eq!(h.at, Some((0, 14)));
