@@ -39,6 +39,9 @@ pub enum Error {
     /// The run was interrupted (Ctrl-C); partial output was left under temporary names.
     #[error("interrupted")]
     Interrupted,
+    /// A program etlkit runs (a profiler, the Python interpreter running a script) is missing or failed.
+    #[error("{program}: {message}")]
+    Program { program: String, message: String },
     /// A bug in etlkit (a worker panicked, an invariant broke): not a fault of the input.
     #[error("internal error (a bug in etlkit, please report it): {message}")]
     Internal { message: String },
@@ -68,10 +71,24 @@ impl Error {
         }
     }
 
+    /// The bug a caught panic stands for, with its message (`what` says where it happened).
+    pub fn from_panic(what: impl std::fmt::Display, panic: &(dyn std::any::Any + Send)) -> Self {
+        Error::internal(format!("{what}: {}", panic_message(panic)))
+    }
+
     /// True when the error is a broken pipe on standard output (the process should exit quietly).
     pub fn is_broken_pipe(&self) -> bool {
         matches!(self, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
     }
+}
+
+/// The message a panic carried (`panic!("...")` gives a `&str` or a `String`), or "unknown panic".
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
 }
 
 /// The library's result type.

@@ -31,6 +31,7 @@ from ._errors import (
     InvalidArgumentError,
     IoError,
     ProfileFormatError,
+    ProgramError,
 )
 from ._results import CheckResult, Diagnosis, Finding, Manifest, ProfileDiff, Summary, Table
 
@@ -59,6 +60,7 @@ __all__ = [
     "ProfileFormatError",
     "InvalidArgumentError",
     "IoError",
+    "ProgramError",
     "InternalError",
 ]
 

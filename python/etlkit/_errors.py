@@ -11,6 +11,7 @@ __all__ = [
     "ProfileFormatError",
     "InvalidArgumentError",
     "IoError",
+    "ProgramError",
     "InternalError",
 ]
 
@@ -51,6 +52,13 @@ class InvalidArgumentError(EtlkitError, ValueError):
 class IoError(EtlkitError, OSError):
     """A file or directory that cannot be read or written; ``errno``, ``strerror`` and ``filename`` as for any
     ``OSError``."""
+
+
+class ProgramError(EtlkitError):
+    """A program etlkit runs (a profiler, the Python interpreter running a script) is missing or failed;
+    ``program`` names it and the message says what it reported."""
+
+    program: Optional[str] = None
 
 
 class InternalError(EtlkitError):

@@ -10,8 +10,6 @@
 //! (Ctrl-C: `KeyboardInterrupt`), the library's cancel flag is set, the worker stops cleanly (temp files
 //! removed, the solution's process group killed), and the handler's exception is raised.
 
-mod cli;
-
 use std::any::Any;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -26,8 +24,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use etlkit::generate::{self as gen, Compression, DirtKind, GenerateOptions};
-use etlkit::harness::{self, CheckOptions, Limits, Profiler};
-use etlkit::pipeline::{self, Engine, PipelineOptions};
+use etlkit::harness::{self, CheckOptions, Limits};
+use etlkit::pipeline::{self, PipelineOptions};
 use etlkit::profile::{self, export, view, Filters, Format, Profile};
 use etlkit::Error;
 
@@ -140,15 +138,14 @@ fn to_py<'py>(py: Python<'py>, err: Error, ctx: Ctx) -> PyErr {
             &[("path", s(&path_str(&path)))],
         ),
         Error::Interrupted => PyKeyboardInterrupt::new_err(msg),
+        Error::Program { program, .. } => make_error(
+            py,
+            "ProgramError",
+            tuple(vec![s(&msg)]),
+            &[("program", s(&program))],
+        ),
         Error::Internal { .. } => make_error(py, "InternalError", tuple(vec![s(&msg)]), &[]),
     }
-}
-
-fn panic_message(p: &(dyn Any + Send)) -> String {
-    p.downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| p.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into())
 }
 
 fn internal(py: Python<'_>, what: String) -> PyErr {
@@ -171,7 +168,7 @@ fn released<T: Send>(
     match py.allow_threads(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))) {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(to_py(py, e, ctx)),
-        Err(p) => Err(internal(py, panic_message(&*p))),
+        Err(p) => Err(internal(py, etlkit::error::panic_message(&*p))),
     }
 }
 
@@ -215,7 +212,7 @@ fn interruptible<T: Send>(
     match outcome {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(to_py(py, e, ctx)),
-        Err(p) => Err(internal(py, panic_message(&*p))),
+        Err(p) => Err(internal(py, etlkit::error::panic_message(&*p))),
     }
 }
 
@@ -255,12 +252,7 @@ fn generate(
 ) -> PyResult<String> {
     let cancel = Arc::new(AtomicBool::new(false));
     let build = || -> etlkit::Result<GenerateOptions> {
-        let compression = match compression {
-            "none" => Compression::None,
-            "gzip" => Compression::Gzip,
-            "zstd" => Compression::Zstd,
-            other => return Err(invalid("compression", other, "one of none, gzip, zstd")),
-        };
+        let compression: Compression = compression.parse()?;
         Ok(GenerateOptions {
             out: Some(out_dir),
             size: size.as_deref().map(etlkit::size::parse_size).transpose()?,
@@ -301,17 +293,7 @@ fn run_pipeline(
 ) -> PyResult<String> {
     let cancel = Arc::new(AtomicBool::new(false));
     let mut opts = PipelineOptions::new(data_dir, out_dir);
-    opts.engine = match engine {
-        "csv" => Engine::Csv,
-        "polars" => Engine::Polars,
-        other => {
-            return Err(to_py(
-                py,
-                invalid("engine", other, "csv or polars"),
-                Ctx::Dataset,
-            ))
-        }
-    };
+    opts.engine = engine.parse().map_err(|e| to_py(py, e, Ctx::Dataset))?;
     if let Some(t) = threads {
         if t == 0 {
             return Err(to_py(
@@ -366,13 +348,7 @@ fn check(
                 .transpose()?,
             ..Limits::default()
         };
-        o.profiler = match profiler {
-            "py-spy" => Profiler::PySpy,
-            "cprofile" => Profiler::Cprofile,
-            "line" => Profiler::Line,
-            "none" => Profiler::None,
-            other => return Err(invalid("profiler", other, "py-spy, cprofile, line or none")),
-        };
+        o.profiler = profiler.parse()?;
         o.reference = reference;
         o.work = work;
         o.cancel = Some(cancel.clone());
@@ -446,17 +422,7 @@ impl RawProfile {
     ) -> PyResult<()> {
         let format = match format {
             None => export::ExportFormat::from_path(&path),
-            Some("folded") => export::ExportFormat::Folded,
-            Some("svg") => export::ExportFormat::Svg,
-            Some("speedscope") => export::ExportFormat::Speedscope,
-            Some("pprof") => export::ExportFormat::Pprof,
-            Some(other) => {
-                return Err(to_py(
-                    py,
-                    invalid("export format", other, "folded, svg, speedscope or pprof"),
-                    Ctx::Profile,
-                ))
-            }
+            Some(name) => name.parse().map_err(|e| to_py(py, e, Ctx::Profile))?,
         };
         let title = title.unwrap_or_else(|| {
             self.path
@@ -513,26 +479,10 @@ fn diagnose_many(
 #[pyfunction]
 #[pyo3(signature = (path, format))]
 fn load_profile(py: Python<'_>, path: PathBuf, format: Option<&str>) -> PyResult<RawProfile> {
-    let format = match format {
-        None => None,
-        Some("pstats") => Some(Format::Pstats),
-        Some("folded") => Some(Format::Folded),
-        Some("speedscope") => Some(Format::Speedscope),
-        Some("lprof") => Some(Format::Lprof),
-        Some("scalene") => Some(Format::Scalene),
-        Some("memray") => Some(Format::Memray),
-        Some(other) => {
-            return Err(to_py(
-                py,
-                invalid(
-                    "profile format",
-                    other,
-                    "pstats, folded, speedscope, lprof, scalene or memray",
-                ),
-                Ctx::Profile,
-            ))
-        }
-    };
+    let format = format
+        .map(str::parse::<Format>)
+        .transpose()
+        .map_err(|e| to_py(py, e, Ctx::Profile))?;
     let inner = released(py, Ctx::Profile, || profile::load(&path, format))?;
     Ok(RawProfile { inner, path })
 }
@@ -541,7 +491,7 @@ fn load_profile(py: Python<'_>, path: PathBuf, format: Option<&str>) -> PyResult
 /// The CLI installs its own Ctrl-C handler: call it from the console script, not inside a Python session.
 #[pyfunction]
 fn cli_main(py: Python<'_>, argv: Vec<String>) -> u8 {
-    py.allow_threads(|| cli::main(argv))
+    py.allow_threads(|| etlkit::cli::exit_code(argv))
 }
 
 #[pymodule]

@@ -1,11 +1,11 @@
-//! `etlkit check` and `etlkit compare`: argument definitions and adapters to `etlkit::harness`.
+//! `etlkit check` and `etlkit compare`: argument definitions and adapters to `crate::harness`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use etlkit::harness::{self, report, CheckOptions, Limits, Profiler, Verdict};
-use etlkit::size::parse_size;
+use crate::harness::{self, report, CheckOptions, Limits, Profiler, Verdict};
+use crate::size::parse_size;
 
 #[derive(Debug, clap::Args)]
 pub struct LimitArgs {

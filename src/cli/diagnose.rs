@@ -1,4 +1,4 @@
-//! `etlkit diagnose`: argument definitions and the adapter to `etlkit::diagnose`.
+//! `etlkit diagnose`: argument definitions and the adapter to `crate::diagnose`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,7 +22,7 @@ pub struct DiagnoseArgs {
 }
 
 pub fn run(args: DiagnoseArgs) -> anyhow::Result<ExitCode> {
-    let d = etlkit::diagnose::diagnose_files(&args.profile, &args.source)?;
+    let d = crate::diagnose::diagnose_files(&args.profile, &args.source)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&d)?);
     } else {

@@ -1,13 +1,13 @@
-//! `etlkit generate`: argument definitions and the adapter to `etlkit::generate`.
+//! `etlkit generate`: argument definitions and the adapter to `crate::generate`.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use crate::generate::{self, Compression, DirtKind, GenerateOptions, Manifest, Shard};
+use crate::size::{format_size, parse_size};
 use chrono::NaiveDate;
-use etlkit::generate::{self, Compression, DirtKind, GenerateOptions, Manifest, Shard};
-use etlkit::size::{format_size, parse_size};
 
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = DIRT_HELP)]
@@ -87,7 +87,7 @@ fn parse_size_arg(s: &str) -> Result<u64, String> {
 }
 
 fn parse_shard_arg(s: &str) -> Result<Shard, String> {
-    s.parse().map_err(|e: etlkit::Error| e.to_string())
+    s.parse().map_err(|e: crate::Error| e.to_string())
 }
 
 /// A parsed `--dirt` list (a newtype, so clap takes it as one value).

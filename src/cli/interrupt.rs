@@ -14,7 +14,7 @@ pub fn cancel_flag() -> Arc<AtomicBool> {
     let flag = cancel.clone();
     let _ = ctrlc::set_handler(move || {
         if flag.swap(true, Ordering::SeqCst) {
-            etlkit::harness::runner::kill_running();
+            crate::harness::runner::kill_running();
             std::process::exit(i32::from(EXIT_INTERRUPTED));
         }
     });

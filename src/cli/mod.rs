@@ -1,4 +1,6 @@
-//! Command-line definitions. Each subcommand has its own module that maps arguments to a library call.
+//! The command line (cargo feature `cli`): clap definitions, each subcommand in its own module mapping
+//! arguments to a library call; the terminal's parts (prompts, Ctrl-C, exit codes) live here and nowhere else.
+//! [`run`] is the whole `etlkit` command, for `src/main.rs` and the Python package's console script alike.
 
 mod check;
 mod diagnose;
@@ -15,7 +17,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 /// etlkit: generate 10 GB CSV datasets, run the reference ETL, profile and diagnose slow Python.
 #[derive(Debug, Parser)]
 #[command(name = "etlkit", version, about, long_about = None, propagate_version = true)]
-pub struct Cli {
+struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -47,20 +49,20 @@ enum Command {
 /// Prints an error as the command line reports it and returns the exit code: 0 for a closed pipe (the
 /// reader's choice), 130 for an interrupt, 2 for a usage error, 1 otherwise. Shared by `etlkit` and the Python
 /// console script.
-pub fn report_error(err: &anyhow::Error) -> u8 {
-    let Some(lib) = err.downcast_ref::<etlkit::Error>() else {
+fn report_error(err: &anyhow::Error) -> u8 {
+    let Some(lib) = err.downcast_ref::<crate::Error>() else {
         eprintln!("etlkit: error: {err:#}");
         return 1;
     };
     if lib.is_broken_pipe() {
         return 0;
     }
-    if matches!(lib, etlkit::Error::Interrupted) {
+    if matches!(lib, crate::Error::Interrupted) {
         eprintln!("etlkit: interrupted");
         return interrupt::EXIT_INTERRUPTED;
     }
     eprintln!("etlkit: error: {err:#}");
-    if matches!(lib, etlkit::Error::OutputNotEmpty { .. }) {
+    if matches!(lib, crate::Error::OutputNotEmpty { .. }) {
         eprintln!("etlkit: pass --force to replace its contents");
     }
     if lib.is_usage() {
@@ -70,7 +72,42 @@ pub fn report_error(err: &anyhow::Error) -> u8 {
     }
 }
 
-pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+/// Runs the command line on `argv` (program name first) and returns the exit code: the `etlkit` binary and the
+/// Python package's console script both call this.
+pub fn run<I, T>(argv: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    ExitCode::from(exit_code(argv))
+}
+
+/// [`run`] with the exit code as a number (0 success, 1 failure, 2 usage error, 130 interrupted), for a host
+/// that exits by itself (Python's console-script entry point).
+pub fn exit_code<I, T>(argv: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let args = match Cli::try_parse_from(argv) {
+        Ok(a) => a,
+        Err(e) => {
+            // --help and --version land here too (exit code 0), printed to stdout; usage errors to stderr.
+            let _ = e.print();
+            return u8::try_from(e.exit_code()).unwrap_or(2);
+        }
+    };
+    let result = dispatch(args);
+    // Inside Python nothing flushes Rust's stdout at exit unless this does.
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    match result {
+        Ok(code) if code == ExitCode::SUCCESS => 0,
+        Ok(_) => 1,
+        Err(err) => report_error(&err),
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Generate(args) => generate::run(args),
         Command::Pipeline(args) => pipeline::run(args),
@@ -84,5 +121,61 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             clap_complete::generate(shell, &mut cmd, "etlkit", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::{Debug, Display};
+    use std::str::FromStr;
+
+    use clap::ValueEnum;
+
+    use crate::generate::Compression;
+    use crate::harness::Profiler;
+    use crate::pipeline::Engine;
+    use crate::profile::{export::ExportFormat, Format};
+
+    /// The names clap accepts for an option are the names the library parses and prints (Python uses the
+    /// latter), for every value.
+    fn agree<T>()
+    where
+        T: ValueEnum + Display + FromStr + PartialEq + Debug,
+        T::Err: Display,
+    {
+        for v in T::value_variants() {
+            let name = v.to_possible_value().unwrap().get_name().to_string();
+            assert_eq!(v.to_string(), name);
+            assert_eq!(name.parse::<T>().ok().as_ref(), Some(v));
+        }
+        let err = "no-such-value".parse::<T>().err().unwrap().to_string();
+        let first = T::value_variants()[0].to_string();
+        assert!(
+            err.contains("'no-such-value'") && err.contains(&first),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn option_names_agree_with_clap() {
+        agree::<Engine>();
+        agree::<Compression>();
+        agree::<Profiler>();
+        agree::<Format>();
+        agree::<ExportFormat>();
+        assert_eq!(
+            "duckdb".parse::<Engine>().unwrap_err().to_string(),
+            "invalid engine 'duckdb': one of csv, polars"
+        );
+    }
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(super::exit_code(["etlkit", "--version"]), 0);
+        assert_eq!(super::exit_code(["etlkit", "no-such-command"]), 2);
+        assert_eq!(
+            super::exit_code(["etlkit", "profile", "/no/such/profile.pstats"]),
+            1
+        );
     }
 }

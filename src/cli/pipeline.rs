@@ -1,11 +1,11 @@
-//! `etlkit pipeline`: argument definitions and the adapter to `etlkit::pipeline`.
+//! `etlkit pipeline`: argument definitions and the adapter to `crate::pipeline`.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use etlkit::pipeline::{self, Engine, PipelineOptions};
-use etlkit::size::{format_size, parse_size};
+use crate::pipeline::{self, Engine, PipelineOptions};
+use crate::size::{format_size, parse_size};
 
 #[derive(Debug, clap::Args)]
 #[command(

@@ -1,11 +1,11 @@
-//! `etlkit profile`: argument definitions and the adapter to `etlkit::profile`.
+//! `etlkit profile`: argument definitions and the adapter to `crate::profile`.
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::profile::{self, export::ExportFormat, view, Filters, Format, Profile};
 use anyhow::Context;
-use etlkit::profile::{self, export::ExportFormat, view, Filters, Format, Profile};
 
 /// Read a profile and report hot spots, or compare/merge profiles.
 #[derive(Debug, clap::Args)]
@@ -149,10 +149,10 @@ fn write_export(
         let stdout = std::io::stdout();
         let mut out = BufWriter::new(stdout.lock());
         profile::export::export(profile, format, title, &mut out, path)?;
-        out.flush().map_err(|e| etlkit::Error::io(path, e))?;
+        out.flush().map_err(|e| crate::Error::io(path, e))?;
         return Ok(());
     }
-    etlkit::atomic::write_with(path, |out| {
+    crate::atomic::write_with(path, |out| {
         profile::export::export(profile, format, title, out, path)
     })?;
     Ok(())
@@ -182,7 +182,7 @@ fn run_report(a: ReportArgs) -> anyhow::Result<ExitCode> {
     // Exports to stdout replace the report there.
     if !a.output.iter().any(|o| o == Path::new("-")) {
         w.write_all(text.as_bytes())
-            .map_err(|e| etlkit::Error::io("<stdout>", e))?;
+            .map_err(|e| crate::Error::io("<stdout>", e))?;
     }
     // The process ends here: freeing millions of frames one by one would cost a tenth of a big file's run.
     std::mem::forget(p);
@@ -197,7 +197,7 @@ fn run_diff(d: DiffArgs) -> anyhow::Result<ExitCode> {
     let diff = profile::diff(&before, &after)?;
     if let Some(svg) = &d.flamegraph {
         let title = format!("{} -> {}", title_of(&d.before), title_of(&d.after));
-        etlkit::atomic::write_with(svg, |out| {
+        crate::atomic::write_with(svg, |out| {
             profile::export::differential_flamegraph(&before, &after, &title, d.normalize, out, svg)
         })?;
     }
@@ -210,105 +210,17 @@ fn run_diff(d: DiffArgs) -> anyhow::Result<ExitCode> {
         v["regressions"] = serde_json::json!(regressions);
         serde_json::to_string_pretty(&v)? + "\n"
     } else {
-        render_diff(&diff, d.top, &regressions, d.fail_if_slower)
+        diff.render(d.top, &regressions, d.fail_if_slower)
     };
     std::io::stdout()
         .lock()
         .write_all(text.as_bytes())
-        .map_err(|e| etlkit::Error::io("<stdout>", e))?;
+        .map_err(|e| crate::Error::io("<stdout>", e))?;
     Ok(if regressions.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
-}
-
-fn render_diff(d: &profile::Diff, top: usize, regressions: &[String], gate: Option<f64>) -> String {
-    use std::fmt::Write as _;
-    let u = d.unit;
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "total: {} -> {} ({:+.1}%)",
-        view::fmt_weight(d.before_total, u),
-        view::fmt_weight(d.after_total, u),
-        d.total_pct
-    );
-    for (title, rows) in [
-        ("Functions (self time)", &d.functions),
-        ("Lines (self time)", &d.lines),
-    ] {
-        if rows.is_empty() {
-            continue;
-        }
-        let _ = writeln!(s, "\n{title}");
-        let body: Vec<[String; 5]> = rows
-            .iter()
-            .take(top)
-            .map(|r| {
-                let loc = match r.line {
-                    Some(l) => format!("{}:{l}", r.file),
-                    None => r.file.clone(),
-                };
-                [
-                    view::fmt_weight(r.before_self, u),
-                    view::fmt_weight(r.after_self, u),
-                    r.delta_self_pct
-                        .map_or_else(|| "new".into(), |p| format!("{p:+.1}%")),
-                    clip(&r.function, 60),
-                    loc,
-                ]
-            })
-            .collect();
-        let head = ["before", "after", "change", "function", "location"];
-        let mut w = head.map(|h| h.chars().count());
-        for r in &body {
-            for i in 0..5 {
-                w[i] = w[i].max(r[i].chars().count());
-            }
-        }
-        let line = |c: [&str; 5], s: &mut String| {
-            let pad = |t: &str, n: usize| " ".repeat(n - t.chars().count());
-            let l = format!(
-                "{}{}  {}{}  {}{}  {}{}  {}",
-                pad(c[0], w[0]),
-                c[0],
-                pad(c[1], w[1]),
-                c[1],
-                pad(c[2], w[2]),
-                c[2],
-                c[3],
-                pad(c[3], w[3]),
-                c[4]
-            );
-            let _ = writeln!(s, "{}", l.trim_end());
-        };
-        line(head, &mut s);
-        for r in &body {
-            line([&r[0], &r[1], &r[2], &r[3], &r[4]], &mut s);
-        }
-    }
-    if let Some(p) = gate {
-        if regressions.is_empty() {
-            let _ = writeln!(s, "\nno regression above {p}%");
-        } else {
-            let _ = writeln!(s, "\nREGRESSION above {p}%:");
-            for r in regressions {
-                let _ = writeln!(s, "  {r}");
-            }
-        }
-    }
-    s
-}
-
-fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    s.chars()
-        .take(max - 1)
-        .chain(std::iter::once('…'))
-        .collect()
 }
 
 fn run_merge(m: MergeArgs) -> anyhow::Result<ExitCode> {

@@ -2,6 +2,8 @@
 //! with `README.md` (the story), `slow.py`, `fast.py`, `answer.toml` and optionally a recorded
 //! `profile.raw.txt` (py-spy). The learner sees the profile, names the place and the kind, and is graded.
 
+pub mod flow;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

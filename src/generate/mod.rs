@@ -33,7 +33,8 @@ pub const DEFAULT_DIRTY_RATE: f64 = 0.001;
 
 /// Compression of the CSV outputs. Each chunk is its own gzip member / zstd frame, so chunks compress in
 /// parallel and the files are still ordinary `.gz` / `.zst` files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Compression {
     #[default]
@@ -42,20 +43,18 @@ pub enum Compression {
     Zstd,
 }
 
+named_values!(Compression, "compression", {
+    None => "none",
+    Gzip => "gzip",
+    Zstd => "zstd",
+});
+
 impl Compression {
     pub fn extension(self) -> &'static str {
         match self {
             Compression::None => "",
             Compression::Gzip => ".gz",
             Compression::Zstd => ".zst",
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Compression::None => "none",
-            Compression::Gzip => "gzip",
-            Compression::Zstd => "zstd",
         }
     }
 }

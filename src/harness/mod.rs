@@ -23,7 +23,8 @@ use crate::profile::view::{self, Filters, FunctionRow};
 use crate::{Error, Result};
 
 /// Which profiler wraps the candidate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum Profiler {
     /// py-spy `record --format raw --subprocesses` (sampling, low overhead, sees worker processes).
@@ -35,6 +36,13 @@ pub enum Profiler {
     Line,
     None,
 }
+
+named_values!(Profiler, "profiler", {
+    PySpy => "py-spy",
+    Cprofile => "cprofile",
+    Line => "line",
+    None => "none",
+});
 
 /// The verdict of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

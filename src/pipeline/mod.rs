@@ -46,7 +46,8 @@ pub const TOP_CUSTOMERS: usize = 100;
 pub const RAW_LIMIT: usize = 200;
 
 /// Which engine runs the spec.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Engine {
     /// The streaming Rust reference (csv crate, all cores, bounded memory).
     #[default]
@@ -54,6 +55,11 @@ pub enum Engine {
     /// The same spec on polars (lazy + streaming); needs the `polars` cargo feature.
     Polars,
 }
+
+named_values!(Engine, "engine", {
+    Csv => "csv",
+    Polars => "polars",
+});
 
 /// Options of a pipeline run.
 #[derive(Debug, Clone)]
@@ -689,16 +695,10 @@ fn stream(
 
 /// The error for a worker that panicked on a block (a bug): the file, where the block starts, the message.
 fn internal(path: &Path, block: &Block, panic: Box<dyn std::any::Any + Send>) -> Error {
-    let what = panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_default();
-    Error::internal(format!(
-        "{}: in the block at byte {}: {what}",
-        path.display(),
-        block.offset
-    ))
+    Error::from_panic(
+        format_args!("{}: in the block at byte {}", path.display(), block.offset),
+        &*panic,
+    )
 }
 
 /// The ordered stage: blocks in file order; numbers reject lines, drops repeated order ids.

@@ -741,11 +741,7 @@ pub fn run(opts: &PipelineOptions) -> Result<Summary> {
         // Polars may panic on input it does not expect; the run must end in an error instead.
         None => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| query(&dims, &sources)))
             .unwrap_or_else(|p| {
-                let message = p
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default();
+                let message = crate::error::panic_message(&*p);
                 Err(polars_err!(ComputeError: "polars panicked: {message}"))
             })
             .map_err(polars_err(&opts.data)),

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::view::{tables, FunctionRow, LineRow};
+use super::view::{clip_end, fmt_weight, tables, FunctionRow, LineRow};
 use super::{FrameTable, Profile, Unit};
 use crate::{Error, Result};
 
@@ -66,6 +66,87 @@ impl Diff {
             }
         }
         out
+    }
+
+    /// The diff as text: the totals, then the `top` functions and lines that changed most, then the regression
+    /// gate's verdict when there is one (`gate`: the threshold that found `regressions`).
+    pub fn render(&self, top: usize, regressions: &[String], gate: Option<f64>) -> String {
+        let d = self;
+        use std::fmt::Write as _;
+        let u = d.unit;
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "total: {} -> {} ({:+.1}%)",
+            fmt_weight(d.before_total, u),
+            fmt_weight(d.after_total, u),
+            d.total_pct
+        );
+        for (title, rows) in [
+            ("Functions (self time)", &d.functions),
+            ("Lines (self time)", &d.lines),
+        ] {
+            if rows.is_empty() {
+                continue;
+            }
+            let _ = writeln!(s, "\n{title}");
+            let body: Vec<[String; 5]> = rows
+                .iter()
+                .take(top)
+                .map(|r| {
+                    let loc = match r.line {
+                        Some(l) => format!("{}:{l}", r.file),
+                        None => r.file.clone(),
+                    };
+                    [
+                        fmt_weight(r.before_self, u),
+                        fmt_weight(r.after_self, u),
+                        r.delta_self_pct
+                            .map_or_else(|| "new".into(), |p| format!("{p:+.1}%")),
+                        clip_end(&r.function, 60),
+                        loc,
+                    ]
+                })
+                .collect();
+            let head = ["before", "after", "change", "function", "location"];
+            let mut w = head.map(|h| h.chars().count());
+            for r in &body {
+                for i in 0..5 {
+                    w[i] = w[i].max(r[i].chars().count());
+                }
+            }
+            let line = |c: [&str; 5], s: &mut String| {
+                let pad = |t: &str, n: usize| " ".repeat(n - t.chars().count());
+                let l = format!(
+                    "{}{}  {}{}  {}{}  {}{}  {}",
+                    pad(c[0], w[0]),
+                    c[0],
+                    pad(c[1], w[1]),
+                    c[1],
+                    pad(c[2], w[2]),
+                    c[2],
+                    c[3],
+                    pad(c[3], w[3]),
+                    c[4]
+                );
+                let _ = writeln!(s, "{}", l.trim_end());
+            };
+            line(head, &mut s);
+            for r in &body {
+                line([&r[0], &r[1], &r[2], &r[3], &r[4]], &mut s);
+            }
+        }
+        if let Some(p) = gate {
+            if regressions.is_empty() {
+                let _ = writeln!(s, "\nno regression above {p}%");
+            } else {
+                let _ = writeln!(s, "\nREGRESSION above {p}%:");
+                for r in regressions {
+                    let _ = writeln!(s, "  {r}");
+                }
+            }
+        }
+        s
     }
 }
 

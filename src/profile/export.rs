@@ -16,13 +16,21 @@ use super::{folded, speedscope, FrameId, Profile, Stack};
 use crate::{Error, Result};
 
 /// The export formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum ExportFormat {
     Folded,
     Svg,
     Speedscope,
     Pprof,
 }
+
+named_values!(ExportFormat, "export format", {
+    Folded => "folded",
+    Svg => "svg",
+    Speedscope => "speedscope",
+    Pprof => "pprof",
+});
 
 impl ExportFormat {
     /// Guesses the format from a file name (`.svg`, `.json`, `.pb`/`.pb.gz`, anything else folded).

@@ -176,7 +176,8 @@ pub enum LineKind {
 }
 
 /// The file formats etlkit reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// cProfile / pstats marshal dump (`.pstats`, `.prof`).
@@ -192,6 +193,15 @@ pub enum Format {
     /// memray's exports: `memray stats --json` and `memray transform csv`.
     Memray,
 }
+
+named_values!(Format, "profile format", {
+    Pstats => "pstats",
+    Folded => "folded",
+    Speedscope => "speedscope",
+    Lprof => "lprof",
+    Scalene => "scalene",
+    Memray => "memray",
+});
 
 /// Where a profile came from and how to read its numbers.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -1191,7 +1191,7 @@ pub fn fmt_bytes(b: f64, mb: f64) -> String {
 }
 
 /// Shortens `s` to `max` characters, keeping the start (names) and marking the cut with `…`.
-fn clip_end(s: &str, max: usize) -> String {
+pub(crate) fn clip_end(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         return s.to_string();
     }
