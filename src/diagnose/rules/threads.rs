@@ -25,8 +25,14 @@ pub fn threads_in_file(src: &SourceFile) -> bool {
 /// Where work is handed to threads (the fix goes there): a pool's `map`/`submit`, else a `Thread(` creation.
 pub fn thread_dispatch(src: &SourceFile) -> Option<u32> {
     let lines: Vec<&str> = src.text.lines().collect();
-    let find =
-        |pred: &dyn Fn(&str) -> bool| lines.iter().position(|l| pred(l)).map(|i| i as u32 + 1);
+    // Only lines that call something: a docstring or comment that names `.apply_async()` is not a dispatch.
+    let find = |pred: &dyn Fn(&str) -> bool| {
+        lines
+            .iter()
+            .enumerate()
+            .find(|(i, l)| pred(l) && !src.context(*i as u32 + 1).calls.is_empty())
+            .map(|(i, _)| i as u32 + 1)
+    };
     if thread_pool(src) {
         find(&|l: &str| {
             [
@@ -47,6 +53,15 @@ pub fn thread_dispatch(src: &SourceFile) -> Option<u32> {
     } else {
         find(&|l: &str| l.contains("Thread(") && !l.trim_start().starts_with("class "))
     }
+}
+
+/// The line that creates a thread pool (`ThreadPoolExecutor(...)`, `ThreadPool(...)`), in code.
+fn pool_creation(src: &SourceFile) -> Option<u32> {
+    (1..=src.text.lines().count() as u32).find(|&l| {
+        let t = src.line_text(l);
+        (t.contains("ThreadPoolExecutor(") || t.contains("ThreadPool("))
+            && !src.context(l).calls.is_empty()
+    })
 }
 
 /// The function threads run: the first argument of a pool's `map`/`submit`, a `Thread(target=...)`, or the
@@ -166,9 +181,14 @@ pub fn main_waits(s: &Site) -> Option<Hit> {
     // The work the threads do is the finding's place (pstats never saw it: it profiles the main thread).
     // (A target that only hands the item on, `return Model(tile).report()`, does no work of its own there: the
     // place is the dispatch.)
-    let at = thread_target(s.src)
-        .and_then(|t| thread_work_line(s.src, &t))
+    // When the function the threads run cannot be named (`pool.submit(self.fn, ...)` in a task framework), the
+    // pool's creation is where the fix goes (a process pool), not a dispatch line that hands on any callable.
+    let target = thread_target(s.src);
+    let at = target
+        .as_ref()
+        .and_then(|t| thread_work_line(s.src, t))
         .filter(|&l| !s.src.context(l).loops.is_empty())
+        .or_else(|| target.is_none().then(|| pool_creation(s.src)).flatten())
         .or_else(|| thread_dispatch(s.src))
         .map(|l| (s.file, l))
         .unwrap_or((s.file, s.ctx.line));
@@ -237,5 +257,23 @@ def run(chunks):
         w.derived = true;
         w.wait_share = 75.0;
         assert!(main_waits(&w).is_none());
+    }
+
+    /// A task framework's pool runs whatever callable it is handed (`pool.submit(self.fn, ...)`): the place is
+    /// the pool's creation; a docstring naming `.apply_async()` is no dispatch. Near miss: a named target.
+    #[test]
+    fn a_task_framework_pool() {
+        let t = src("\"\"\"Fanned out with group(...).apply_async().\"\"\"\nfrom concurrent.futures import ThreadPoolExecutor\nclass Task:\n    def __init__(self, app, fn):\n        self.app, self.fn = app, fn\n    def delay(self, *args):\n        return self.app.pool.submit(self.fn, *args)\nclass App:\n    def __init__(self):\n        self.pool = ThreadPoolExecutor(4)\ndef main(app, task, items):\n    futures = [task.delay(i) for i in items]\n    return [f.result() for f in futures]\n");
+        assert_eq!(thread_dispatch(&t), Some(7));
+        assert_eq!(thread_target(&t), None);
+        let mut w = site(&t, 13).with_callee("_thread.lock.acquire");
+        w.derived = true;
+        w.wait_share = 80.0;
+        assert_eq!(main_waits(&w).unwrap().at, Some((0, 10)));
+        let s = src(CODE);
+        let mut w = site(&s, 6).with_callee("_thread.lock.acquire");
+        w.derived = true;
+        w.wait_share = 80.0;
+        assert_eq!(main_waits(&w).unwrap().at, Some((0, 3)));
     }
 }
