@@ -10,7 +10,7 @@ use etlkit::drill::{catalog, Mark};
 use etlkit::harness::runner::{self, Limits, RunSpec};
 
 fn drills_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("exercises/drills")
+    crate::common::root().join("exercises/drills")
 }
 
 /// Accuracy per category on the recorded profiles, py-spy raw and cProfile pstats alike: every drill must be
@@ -90,23 +90,15 @@ fn diagnose_refuses_bad_input() {
     assert!(e.is_err(), "an empty profile is refused");
 }
 
-fn python() -> PathBuf {
-    let venv = std::env::var_os("ETLKIT_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(&std::env::var_os("HOME").unwrap()).join(".cache/etlkit-venv")
-        });
-    if venv.join("bin/python").is_file() {
-        venv.join("bin/python")
-    } else {
-        "python3".into()
-    }
-}
-
 /// fast.py prints the same as slow.py and is faster (a generous ratio, not a tight timing); for the memory
 /// drills it peaks lower.
 #[test]
 fn every_fix_keeps_the_output_and_is_faster() {
+    let py = python_or_skip!(
+        "drills::every_fix_keeps_the_output_and_is_faster",
+        "pandas",
+        "numpy"
+    );
     let drills = catalog(&drills_dir()).unwrap();
     let limits = Limits {
         wall: Duration::from_secs(120),
@@ -114,7 +106,6 @@ fn every_fix_keeps_the_output_and_is_faster() {
         cpu: None,
         output: None,
     };
-    let py = python();
     let mut failures = Vec::new();
     for d in &drills {
         let run = |script: PathBuf| {
@@ -213,7 +204,7 @@ fn drill_cli_grades_and_keeps_history() {
         ),
     ];
     for (loc, cat, points, mark) in cases {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_etlkit"))
+        let out = crate::common::etlkit()
             .args([
                 "drill",
                 &d.id,
@@ -241,7 +232,7 @@ fn drill_cli_grades_and_keeps_history() {
     let history = std::fs::read_to_string(home.path().join("drill-history.jsonl")).unwrap();
     assert_eq!(history.lines().count(), 3);
     // --focus then prefers a category never attempted.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_etlkit"))
+    let out = crate::common::etlkit()
         .args([
             "drill",
             "--focus",
@@ -266,6 +257,7 @@ fn drill_cli_grades_and_keeps_history() {
 /// and the tool's own diagnosis from it names the answer; `--fresh` records a new one with cProfile.
 #[test]
 fn drill_cli_trains_on_cprofile() {
+    let py = python_or_skip!("drills::drill_cli_trains_on_cprofile");
     let home = tempfile::tempdir().unwrap();
     let d = catalog(&drills_dir())
         .unwrap()
@@ -273,7 +265,7 @@ fn drill_cli_trains_on_cprofile() {
         .find(|d| d.answer.category == "list_as_queue")
         .unwrap();
     for fresh in [false, true] {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_etlkit"));
+        let mut cmd = crate::common::etlkit();
         cmd.args([
             "drill",
             &d.id,
@@ -291,7 +283,7 @@ fn drill_cli_trains_on_cprofile() {
         ])
         .arg(drills_dir())
         .arg("--python")
-        .arg(python())
+        .arg(&py)
         .env("ETLKIT_HOME", home.path());
         if fresh {
             cmd.arg("--fresh");
@@ -339,6 +331,7 @@ fn diagnose_matches_absolute_and_relative_paths() {
 /// harness runs candidates), says so and exits 130.
 #[test]
 fn an_interrupted_drill_leaves_no_script_behind() {
+    let py = python_or_skip!("drills::an_interrupted_drill_leaves_no_script_behind");
     let home = tempfile::tempdir().unwrap();
     let d = catalog(&drills_dir()).unwrap().remove(0);
     // A copy of the drill whose slow.py hangs after writing its pid.
@@ -358,12 +351,12 @@ fn an_interrupted_drill_leaves_no_script_behind() {
         ),
     )
     .unwrap();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_etlkit"))
+    let child = crate::common::etlkit()
         .args(["drill", &d.id, "--no-history", "--answer", "slow.py:1"])
         .args(["--category", "sort_in_loop", "--drills"])
         .arg(&drills)
         .arg("--python")
-        .arg(python())
+        .arg(&py)
         .env("ETLKIT_HOME", home.path())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -400,6 +393,11 @@ fn an_interrupted_drill_leaves_no_script_behind() {
 /// line, from the drill's recorded profile and from a fresh recording; the diagnosis names the drill from them.
 #[test]
 fn drill_cli_trains_on_line_profiler_and_scalene() {
+    let py = python_or_skip!(
+        "drills::drill_cli_trains_on_line_profiler_and_scalene",
+        "line_profiler",
+        "scalene"
+    );
     let home = tempfile::tempdir().unwrap();
     let d = catalog(&drills_dir())
         .unwrap()
@@ -414,7 +412,7 @@ fn drill_cli_trains_on_line_profiler_and_scalene() {
         ("scalene", "Memory by line (Scalene"),
     ] {
         for fresh in [false, true] {
-            let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_etlkit"));
+            let mut cmd = crate::common::etlkit();
             cmd.args([
                 "drill",
                 &d.id,
@@ -432,7 +430,7 @@ fn drill_cli_trains_on_line_profiler_and_scalene() {
             ])
             .arg(drills_dir())
             .arg("--python")
-            .arg(python())
+            .arg(&py)
             .env("ETLKIT_HOME", home.path());
             if fresh {
                 cmd.arg("--fresh");

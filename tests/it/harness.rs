@@ -8,27 +8,13 @@ use etlkit::generate::{generate, GenerateOptions};
 use etlkit::harness::{self, report, runner, CheckOptions, Limit, Profiler, Verdict};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    crate::common::root()
         .join("tests/fixtures/harness")
         .join(name)
 }
 
-/// The project's venv python (with py-spy) when scripts/setup made it, else python3 without a profiler.
-fn python() -> (PathBuf, Profiler) {
-    let venv = std::env::var_os("ETLKIT_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(&std::env::var_os("HOME").unwrap()).join(".cache/etlkit-venv")
-        });
-    if venv.join("bin/py-spy").is_file() {
-        (venv.join("bin/python"), Profiler::PySpy)
-    } else {
-        ("python3".into(), Profiler::None)
-    }
-}
-
 /// A small dirty dataset with the reference outputs in DATA/.reference (where the test doubles read them).
-fn setup(dir: &Path) -> CheckOptions {
+fn setup(dir: &Path, py: PathBuf) -> CheckOptions {
     let data = dir.join("data");
     generate(&GenerateOptions {
         out: Some(data.clone()),
@@ -40,9 +26,8 @@ fn setup(dir: &Path) -> CheckOptions {
     .unwrap();
     harness::reference(&data, &data.join(".reference")).unwrap();
     let mut o = CheckOptions::new(&data);
-    let (py, profiler) = python();
     o.python = py;
-    o.profiler = profiler;
+    o.profiler = Profiler::PySpy;
     o.reference = Some(data.join(".reference"));
     o.limits.wall = Duration::from_secs(60);
     o
@@ -60,15 +45,16 @@ fn check(opts: &CheckOptions, name: &str, work: &Path) -> harness::CheckResult {
 
 #[test]
 fn verdicts_for_good_and_bad_candidates() {
+    let py = python_or_skip!("harness::verdicts_for_good_and_bad_candidates", "py-spy");
     let t = tempfile::tempdir().unwrap();
-    let mut opts = setup(t.path());
+    let mut opts = setup(t.path(), py);
     let w = t.path();
 
     let good = check(&opts, "copy_reference.py", w);
     assert_eq!(good.verdict, Verdict::Correct, "{}", good.render());
     assert!(good.verification.as_ref().unwrap().ok);
     assert!(good.run.cpu_seconds > 0.0 && good.run.peak_rss_bytes > 1_000_000);
-    if opts.profiler == Profiler::PySpy {
+    {
         let p = good.profile.as_ref().expect("profiled");
         assert!(p.flamegraph.as_ref().is_some_and(|f| f.is_file()), "{p:?}");
         let hot = &p.hot_lines[0];
@@ -124,11 +110,15 @@ fn verdicts_for_good_and_bad_candidates() {
 
 #[test]
 fn a_relative_work_directory_still_finds_the_outputs() {
+    let py = python_or_skip!(
+        "harness::a_relative_work_directory_still_finds_the_outputs",
+        "py-spy"
+    );
     // `scripts/demo` passes `--work out/demo/...`; the solution runs inside that directory, so the harness must
     // hand it an absolute output path (a relative one once sent the outputs to work/work/output: "not written").
     let dir = tempfile::tempdir().unwrap();
-    let opts = setup(dir.path());
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_etlkit"))
+    let opts = setup(dir.path(), py);
+    let out = crate::common::etlkit()
         .current_dir(dir.path())
         .args([
             "check",
@@ -157,8 +147,12 @@ fn a_relative_work_directory_still_finds_the_outputs() {
 
 #[test]
 fn a_forked_child_that_hangs_does_not_survive() {
+    let py = python_or_skip!(
+        "harness::a_forked_child_that_hangs_does_not_survive",
+        "py-spy"
+    );
     let t = tempfile::tempdir().unwrap();
-    let opts = setup(t.path());
+    let opts = setup(t.path(), py);
     let r = check(&opts, "forks_hanging_child.py", t.path());
     // It wrote no outputs: wrong, not hanging the harness, and its child was killed.
     assert_eq!(r.verdict, Verdict::Wrong);
@@ -170,8 +164,12 @@ fn a_forked_child_that_hangs_does_not_survive() {
 
 #[test]
 fn compare_writes_a_report_that_renders_in_a_browser() {
+    let py = python_or_skip!(
+        "harness::compare_writes_a_report_that_renders_in_a_browser",
+        "py-spy"
+    );
     let t = tempfile::tempdir().unwrap();
-    let mut opts = setup(t.path());
+    let mut opts = setup(t.path(), py);
     opts.work = Some(t.path().join("work"));
     // The reference is computed (and timed) here: no `reference` given.
     opts.reference = None;
@@ -241,8 +239,9 @@ fn compare_writes_a_report_that_renders_in_a_browser() {
 /// reference changed by one cent turns the candidate that copies the true outputs into a wrong one.
 #[test]
 fn compare_uses_the_given_reference() {
+    let py = python_or_skip!("harness::compare_uses_the_given_reference", "py-spy");
     let t = tempfile::tempdir().unwrap();
-    let mut opts = setup(t.path());
+    let mut opts = setup(t.path(), py);
     let given = t.path().join("given-reference");
     std::fs::create_dir_all(&given).unwrap();
     let truth = opts.reference.clone().unwrap();
@@ -282,11 +281,15 @@ fn compare_uses_the_given_reference() {
 /// Ctrl-C does not reach: it runs in its own group), says so and exits 130.
 #[test]
 fn an_interrupted_check_leaves_no_candidate_behind() {
+    let py = python_or_skip!(
+        "harness::an_interrupted_check_leaves_no_candidate_behind",
+        "py-spy"
+    );
     let t = tempfile::tempdir().unwrap();
-    let opts = setup(t.path());
+    let opts = setup(t.path(), py);
     for signal in [libc::SIGINT, libc::SIGTERM] {
         let pidfile = t.path().join(format!("candidate-{signal}.pid"));
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_etlkit"))
+        let child = crate::common::etlkit()
             .arg("check")
             .arg(fixture("sleeps.py"))
             .arg("--data")
@@ -351,17 +354,18 @@ pub fn process_alive(pid: i32) -> bool {
 /// what to install.
 #[test]
 fn line_profiler_times_the_solutions_own_lines() {
+    let py = python_or_skip!(
+        "harness::line_profiler_times_the_solutions_own_lines",
+        "py-spy",
+        "line_profiler"
+    );
     let t = tempfile::tempdir().unwrap();
-    let mut opts = setup(t.path());
+    let mut opts = setup(t.path(), py);
     opts.profiler = Profiler::Line;
-    let has_kernprof = std::process::Command::new(&opts.python)
-        .args(["-c", "import kernprof, line_profiler"])
-        .status()
-        .is_ok_and(|s| s.success());
     let r = check(&opts, "copy_in_functions.py", t.path());
     assert_eq!(r.verdict, Verdict::Correct, "{}", r.render());
-    let p = r.profile.as_ref().expect("a profile summary or a note");
-    if has_kernprof {
+    let p = r.profile.as_ref().expect("a profile summary");
+    {
         assert!(p.file.extension().is_some_and(|e| e == "lprof"), "{p:?}");
         let hot = p.hot_lines.first().expect("hot lines");
         assert!(hot.file.ends_with("copy_in_functions.py"), "{p:?}");
@@ -381,11 +385,18 @@ fn line_profiler_times_the_solutions_own_lines() {
                 .is_some_and(|n| n.contains("module level")),
             "{mp:?}"
         );
-    } else {
-        eprintln!(
-            "line_profiler is not in {}: only the fallback is tested",
-            opts.python.display()
-        );
+    }
+    // Without line_profiler in the interpreter (the system's python3, when it lacks it) the run still happens,
+    // unprofiled, with a note saying what to install.
+    let bare = std::process::Command::new("python3")
+        .args(["-c", "import kernprof, line_profiler"])
+        .status()
+        .is_ok_and(|s| !s.success());
+    if bare {
+        opts.python = "python3".into();
+        let r = check(&opts, "copy_in_functions.py", &t.path().join("bare"));
+        assert_eq!(r.verdict, Verdict::Correct, "{}", r.render());
+        let p = r.profile.as_ref().expect("a note");
         assert!(
             p.note
                 .as_deref()

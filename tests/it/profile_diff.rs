@@ -1,22 +1,18 @@
 //! `diff` finds the known regression (nested.py `slow` doubles inner()) in cProfile and py-spy fixtures;
 //! `merge` adds profiles up; the CLI gate exits 1 on a regression and 0 otherwise.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 use etlkit::profile::{self, FrameKind};
 
 fn fx(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    crate::common::root()
         .join("tests/fixtures/profile")
         .join(rel)
 }
 
 fn etlkit(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_etlkit"))
-        .args(args)
-        .output()
-        .unwrap();
+    let out = crate::common::etlkit().args(args).output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -2,39 +2,13 @@
 //! (plain, gzip, zstd, and one with fixable noise, BOMs, CRLF, duplicates and conflicting repeats of an
 //! order id) both write the same `daily_revenue.csv` and `top_customers.csv`, byte for byte, and the same counts.
 //!
-//! Needs the venv of `scripts/setup` (`$ETLKIT_VENV`, default `~/.cache/etlkit-venv`, with `duckdb`); the test
-//! fails when it is missing, unless `ETLKIT_SKIP_PYTHON=1`.
+//! Needs the venv of `scripts/setup` with `duckdb` (the policy of `common::python`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use etlkit::generate::{generate, Compression, DirtKind, GenerateOptions};
 use etlkit::pipeline::{run, PipelineOptions, Summary};
-
-/// The venv's python, checked to import duckdb; `None` (skip) only with `ETLKIT_SKIP_PYTHON=1`.
-fn python() -> Option<PathBuf> {
-    if std::env::var("ETLKIT_SKIP_PYTHON").is_ok_and(|v| v == "1") {
-        eprintln!("pipeline_oracle: skipped (ETLKIT_SKIP_PYTHON=1): the DuckDB oracle was not run");
-        return None;
-    }
-    let venv = std::env::var_os("ETLKIT_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/etlkit-venv")
-        });
-    let py = venv.join("bin/python");
-    let ok = Command::new(&py)
-        .args(["-c", "import duckdb"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        ok,
-        "{} cannot import duckdb: run scripts/setup (it installs scripts/requirements-dev.txt into $ETLKIT_VENV), \
-         or set ETLKIT_SKIP_PYTHON=1 to skip the DuckDB oracle",
-        py.display()
-    );
-    Some(py)
-}
 
 fn dataset(dir: &Path, compression: Compression, dirty_rate: f64, dirt: &str) {
     generate(&GenerateOptions {
@@ -57,7 +31,7 @@ fn agree(py: &Path, data: &Path, work: &Path) -> Summary {
     o.threads = 2;
     o.block_size = 256 << 10;
     let s = run(&o).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/oracle-duckdb.py");
+    let script = crate::common::root().join("scripts/oracle-duckdb.py");
     let r = Command::new(py)
         .arg(&script)
         .arg(data)
@@ -132,7 +106,7 @@ fn agree(py: &Path, data: &Path, work: &Path) -> Summary {
 
 #[test]
 fn duckdb_agrees_on_clean_plain_gzip_and_zstd_datasets() {
-    let Some(py) = python() else { return };
+    let py = python_or_skip!("pipeline_oracle", "duckdb");
     let t = tempfile::tempdir().unwrap();
     for c in [Compression::None, Compression::Gzip, Compression::Zstd] {
         let data = t.path().join(format!("data-{}", c.name()));
@@ -167,7 +141,7 @@ fn plain_line(text: &str, n: usize) -> String {
 /// later one, and a repeat inserted before its original in the same file.
 #[test]
 fn duckdb_agrees_on_fixable_dirt_and_first_occurrence_wins() {
-    let Some(py) = python() else { return };
+    let py = python_or_skip!("pipeline_oracle", "duckdb");
     let t = tempfile::tempdir().unwrap();
     let data = t.path().join("data");
     dataset(

@@ -9,7 +9,7 @@ use etlkit::profile::{self, Format, Profile, CPROFILE_NOTE};
 use serde_json::Value;
 
 fn fixtures(sub: &str, suffix: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+    let dir = crate::common::root()
         .join("tests/fixtures/profile")
         .join(sub);
     let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -273,7 +273,7 @@ fn filters_hide_builtins_and_imports_in_pstats() {
 /// gives, and the per-line hits and times its own text report prints.
 #[test]
 fn lprof_files_match_line_profilers_own_numbers_on_every_version() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/profile/lprof");
+    let root = crate::common::root().join("tests/fixtures/profile/lprof");
     let mut versions: Vec<PathBuf> = std::fs::read_dir(&root)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -381,7 +381,7 @@ fn lprof_files_match_line_profilers_own_numbers_on_every_version() {
 /// with the line.
 #[test]
 fn lprof_text_reports_read_back_to_the_dumps_numbers() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/profile/lprof");
+    let root = crate::common::root().join("tests/fixtures/profile/lprof");
     let mut checked = 0;
     for dir in std::fs::read_dir(&root).unwrap() {
         let dir = dir.unwrap().path();
@@ -449,8 +449,7 @@ fn lprof_text_reports_read_back_to_the_dumps_numbers() {
 /// Truncated and corrupted `.lprof` files are refused with a byte offset, never a panic.
 #[test]
 fn lprof_damage_is_refused_with_an_offset() {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/profile/lprof/5.1.0/prog.lprof");
+    let path = crate::common::root().join("tests/fixtures/profile/lprof/5.1.0/prog.lprof");
     let data = std::fs::read(&path).unwrap();
     for n in 0..data.len() {
         let e = profile::lprof::parse(&data[..n]).unwrap_err();
@@ -477,8 +476,7 @@ fn lprof_damage_is_refused_with_an_offset() {
 /// line with most of its function's time named.
 #[test]
 fn lprof_report_shows_hits_and_time_per_hit() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/profile/lprof/5.1.0/prog_p.lprof");
+    let path = crate::common::root().join("tests/fixtures/profile/lprof/5.1.0/prog_p.lprof");
     let p = profile::load(&path, None).unwrap();
     let r = profile::analyze(&p, &profile::Filters::default(), 3, None);
     assert_eq!(r.line_functions.len(), 3);

@@ -9,7 +9,7 @@ use serde_json::Value;
 const MIB: f64 = 1024.0 * 1024.0;
 
 fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    crate::common::root()
         .join("tests/fixtures/profile")
         .join(rel)
 }

@@ -22,7 +22,7 @@ impl Rng {
 }
 
 fn fixtures() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/profile");
+    let root = crate::common::root().join("tests/fixtures/profile");
     let mut v = Vec::new();
     for sub in ["pstats", "pyspy", "other"] {
         for e in std::fs::read_dir(root.join(sub)).unwrap() {

@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use etlkit::generate::{generate, Compression, GenerateOptions};
 use etlkit::pipeline::{run, PipelineOptions, Summary};
@@ -241,7 +240,7 @@ fn aggregates_equal_a_plain_sequential_oracle() {
 /// Golden outputs for the committed sample dataset; `ETLKIT_BLESS=1` rewrites them.
 #[test]
 fn golden_outputs_for_the_committed_sample() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = crate::common::root();
     let golden = root.join("tests/fixtures/pipeline/sample-expected");
     let t = tempfile::tempdir().unwrap();
     let s = pipeline(&root.join("datasets/orders/sample"), t.path(), 2, 8 << 20);
@@ -262,10 +261,7 @@ fn golden_outputs_for_the_committed_sample() {
 }
 
 fn bin(args: &[&str]) -> (i32, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_etlkit"))
-        .args(args)
-        .output()
-        .unwrap();
+    let o = crate::common::etlkit().args(args).output().unwrap();
     (
         o.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&o.stderr).into_owned(),
@@ -406,7 +402,7 @@ const HEADER: &str =
 /// `DIR/d` with the committed sample's dimension tables and an empty `orders/`: for hand-made order files.
 fn sample_dims(dir: &Path) -> PathBuf {
     let data = dir.join("d");
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/orders/sample");
+    let sample = crate::common::root().join("datasets/orders/sample");
     std::fs::create_dir_all(data.join("orders")).unwrap();
     for dim in ["customers.csv", "products.csv", "fx_rates.csv"] {
         std::fs::copy(sample.join(dim), data.join(dim)).unwrap();
@@ -587,7 +583,7 @@ fn the_first_error_in_input_order_is_reported() {
 #[test]
 fn a_zero_block_size_still_reads() {
     let t = tempfile::tempdir().unwrap();
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/orders/sample");
+    let sample = crate::common::root().join("datasets/orders/sample");
     let whole = pipeline(&sample, &t.path().join("whole"), 2, 8 << 20);
     for mmap in [true, false] {
         let mut o = PipelineOptions::new(&sample, t.path().join("zero"));

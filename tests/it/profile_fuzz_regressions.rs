@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use etlkit::profile::{self, export, export::ExportFormat, Filters, Format, Profile};
 
 fn regressions() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/profile/fuzz");
+    let dir = crate::common::root().join("tests/fixtures/profile/fuzz");
     let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -68,7 +68,7 @@ fn weights_too_large_for_inferno_are_refused_not_wrapped() {
     // Found by the folded and speedscope targets: inferno adds counts in a u64, so a total past 2^63
     // panicked with overflow checks and drew nonsense ("all (4 samples)", 125%) without them.
     for name in ["folded-huge-counts.folded", "speedscope-huge-weights.json"] {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        let path = crate::common::root()
             .join("tests/fixtures/profile/fuzz")
             .join(name);
         let p = profile::load(&path, None).unwrap();

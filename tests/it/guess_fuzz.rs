@@ -304,7 +304,7 @@ fn guess_fuzz() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(6);
     let t = tempfile::tempdir().unwrap();
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/orders/sample");
+    let sample = crate::common::root().join("datasets/orders/sample");
     let (mut runs, mut rereads, mut errs, mut with_rereads) = (0u64, 0u64, 0u64, 0u64);
     for case in 0..cases {
         let mut r = Rng(seed.wrapping_mul(1_000_003).wrapping_add(case));

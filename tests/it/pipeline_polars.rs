@@ -1,6 +1,5 @@
 //! `etlkit pipeline --engine polars` against the csv engine: identical reports on clean data, the documented
 //! differences on dirty data (exercises/etl_10gb/README.md, "The polars engine"), and the Parquet copies.
-#![cfg(feature = "polars")]
 
 use std::collections::BTreeMap;
 use std::path::Path;

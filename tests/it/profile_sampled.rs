@@ -11,7 +11,7 @@ use etlkit::profile::{
 use serde_json::Value;
 
 fn dir(sub: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    crate::common::root()
         .join("tests/fixtures/profile")
         .join(sub)
 }
@@ -320,7 +320,7 @@ fn svg_flamegraphs_name_the_hot_functions() {
             &["parse_lines", "calcular_größe", "fib"][..],
         ),
     ] {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        let path = crate::common::root()
             .join("tests/fixtures/profile")
             .join(file);
         let p = profile::load(&path, None).unwrap();

@@ -8,7 +8,7 @@ use std::process::Command;
 use etlkit::generate::{generate, Compression, DirtKind, GenerateOptions, Manifest, Shard};
 
 fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_etlkit"))
+    crate::common::etlkit()
 }
 
 fn opts(out: &Path, rows: u64, files: u64, rate: f64, threads: usize) -> GenerateOptions {
@@ -714,7 +714,7 @@ fn completions_are_generated() {
 /// `ETLKIT_BLESS=1 cargo test --test generate committed_sample` rewrites it.
 #[test]
 fn committed_sample_is_reproduced() {
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/orders/sample");
+    let sample = crate::common::root().join("datasets/orders/sample");
     let t = tempfile::tempdir().unwrap();
     let fresh = t.path().join("sample");
     let sample_opts = |out: &Path| GenerateOptions {
