@@ -8,6 +8,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use super::Drill;
+use crate::harness::profiler::{Kind, Recording};
 use crate::harness::runner::{self, Limits, RunSpec};
 use crate::profile::view::{self, Filters};
 use crate::{Error, Result};
@@ -47,13 +48,15 @@ pub fn drills_dir(given: Option<&Path>) -> PathBuf {
 }
 
 /// Runs `program args` in `cwd` as the harness runs candidates (its own process group, killed when `cancel` is
-/// set or after ten minutes); returns (wall seconds, stdout). A failed run is an [`Error::Program`] named `what`.
+/// set or after ten minutes; `on_start` gets its pid); returns (wall seconds, stdout). A failed run is an
+/// [`Error::Program`] named `what`.
 fn run_child(
     what: &str,
     program: &Path,
     args: Vec<OsString>,
     cwd: &Path,
     cancel: &AtomicBool,
+    on_start: impl FnOnce(i32),
 ) -> Result<(f64, Vec<u8>)> {
     let logs = tempfile::Builder::new()
         .prefix("etlkit-drill-")
@@ -73,7 +76,7 @@ fn run_child(
         cpu: None,
         output: None,
     };
-    let r = runner::run_cancellable(&spec, &limits, Some(cancel), |_| {})?;
+    let r = runner::run_cancellable(&spec, &limits, Some(cancel), on_start)?;
     if !r.success() {
         return Err(Error::Program {
             program: what.to_string(),
@@ -97,7 +100,7 @@ fn run_child(
 pub fn time_script(python: &Path, script: &Path, cancel: &AtomicBool) -> Result<(f64, Vec<u8>)> {
     let cwd = script.parent().unwrap_or(Path::new("."));
     let what = script.display().to_string();
-    run_child(&what, python, vec![script.into()], cwd, cancel)
+    run_child(&what, python, vec![script.into()], cwd, cancel, |_| {})
 }
 
 /// The profile of the drill's slow.py to train on: the recorded one for `profiler`, or unless `fresh` is
@@ -120,120 +123,48 @@ pub fn profile_of(
             return Ok(p);
         }
     }
-    let tmp = |ext: &str| {
-        std::env::temp_dir().join(format!(
-            "etlkit-drill-{}-{}.{ext}",
-            d.id,
-            std::process::id()
-        ))
+    let (kind, name) = match profiler {
+        DrillProfiler::Pyspy => (Kind::PySpy, "py-spy"),
+        DrillProfiler::Cprofile => (Kind::Cprofile, "cProfile"),
+        DrillProfiler::Line => (Kind::Line, "line_profiler"),
+        DrillProfiler::Scalene => (Kind::Scalene, "Scalene"),
     };
-    // The profilers that run as Python modules: (name, module and arguments, output, what to install).
-    let module_run = match profiler {
-        DrillProfiler::Cprofile => {
-            let out = tmp("pstats");
-            Some((
-                "cProfile",
-                vec!["cProfile".into(), "-o".into(), out.clone().into()],
-                out,
-                "it is part of Python",
-            ))
-        }
-        DrillProfiler::Line => {
-            let out = tmp("lprof");
-            Some((
-                "line_profiler",
-                vec![
-                    "kernprof".into(),
-                    "-l".into(),
-                    "-p".into(),
-                    "slow.py".into(),
-                    "-o".into(),
-                    out.clone().into(),
-                ],
-                out,
-                "`pip install line_profiler` (4.1 or later)",
-            ))
-        }
-        DrillProfiler::Scalene => {
-            // (Scalene names its output `.json` whatever it is given.)
-            let out = tmp("json");
-            Some((
-                "Scalene",
-                vec![
-                    "scalene".into(),
-                    "run".into(),
-                    "--no-stacks".into(),
-                    "-o".into(),
-                    out.clone().into(),
-                ],
-                out,
-                "`pip install scalene`",
-            ))
-        }
-        DrillProfiler::Pyspy => None,
-    };
-    if let Some((name, module_args, out, install)) = module_run {
-        // Run in the drill's folder with a relative script name, so the profile names `slow.py` as py-spy does.
-        let mut argv: Vec<OsString> = vec!["-m".into()];
-        argv.extend(module_args);
-        argv.push("slow.py".into());
-        match run_child(name, python, argv, &d.dir, cancel) {
-            Err(Error::Program { message, .. }) => {
-                return Err(Error::Program {
-                    program: name.to_string(),
-                    message: format!(
-                        "could not record {} with {} ({install}): {message}",
-                        d.slow().display(),
-                        python.display()
-                    ),
-                })
-            }
-            Err(e) => return Err(e),
-            Ok(_) => {}
-        }
-        if !out.is_file() {
-            return Err(Error::Program {
-                program: name.to_string(),
-                message: format!("wrote no profile for {}", d.slow().display()),
-            });
-        }
-        return Ok(out);
+    let dir = tempfile::Builder::new()
+        .prefix("etlkit-drill-")
+        .tempdir()
+        .map_err(|e| Error::io(std::env::temp_dir(), e))?
+        .keep();
+    // Run in the drill's folder with a relative script name, so every profiler names the file `slow.py`.
+    let mut rec = Recording::new(kind, python, Path::new("slow.py"), &dir);
+    if let Some(note) = &rec.note {
+        return Err(Error::Program {
+            program: name.to_string(),
+            message: format!("{note}; or train on the drill's recorded profile"),
+        });
     }
-    let spy = crate::harness::py_spy_next_to(python).ok_or_else(|| Error::Program {
-        program: "py-spy".into(),
-        message: format!(
-            "not found next to {} or on PATH: `pip install py-spy`, or train on the drill's recorded profile",
-            python.display()
-        ),
-    })?;
-    let out = tmp("txt");
-    let mut spy_args: Vec<OsString> = ["record", "--format", "raw", "--rate", "200", "-o"]
-        .into_iter()
-        .map(OsString::from)
-        .collect();
-    spy_args.extend([
-        out.clone().into(),
-        "--".into(),
-        python.into(),
-        d.slow().into(),
-    ]);
-    match run_child("py-spy", &spy, spy_args, &d.dir, cancel) {
+    let mut argv = rec.python_args.clone();
+    argv.push("slow.py".into());
+    match run_child(name, python, argv, &d.dir, cancel, |pid| rec.attach(pid)) {
         Err(Error::Program { message, .. }) => {
             return Err(Error::Program {
-                program: "py-spy".into(),
-                message: format!("could not record {}: {message}; if ptrace is not permitted run as root or train on the recorded profile", d.slow().display()),
+                program: name.to_string(),
+                message: format!(
+                    "could not record {} with {}: {message}",
+                    d.slow().display(),
+                    python.display()
+                ),
             })
         }
         Err(e) => return Err(e),
         Ok(_) => {}
     }
-    if !out.is_file() {
-        return Err(Error::Program {
-            program: "py-spy".into(),
-            message: format!("wrote no profile for {}", d.slow().display()),
-        });
-    }
-    Ok(out)
+    rec.finish().ok_or_else(|| Error::Program {
+        program: name.to_string(),
+        message: rec
+            .note
+            .clone()
+            .unwrap_or_else(|| format!("wrote no profile for {}", d.slow().display())),
+    })
 }
 
 /// The drill's program as `slow.py`, however the profiler spelled its path (Scalene writes it absolute).

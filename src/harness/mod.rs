@@ -4,6 +4,7 @@
 //! The contract for a candidate: `python solution.py INPUT_DIR OUTPUT_DIR` writes the exercise's outputs
 //! (`exercises/etl_10gb/README.md`).
 
+pub mod profiler;
 pub mod report;
 pub mod runner;
 pub mod verify;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+pub use profiler::py_spy_next_to;
 pub use runner::{Limit, Limits, RunOutcome};
 pub use verify::Verification;
 
@@ -285,19 +287,6 @@ fn reference_cancellable(
     pipeline::run(&opts)
 }
 
-/// py-spy beside `python` (a venv's), else on `PATH`.
-pub fn py_spy_next_to(python: &Path) -> Option<PathBuf> {
-    let beside = python.parent().map(|d| d.join("py-spy"));
-    if let Some(p) = beside.filter(|p| p.is_file()) {
-        return Some(p);
-    }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join("py-spy"))
-            .find(|p| p.is_file())
-    })
-}
-
 fn source_line(solution_dir: &Path, file: &str, line: u32) -> Option<String> {
     let candidates = [PathBuf::from(file), solution_dir.join(file)];
     let path = candidates.iter().find(|p| p.is_file())?;
@@ -401,60 +390,17 @@ pub fn check_with_reference(
         data.clone().into(),
         out.clone().into(),
     ];
-    let mut note = None;
-    let mut profile_path = None;
-    let spy = match opts.profiler {
-        Profiler::PySpy => {
-            let spy = py_spy_next_to(&opts.python);
-            if spy.is_none() {
-                note = Some(format!(
-                    "py-spy not found next to {} or on PATH: install it (`pip install py-spy`) or profile with cProfile",
-                    opts.python.display()
-                ));
-            }
-            spy
-        }
-        _ => None,
+    let kind = match opts.profiler {
+        Profiler::PySpy => Some(profiler::Kind::PySpy),
+        Profiler::Cprofile => Some(profiler::Kind::Cprofile),
+        Profiler::Line => Some(profiler::Kind::Line),
+        Profiler::None => None,
     };
-    let mut args = Vec::new();
-    if opts.profiler == Profiler::Cprofile {
-        let p = work.join("profile.pstats");
-        args.extend([
-            "-m".into(),
-            "cProfile".into(),
-            "-o".into(),
-            p.clone().into(),
-        ]);
-        profile_path = Some(p);
-    }
-    if opts.profiler == Profiler::Line {
-        // kernprof must be importable, or the run would fail for a reason that is not the solution's.
-        let has_kernprof = std::process::Command::new(&opts.python)
-            .args(["-c", "import kernprof, line_profiler"])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if has_kernprof {
-            let p = work.join("profile.lprof");
-            args.extend([
-                "-m".into(),
-                "kernprof".into(),
-                "-l".into(),
-                "-p".into(),
-                solution.clone().into(),
-                "-o".into(),
-                p.clone().into(),
-            ]);
-            profile_path = Some(p);
-        } else {
-            note = Some(format!(
-                "line_profiler not found in {}: install it (`pip install line_profiler`) or profile with py-spy",
-                opts.python.display()
-            ));
-        }
-    }
+    let mut recording = kind.map(|k| profiler::Recording::new(k, &opts.python, &solution, work));
+    let mut args: Vec<OsString> = recording
+        .as_ref()
+        .map(|r| r.python_args.clone())
+        .unwrap_or_default();
     args.extend(script_args);
     let spec = runner::RunSpec {
         program: opts.python.clone(),
@@ -464,86 +410,17 @@ pub fn check_with_reference(
         env: vec![("PYTHONUNBUFFERED".into(), "1".into())],
         logs: None,
     };
-    // py-spy attaches to the running program (rather than launching it) so that the runner owns the program:
-    // its exit status and rusage are the program's, and its process group holds only the program's processes.
-    let spy_out = work.join("profile.raw.txt");
-    let spy_log = work.join("py-spy.log");
-    let mut spy_child = None;
     let run = runner::run_cancellable(&spec, &opts.limits, opts.cancel.as_deref(), |pid| {
-        if let Some(spy) = &spy {
-            let log = std::fs::File::create(&spy_log).ok();
-            let mut cmd = std::process::Command::new(spy);
-            cmd.args([
-                "record",
-                "--format",
-                "raw",
-                "--subprocesses",
-                "--rate",
-                "100",
-                "--nonblocking",
-                "-o",
-            ])
-            .arg(&spy_out)
-            .arg("--pid")
-            .arg(pid.to_string())
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null());
-            if let Some(log) = log {
-                cmd.stderr(log);
-            }
-            spy_child = cmd.spawn().ok();
+        if let Some(r) = recording.as_mut() {
+            r.attach(pid);
         }
     });
-    let run = match run {
-        Ok(r) => r,
-        Err(e) => {
-            // Interrupted or failed: the profiler goes too.
-            if let Some(mut child) = spy_child {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
-            return Err(e);
-        }
+    // Interrupted or failed: the profiler goes too (dropping the recording stops it).
+    let run = run?;
+    let (profile_path, note) = match recording.as_mut() {
+        Some(r) => (r.finish(), r.note.clone()),
+        None => (None, None),
     };
-    if let Some(mut child) = spy_child {
-        // py-spy writes its profile once every process it follows is gone; give it a moment, then stop it.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(s)) => break Some(s),
-                Ok(None) if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(std::time::Duration::from_millis(20))
-                }
-                _ => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break None;
-                }
-            }
-        };
-        if spy_out.is_file() {
-            profile_path = Some(spy_out.clone());
-        } else {
-            let log = std::fs::read_to_string(&spy_log).unwrap_or_default();
-            let lower = log.to_lowercase();
-            note = Some(
-                if lower.contains("permission")
-                    || lower.contains("not permitted")
-                    || lower.contains("ptrace")
-                {
-                    "py-spy could not attach (ptrace not permitted): run as root, or `sudo sysctl kernel.yama.ptrace_scope=0`, or profile with cProfile".to_string()
-                } else {
-                    format!(
-                        "py-spy wrote no profile ({}): {}",
-                        status.map_or("stopped".into(), |s| s.to_string()),
-                        log.lines()
-                            .last()
-                            .unwrap_or("the program may have ended before it attached")
-                    )
-                },
-            );
-        }
-    }
     let verdict = if run.limit.is_some() {
         Verdict::OverLimit
     } else if !run.success() {
