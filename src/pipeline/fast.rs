@@ -491,8 +491,9 @@ pub fn record(data: &[u8], start: usize, fx: &FxTable) -> Option<Fast> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::dims;
     use crate::pipeline::records::Records;
-    use crate::pipeline::{check, dims};
+    use crate::pipeline::worker::check;
 
     /// Runs the fast path and the general reader + `check` on the record at `start`: whenever the fast path
     /// takes a record, the general path must accept it with the same values, end and line count. Returns

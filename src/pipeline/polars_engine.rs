@@ -17,8 +17,9 @@ use std::time::Instant;
 use polars::prelude::*;
 
 use super::dims::{self, Dimensions};
+use super::output::write_temp;
 use super::rules::{self, RejectKind, STATUSES};
-use super::{input, write_temp, PipelineOptions, Summary, RAW_LIMIT, TOP_CUSTOMERS};
+use super::{input, PipelineOptions, Summary, RAW_LIMIT, TOP_CUSTOMERS};
 use crate::generate::scenario::ORDER_COLUMNS;
 use crate::{Error, Result};
 
@@ -885,7 +886,7 @@ pub fn run(opts: &PipelineOptions) -> Result<Summary> {
         rereads: 0,
         reread_bytes: 0,
     };
-    super::finish_summary(opts, started, s)
+    super::output::finish_summary(opts, started, s)
 }
 
 /// Tail rejects were cut off before polars read the file, so they are not in its row count.
