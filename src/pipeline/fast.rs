@@ -7,7 +7,7 @@
 //! the rules in order and name the reject. So the fast path must never accept what `check` would reject, and
 //! must compute the same values: the tests run both on every record of dirty datasets and compare.
 
-use super::records::closing_quote;
+use super::quotes::quoted_notes;
 #[cfg(target_arch = "x86_64")]
 use super::records::masks16;
 use super::rules::{self, days_from_civil_0_9999};
@@ -301,21 +301,6 @@ fn unquoted_end(data: &[u8], i: usize) -> Option<(usize, bool)> {
         let nl = i + memchr::memchr3(b'\n', b',', b'"', &data[i..])?;
         (data[nl] == b'\n').then(|| (nl, data[i..nl].is_ascii()))
     }
-}
-
-/// A quoted last field at `i` (a quote), then `\n` or `\r\n`.
-#[inline(never)]
-fn quoted_notes(data: &[u8], i: usize) -> Option<(usize, usize)> {
-    let (close, newlines, ascii) = closing_quote(data, i + 1)?;
-    let end = match data.get(close + 1..close + 3)? {
-        [b'\n', _] => close + 2,
-        b"\r\n" => close + 3,
-        _ => return None,
-    };
-    if !ascii && std::str::from_utf8(&data[i + 1..close]).is_err() {
-        return None;
-    }
-    Some((end, newlines))
 }
 
 /// Bytes looked at for the commas of the first nine fields (the longest common record needs 78).

@@ -19,6 +19,7 @@ mod ordered;
 mod output;
 #[cfg(feature = "polars")]
 mod polars_engine;
+mod quotes;
 mod records;
 pub mod rules;
 #[cfg(feature = "pprof")]
@@ -293,7 +294,7 @@ fn stream(
                     // nothing else reads the bytes before the workers. Read or decompressed ones are cut
                     // exactly by `split`.
                     if opts.mmap && input::mappable(path) {
-                        let cut = |b: &[u8]| input::likely_record_end(b, fx);
+                        let cut = |b: &[u8]| quotes::likely_record_end(b, fx);
                         input::split_mapped(
                             i,
                             path,

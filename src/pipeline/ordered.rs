@@ -10,7 +10,8 @@ use indicatif::ProgressBar;
 
 use super::dims::Dimensions;
 use super::fast::FxTable;
-use super::input::{self, Block};
+use super::input::Block;
+use super::quotes;
 use super::totals::{Corrections, Customers, Partial, Seen};
 use super::worker::{process, Output};
 use super::{PipelineOptions, RejectSink, Summary};
@@ -18,7 +19,7 @@ use crate::{Error, Result};
 
 /// The ordered stage: blocks in file order; numbers reject lines, drops repeated order ids.
 ///
-/// The reader guesses where blocks end (`input::likely_record_end`). A block read from a true record start
+/// The reader guesses where blocks end (`quotes::likely_record_end`). A block read from a true record start
 /// proves its guess right or wrong: wrong when its last record is still inside a quoted field at its end
 /// (`Output::unfinished`). Then the next block was read from inside that field: its counts are taken back
 /// (as a duplicate's are), and the stretch from the unfinished record to that block's end is read again here,
@@ -100,7 +101,7 @@ impl Ordered<'_> {
                         let _ = spare_tx.try_send(out);
                         s.rereads += 1;
                         bytes.extend_from_slice(block.bytes());
-                        if !block.last && input::end_of_open_record(block.bytes()).is_none() {
+                        if !block.last && quotes::end_of_open_record(block.bytes()).is_none() {
                             // The unfinished record goes on past this block too (a quote that never closes, or a
                             // long quoted field): keep its bytes and read it once its end has come, not once per
                             // block (that was quadratic).

@@ -114,7 +114,7 @@ fn prescan(file: usize, path: &Path, tmp: &Path) -> Result<FileScan> {
         .read_to_end(&mut data)
         .map_err(|e| Error::io(path, e))?;
     // The last record starts after the last newline outside quotes; the header (first record) is never it.
-    let Some(cut) = input::last_record_end(&data) else {
+    let Some(cut) = super::quotes::last_record_end(&data) else {
         return Ok(FileScan { bytes, tail: None });
     };
     let record = &data[cut..];

@@ -4,6 +4,8 @@
 
 use std::ops::Index;
 
+use super::quotes::closing_quote;
+
 /// Fields kept per record: a valid record has 10; more than this is a field-count error anyway.
 const MAX_FIELDS: usize = 12;
 
@@ -375,47 +377,6 @@ fn quoted_last_field(
     Some((end, items, n))
 }
 
-/// From `p` inside a quoted field: its closing quote (a quote not followed by another one: a doubled quote is a
-/// literal quote), the `\n`s before it, and whether the bytes before it are ASCII; None when the data ends
-/// first. Sixteen bytes at a time, then memchr for the last few.
-#[inline(always)]
-pub(super) fn closing_quote(data: &[u8], mut p: usize) -> Option<(usize, usize, bool)> {
-    let (mut newlines, mut ascii) = (0, true);
-    #[cfg(target_arch = "x86_64")]
-    while p + 16 <= data.len() {
-        let m = masks16(data, p);
-        let s = m.quotes.trailing_zeros();
-        // Bytes before the first quote (all 16 when there is none).
-        let below = if m.quotes == 0 {
-            u32::MAX
-        } else {
-            (1 << s) - 1
-        };
-        newlines += (m.newlines & below).count_ones() as usize;
-        ascii &= m.high & below == 0;
-        if m.quotes == 0 {
-            p += 16;
-            continue;
-        }
-        let q = p + s as usize;
-        if data.get(q + 1) == Some(&b'"') {
-            p = q + 2;
-            continue;
-        }
-        return Some((q, newlines, ascii));
-    }
-    loop {
-        let q = p + memchr::memchr(b'"', data.get(p..)?)?;
-        newlines += memchr::memchr_iter(b'\n', &data[p..q]).count();
-        ascii &= data[p..q].is_ascii();
-        if data.get(q + 1) == Some(&b'"') {
-            p = q + 2;
-        } else {
-            return Some((q, newlines, ascii));
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -460,31 +421,6 @@ mod tests {
                     "start {start}"
                 );
             }
-        }
-    }
-
-    /// The closing-quote scan against a byte loop, from every offset of a text whose doubled quotes, line breaks
-    /// and non-ASCII bytes fall on both sides of the 16-byte steps.
-    #[test]
-    fn closing_quote_agrees_with_a_byte_loop() {
-        let text = "a\"\"b\nc\u{e9}0123456789abc\"\"\"d\n\"\"\"\"x\"tail\n\"\"".as_bytes();
-        let plain = |mut p: usize| {
-            let (mut newlines, mut ascii) = (0, true);
-            while p < text.len() {
-                match text[p] {
-                    b'"' if text.get(p + 1) == Some(&b'"') => p += 2,
-                    b'"' => return Some((p, newlines, ascii)),
-                    b => {
-                        newlines += (b == b'\n') as usize;
-                        ascii &= b.is_ascii();
-                        p += 1;
-                    }
-                }
-            }
-            None
-        };
-        for p in 0..=text.len() {
-            assert_eq!(closing_quote(text, p), plain(p), "from {p}");
         }
     }
 

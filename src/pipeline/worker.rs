@@ -5,7 +5,8 @@ use std::path::Path;
 
 use super::dims::Dimensions;
 use super::fast::{self, Clean, Fast, FxTable};
-use super::input::{self, Block};
+use super::input::Block;
+use super::quotes;
 use super::records::{Fields, Records};
 use super::rules::{self, RejectKind};
 use super::totals::{Customers, Partial, Valid};
@@ -130,7 +131,7 @@ pub(super) fn process(
         };
         let (start, end) = (rec.start, rec.end);
         let raw = &data[start..end];
-        if rec.last && !block.last && input::ends_in_quotes(raw) {
+        if rec.last && !block.last && quotes::ends_in_quotes(raw) {
             out.unfinished = Some(start);
             break;
         }
@@ -218,7 +219,7 @@ pub(super) fn check(
     use RejectKind::*;
     if tail {
         // End of file inside a quoted field (quotes read as csv-core reads them).
-        if input::ends_in_quotes(raw) {
+        if quotes::ends_in_quotes(raw) {
             return Err((UnterminatedQuote, ""));
         }
         if cut_short && rec.len() != 10 {
