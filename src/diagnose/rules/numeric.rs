@@ -88,14 +88,26 @@ pub fn element_loop(s: &Site) -> Option<Hit> {
             // ... or, in a loop over zipped values or an array (its items are numbers), what the loop carries
             // from pass to pass: a filter's state updated from the items.
             let carried = !l.iter.starts_with("range(");
-            super::common::targets(l)
-                .into_iter()
+            let targets = super::common::targets(l);
+            // ... or, in a loop over indexes, a value the body reads at the index (`lat = radians(lats[i])`):
+            // the element under another name.
+            let indexed = |a: &str| {
+                !carried
+                    && s.src.bindings(a).iter().any(|b| {
+                        targets
+                            .iter()
+                            .any(|t| *t != "_" && b.contains(&format!("[{t}]")))
+                    })
+            };
+            targets
+                .iter()
+                .copied()
                 .chain(
                     l.assigned
                         .iter()
-                        .filter(|_| carried)
                         .map(|a| a.as_str())
-                        .filter(|a| a.chars().all(|c| c.is_alphanumeric() || c == '_')),
+                        .filter(|a| a.chars().all(|c| c.is_alphanumeric() || c == '_'))
+                        .filter(|a| carried || indexed(a)),
                 )
                 .any(|v| v != "_" && super::common::uses_ident(&ctx.text, v))
         });
@@ -340,6 +352,15 @@ def run(points, xs):
         assert!(element_loop(&site(&s, 4).called_from(&[8])).is_some());
         // Near miss: counting is not arithmetic on the elements.
         assert!(element_loop(&site(&s, 5).called_from(&[8])).is_none());
+    }
+
+    /// In a loop over indexes, a value read at the index under another name (`lat = radians(lats[i])`) is the
+    /// element, in an inner loop too. Near miss: a name drawn afresh each pass (`x = rng.random()`).
+    #[test]
+    fn element_under_another_name() {
+        let s = src("import math\ndef metrics(lats, parks, rng):\n    d = 0.0\n    for i in range(1, len(lats)):\n        lat = math.radians(lats[i])\n        x = rng.random()\n        for plat, pcos in parks:\n            a = math.sin(lat - plat) ** 2 + pcos\n            b = math.sin(x) ** 2 + pcos\n    return d\n");
+        assert!(element_loop(&site(&s, 8)).is_some());
+        assert!(element_loop(&site(&s, 9)).is_none());
     }
 
     #[test]
