@@ -99,7 +99,7 @@ categories! {
         "Use processes (ProcessPoolExecutor / multiprocessing) for CPU-bound Python, threads only for I/O.",
         "with ProcessPoolExecutor() as pool:\n    results = list(pool.map(work, chunks))";
     SequentialIo = "sequential_io", "sequential blocking I/O",
-        "Overlap the waits: a ThreadPoolExecutor or asyncio.gather over the requests.",
+        "Make fewer round trips where the other side allows it (one query `WHERE id IN (...)` per chunk, a bulk endpoint), else overlap the waits: a ThreadPoolExecutor or asyncio.gather over the requests.",
         "with ThreadPoolExecutor(16) as pool:\n    bodies = list(pool.map(fetch, urls))";
     ExceptionsControlFlow = "exceptions_control_flow", "exception-driven control flow in a hot loop",
         "Test instead of raising: dict.get / `in` / str.isdigit(), so the common path raises nothing.",
