@@ -60,6 +60,7 @@ pub mod generate;
 pub mod harness;
 pub mod pipeline;
 pub mod profile;
+pub mod schema;
 pub mod size;
 
 pub use error::{Error, Result};

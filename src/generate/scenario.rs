@@ -14,29 +14,7 @@ use rand_pcg::Pcg64Mcg;
 use super::dirt::DirtKind;
 use super::text::*;
 
-/// Header of the fact table.
-pub const ORDER_COLUMNS: [&str; 10] = [
-    "order_id",
-    "customer_id",
-    "product_id",
-    "quantity",
-    "unit_price",
-    "discount_pct",
-    "currency",
-    "order_ts",
-    "status",
-    "notes",
-];
-pub const CUSTOMER_COLUMNS: [&str; 6] = [
-    "customer_id",
-    "name",
-    "email",
-    "country",
-    "segment",
-    "signup_date",
-];
-pub const PRODUCT_COLUMNS: [&str; 4] = ["product_id", "name", "category", "unit_price"];
-pub const FX_COLUMNS: [&str; 2] = ["currency", "usd_per_unit"];
+pub use crate::schema::{CUSTOMER_COLUMNS, FX_COLUMNS, ORDER_COLUMNS, PRODUCT_COLUMNS};
 
 /// Days of sign-up history before the order date range.
 const SIGNUP_HISTORY_DAYS: i64 = 1095;

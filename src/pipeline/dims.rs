@@ -11,7 +11,7 @@ use std::sync::Arc;
 use super::input;
 use super::records::{Fields, Records};
 use super::rules::{parse_rate_micros, parse_uint, trim};
-use crate::{Error, Result};
+use crate::{schema, Error, Result};
 
 /// Maps ids to (dense index, attribute): a plain vector when ids are dense enough, a hash map otherwise. The
 /// attribute (a customer's country, a product's category) sits beside the index so that a join costs one
@@ -285,15 +285,8 @@ pub fn load(dir: &Path) -> Result<Dimensions> {
     let mut country_ids = [u16::MAX; 26 * 26];
     let cust = read_table(
         dir,
-        "customers",
-        &[
-            "customer_id",
-            "name",
-            "email",
-            "country",
-            "segment",
-            "signup_date",
-        ],
+        schema::CUSTOMERS,
+        &schema::CUSTOMER_COLUMNS,
         |p, rec| {
             customer_ids.push(id_field(p, rec, 0)?);
             names.push_str(text_field(p, rec, 1)?);
@@ -319,18 +312,13 @@ pub fn load(dir: &Path) -> Result<Dimensions> {
     let mut product_ids = Vec::new();
     let mut product_category = Vec::new();
     let mut categories = Interner::default();
-    let prod = read_table(
-        dir,
-        "products",
-        &["product_id", "name", "category", "unit_price"],
-        |p, rec| {
-            product_ids.push(id_field(p, rec, 0)?);
-            product_category.push(categories.intern(text_field(p, rec, 2)?.trim()));
-            Ok(())
-        },
-    )?;
+    let prod = read_table(dir, schema::PRODUCTS, &schema::PRODUCT_COLUMNS, |p, rec| {
+        product_ids.push(id_field(p, rec, 0)?);
+        product_category.push(categories.intern(text_field(p, rec, 2)?.trim()));
+        Ok(())
+    })?;
     let mut fx = Vec::new();
-    read_table(dir, "fx_rates", &["currency", "usd_per_unit"], |p, rec| {
+    read_table(dir, schema::FX_RATES, &schema::FX_COLUMNS, |p, rec| {
         let code = text_field(p, rec, 0)?.trim().to_ascii_uppercase();
         let rate = parse_rate_micros(&rec[1]).ok_or_else(|| {
             bad(

@@ -180,7 +180,7 @@ fn run_csv(opts: &PipelineOptions) -> Result<Summary> {
     let rejects_file = File::create(&rejects_tmp).map_err(|e| Error::io(&rejects_tmp, e))?;
     let mut rejects = csv::Writer::from_writer(BufWriter::with_capacity(1 << 20, rejects_file));
     rejects
-        .write_record(["file", "line", "byte_offset", "column", "kind", "raw"])
+        .write_record(crate::schema::REJECTS_COLUMNS)
         .map_err(io_csv(&rejects_tmp))?;
     let mut summary = Summary {
         engine: "csv".into(),

@@ -100,7 +100,7 @@ pub(super) fn write_outputs(opts: &PipelineOptions, dims: &Dimensions, t: &Total
     daily.sort_unstable_by_key(|g| g.0);
     let path = opts.out.join("daily_revenue.csv");
     write_temp(&path, |w| {
-        writeln!(w, "date,country,category,orders,units,revenue_usd_cents")?;
+        writeln!(w, "{}", crate::schema::DAILY_REVENUE_COLUMNS.join(","))?;
         for (_, date, country, category, (orders, units, cents)) in &daily {
             writeln!(w, "{date},{country},{category},{orders},{units},{cents}")?;
         }
@@ -124,15 +124,8 @@ pub(super) fn write_outputs(opts: &PipelineOptions, dims: &Dimensions, t: &Total
     let path = opts.out.join("top_customers.csv");
     let mut buf = csv::Writer::from_writer(Vec::new());
     let err = io_csv(&path);
-    buf.write_record([
-        "rank",
-        "customer_id",
-        "name",
-        "country",
-        "orders",
-        "revenue_usd_cents",
-    ])
-    .map_err(&err)?;
+    buf.write_record(crate::schema::TOP_CUSTOMERS_COLUMNS)
+        .map_err(&err)?;
     for (rank, &i) in top.iter().enumerate() {
         let i = i as usize;
         buf.write_record([

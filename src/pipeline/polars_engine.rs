@@ -821,7 +821,7 @@ pub fn run(opts: &PipelineOptions) -> Result<Summary> {
         path: rejects_path.clone(),
         message: e.to_string(),
     };
-    w.write_record(["file", "line", "byte_offset", "column", "kind", "raw"])
+    w.write_record(crate::schema::REJECTS_COLUMNS)
         .map_err(csv_err)?;
     for r in &rejects {
         let (line, offset) = r.position.map_or((String::new(), String::new()), |(l, o)| {

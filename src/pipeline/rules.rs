@@ -49,15 +49,7 @@ impl RejectKind {
     }
 }
 
-/// Order statuses, in the order of their index.
-pub const STATUSES: [&str; 6] = [
-    "placed",
-    "paid",
-    "shipped",
-    "delivered",
-    "cancelled",
-    "returned",
-];
+pub use crate::schema::STATUSES;
 pub const CANCELLED: u8 = 4;
 
 /// An unsigned decimal integer: one or more ASCII digits, nothing else, at most 18 digits.
