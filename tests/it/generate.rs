@@ -155,14 +155,7 @@ fn read_defects(dir: &Path) -> HashMap<(String, u64, String), Defect> {
     out
 }
 
-const STATUSES: [&str; 6] = [
-    "placed",
-    "paid",
-    "shipped",
-    "delivered",
-    "cancelled",
-    "returned",
-];
+use etlkit::schema::STATUSES;
 const CURRENCIES: [&str; 12] = [
     "USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "SEK", "INR", "BRL", "PLN", "MXN",
 ];
