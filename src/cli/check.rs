@@ -88,6 +88,13 @@ pub struct CompareArgs {
     /// Directory for report.html, report.json and the flamegraphs.
     #[arg(long, default_value = "etlkit-report")]
     report: PathBuf,
+    /// Timed runs of each solution after the checked one (unprofiled, in turns); more than one ranks by the
+    /// median and shows the spread.
+    #[arg(long, default_value_t = 1)]
+    runs: usize,
+    /// Untimed runs of each solution before the timed ones.
+    #[arg(long, default_value_t = 0)]
+    warmup: usize,
 }
 
 pub fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
@@ -105,7 +112,9 @@ pub fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn run_compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
-    let c = harness::compare(&args.solutions, &args.limits.options())?;
+    let mut opts = args.limits.options();
+    (opts.runs, opts.warmup) = (args.runs, args.warmup);
+    let c = harness::compare(&args.solutions, &opts)?;
     let html = report::write_html(&c, &args.report)?;
     if args.limits.json {
         println!("{}", serde_json::to_string_pretty(&c)?);

@@ -7,6 +7,7 @@
 pub mod profiler;
 pub mod report;
 pub mod runner;
+pub mod timing;
 pub mod verify;
 
 use std::ffi::OsString;
@@ -85,6 +86,12 @@ pub struct CheckOptions {
     /// Set to stop early (Ctrl-C): the running solution's process group is killed and the call fails with
     /// [`Error::Interrupted`].
     pub cancel: Option<Arc<AtomicBool>>,
+    /// `compare`: timed runs of each solution after the checked one (unprofiled, taken in turns so that
+    /// drift hits every solution alike); with more than one, rows show the median and the spread and are
+    /// ranked by the median. 1: the checked run's time alone.
+    pub runs: usize,
+    /// `compare`: untimed runs of each solution before the timed ones (warm caches).
+    pub warmup: usize,
 }
 
 impl CheckOptions {
@@ -99,6 +106,8 @@ impl CheckOptions {
             top: 8,
             diagnose: false,
             cancel: None,
+            runs: 1,
+            warmup: 0,
         }
     }
 }
@@ -481,6 +490,38 @@ pub fn check_with_reference(
     })
 }
 
+/// `opts.warmup` untimed rounds, then `opts.runs` timed ones; each round runs every solution once, in turn
+/// (drift over time then hits all of them alike). Unprofiled; a solution whose checked run was not correct is
+/// not run again. The wall times go into each row's `timing`.
+fn repeat_runs(
+    solutions: &[PathBuf],
+    opts: &CheckOptions,
+    reference_dir: &Path,
+    root: &Path,
+    rows: &mut [CompareRow],
+) -> Result<()> {
+    let mut quiet = opts.clone();
+    quiet.profiler = Profiler::None;
+    quiet.diagnose = false;
+    let mut walls: Vec<Vec<f64>> = vec![Vec::new(); solutions.len()];
+    for round in 0..opts.warmup + opts.runs.max(1) {
+        for (i, s) in solutions.iter().enumerate() {
+            if rows[i].verdict != Verdict::Correct {
+                continue;
+            }
+            let work = root.join(format!("{:02}-repeat", i + 1));
+            let r = check_with_reference(s, &quiet, reference_dir, &work)?;
+            if round >= opts.warmup && r.verdict == Verdict::Correct {
+                walls[i].push(r.run.wall_seconds);
+            }
+        }
+    }
+    for (row, w) in rows.iter_mut().zip(walls) {
+        row.timing = timing::Timing::new(w);
+    }
+    Ok(())
+}
+
 /// Working directory for runs: `opts.work` or a fresh temp dir (kept, so outputs and profiles can be read).
 fn work_root(opts: &CheckOptions) -> Result<PathBuf> {
     match &opts.work {
@@ -534,6 +575,8 @@ pub struct CompareRow {
     /// False for reference outputs that were given rather than computed (no figures of their own).
     pub timed: bool,
     pub flamegraph: Option<PathBuf>,
+    /// The timed runs (with more than one run per solution); `wall_seconds` is then their median.
+    pub timing: Option<timing::Timing>,
 }
 
 /// The result of `compare`.
@@ -569,6 +612,7 @@ pub fn compare(solutions: &[PathBuf], opts: &CheckOptions) -> Result<Comparison>
                 ratio_to_reference: 0.0,
                 flamegraph: None,
                 timed: false,
+                timing: None,
             };
             (dir.clone(), row)
         }
@@ -589,6 +633,7 @@ pub fn compare(solutions: &[PathBuf], opts: &CheckOptions) -> Result<Comparison>
                 ratio_to_reference: 1.0,
                 flamegraph: None,
                 timed: true,
+                timing: None,
             };
             (dir, row)
         }
@@ -622,8 +667,27 @@ pub fn compare(solutions: &[PathBuf], opts: &CheckOptions) -> Result<Comparison>
             },
             flamegraph: r.profile.as_ref().and_then(|p| p.flamegraph.clone()),
             timed: true,
+            timing: None,
         });
         results.push(r);
+    }
+    if opts.runs > 1 || opts.warmup > 0 {
+        repeat_runs(solutions, opts, &reference_dir, &root, &mut rows[1..])?;
+        for row in &mut rows[1..] {
+            if let Some(t) = &row.timing {
+                row.wall_seconds = t.median;
+                row.mb_per_s = input as f64 / 1e6 / t.median.max(1e-9);
+                if ref_wall > 0.0 {
+                    row.ratio_to_reference = t.median / ref_wall;
+                }
+            }
+        }
+        // Ranked: correct solutions by median time, then the others.
+        rows[1..].sort_by(|a, b| {
+            (a.verdict != Verdict::Correct, a.wall_seconds)
+                .partial_cmp(&(b.verdict != Verdict::Correct, b.wall_seconds))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
     }
     Ok(Comparison {
         data: opts.data.clone(),

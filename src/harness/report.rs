@@ -10,16 +10,19 @@ use crate::{Error, Result};
 /// The comparison table for a terminal.
 pub fn table(c: &Comparison) -> String {
     let mut s = String::new();
+    let repeated = c.rows.iter().any(|r| r.timing.is_some());
+    let wall = if repeated { "median s ± sd" } else { "wall s" };
+    let w = if repeated { 14 } else { 9 };
     let _ = writeln!(
         s,
-        "{:<32} {:<10} {:>9} {:>9} {:>9} {:>10} {:>9}",
-        "solution", "verdict", "wall s", "CPU s", "MB/s", "peak MB", "x ref"
+        "{:<32} {:<10} {:>w$} {:>9} {:>9} {:>10} {:>9}",
+        "solution", "verdict", wall, "CPU s", "MB/s", "peak MB", "x ref"
     );
     for r in &c.rows {
         let f = figures(r);
         let _ = writeln!(
             s,
-            "{:<32} {:<10} {:>9} {:>9} {:>9} {:>10} {:>9}",
+            "{:<32} {:<10} {:>w$} {:>9} {:>9} {:>10} {:>9}",
             truncate(&r.name, 32),
             r.verdict.label(),
             f[0],
@@ -28,6 +31,17 @@ pub fn table(c: &Comparison) -> String {
             f[3],
             f[4]
         );
+    }
+    for r in &c.rows {
+        if let Some(t) = r.timing.as_ref().filter(|t| t.noisy()) {
+            let _ = writeln!(
+                s,
+                "note: {}'s {} runs spread {:.0}% around the median: the machine is noisy, the order may not hold",
+                r.name,
+                t.runs.len(),
+                100.0 * t.spread()
+            );
+        }
     }
     s
 }
@@ -39,7 +53,10 @@ fn figures(r: &super::CompareRow) -> [String; 5] {
         return std::array::from_fn(|_| "-".to_string());
     }
     [
-        format!("{:.2}", r.wall_seconds),
+        match &r.timing {
+            Some(t) => format!("{:.2} ± {:.2}", t.median, t.sd),
+            None => format!("{:.2}", r.wall_seconds),
+        },
         format!("{:.2}", r.cpu_seconds),
         format!("{:.1}", r.mb_per_s),
         format!("{:.0}", r.peak_rss_bytes as f64 / 1e6),

@@ -405,3 +405,39 @@ fn line_profiler_times_the_solutions_own_lines() {
         );
     }
 }
+
+/// `runs`/`warmup`: every correct solution is run again in turns, unprofiled; its row shows the median of the
+/// timed runs (min <= median, the spread beside it) and the correct solutions rank first by median. A wrong
+/// solution is not run again.
+#[test]
+fn compare_times_several_runs_and_ranks_by_median() {
+    let py = python_or_skip!(
+        "harness::compare_times_several_runs_and_ranks_by_median",
+        "py-spy"
+    );
+    let t = tempfile::tempdir().unwrap();
+    let mut opts = setup(t.path(), py);
+    opts.profiler = Profiler::None;
+    (opts.runs, opts.warmup) = (3, 1);
+    opts.work = Some(t.path().join("work"));
+    let c = harness::compare(
+        &[fixture("wrong_cents.py"), fixture("copy_reference.py")],
+        &opts,
+    )
+    .unwrap();
+    assert_eq!(c.rows.len(), 3);
+    let good = &c.rows[1];
+    assert!(good.name.contains("copy_reference"), "{:?}", c.rows);
+    let timing = good.timing.as_ref().expect("timed runs");
+    assert_eq!(timing.runs.len(), 3);
+    assert!(timing.min <= timing.median && timing.median == good.wall_seconds);
+    assert!(timing.runs.iter().all(|&w| w > 0.0));
+    let bad = &c.rows[2];
+    assert_eq!(bad.verdict, Verdict::Wrong);
+    assert!(bad.timing.is_none());
+    let table = report::table(&c);
+    assert!(
+        table.contains("median s ± sd") && table.contains(" ± "),
+        "{table}"
+    );
+}
