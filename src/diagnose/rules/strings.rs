@@ -41,21 +41,31 @@ fn string_container(s: &Site, target: &str) -> bool {
     })
 }
 
-/// A call to a function of the program that returns a string or bytes (`self.make_bytes(text)`, by what the
-/// function's `return` statements hold).
-fn returns_string(s: &Site, call: &str) -> bool {
-    let call = call.trim();
-    let Some((callee, _)) = call.split_once('(') else {
-        return false;
-    };
-    let name = callee.rsplit('.').next().unwrap_or(callee).trim();
-    call.ends_with(')')
-        && !name.is_empty()
-        && name.chars().all(|c| c.is_alphanumeric() || c == '_')
+/// The function of the program that a callee names (`self.make_bytes`) returns a string or bytes, by what its
+/// `return` statements hold.
+fn returns_string(s: &Site, callee: &str) -> bool {
+    let name = callee.rsplit('.').next().unwrap_or(callee);
+    !name.is_empty()
         && s.src.returns_of(name).iter().any(|r| {
             let r = r.trim();
             stringy_binding(r) || stringy_value(r)
         })
+}
+
+/// A call, the whole value, of a function of the program that returns a string or bytes
+/// (`self.make_bytes(text)`).
+fn string_call(s: &Site, call: &str) -> bool {
+    let call = call.trim();
+    let Some((callee, _)) = call.split_once('(') else {
+        return false;
+    };
+    let callee = callee.trim();
+    call.ends_with(')')
+        && callee
+            .rsplit('.')
+            .next()
+            .is_some_and(|n| n.chars().all(|c| c.is_alphanumeric() || c == '_'))
+        && returns_string(s, callee)
 }
 
 /// A value that is a name bound to a string, or to the result of a function of the program that returns one.
@@ -65,16 +75,8 @@ fn stringy_name(s: &Site, value: &str) -> bool {
         return false;
     }
     s.src.bindings(v).iter().any(|b| {
-        stringy_binding(b) || {
-            let callee = b.split('(').next().unwrap_or("").trim();
-            let name = callee.rsplit('.').next().unwrap_or(callee);
-            b.contains('(')
-                && !name.is_empty()
-                && s.src.returns_of(name).iter().any(|r| {
-                    let r = r.trim();
-                    stringy_binding(r) || stringy_value(r)
-                })
-        }
+        stringy_binding(b)
+            || (b.contains('(') && returns_string(s, b.split('(').next().unwrap_or("").trim()))
     })
 }
 
@@ -118,11 +120,11 @@ pub fn augmented(s: &Site) -> Option<Hit> {
         }
         if bound
             .iter()
-            .any(|b| stringy_binding(b) || returns_string(s, b))
+            .any(|b| stringy_binding(b) || string_call(s, b))
             || stringy_value(value)
             || string_container(s, target)
             || stringy_name(s, value)
-            || returns_string(s, value)
+            || string_call(s, value)
         {
             // CPython appends in place to a `str` held only by a function's own local variable: linear, not
             // quadratic. Attributes, entries, closure and global variables and `bytes` are copied every time.
