@@ -8,8 +8,9 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use super::Drill;
+use crate::diagnose::Category;
 use crate::harness::profiler::{Kind, Recording};
-use crate::harness::runner::{self, Limits, RunSpec};
+use crate::harness::runner::{self, Limits, RunOutcome, RunSpec};
 use crate::profile::view::{self, Filters};
 use crate::{Error, Result};
 
@@ -47,17 +48,48 @@ pub fn drills_dir(given: Option<&Path>) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("exercises/drills")
 }
 
+/// One run of a program for a drill: what the runner measured and everything it printed.
+pub(crate) struct ScriptRun {
+    pub outcome: RunOutcome,
+    pub stdout: Vec<u8>,
+}
+
+impl ScriptRun {
+    /// Why the run failed (exit status or the limit that stopped it, and the end of its stderr), if it did.
+    pub fn failure(&self) -> Option<String> {
+        let r = &self.outcome;
+        if r.success() {
+            return None;
+        }
+        let how = match (r.limit, r.exit_code, r.signal) {
+            (Some(l), ..) => format!("stopped at its {} limit", l.name()),
+            (None, Some(c), _) => format!("exit {c}"),
+            (None, None, Some(s)) => format!("killed by signal {s}"),
+            _ => "killed".to_string(),
+        };
+        let err = r.stderr_tail.trim();
+        Some(if err.is_empty() {
+            how
+        } else {
+            // The last lines hold the exception.
+            let last: Vec<&str> = err.lines().rev().take(6).collect();
+            let last: Vec<&str> = last.into_iter().rev().collect();
+            format!("{how}: {}", last.join("\n"))
+        })
+    }
+}
+
 /// Runs `program args` in `cwd` as the harness runs candidates (its own process group, killed when `cancel` is
-/// set or after ten minutes; `on_start` gets its pid); returns (wall seconds, stdout). A failed run is an
-/// [`Error::Program`] named `what`.
-fn run_child(
-    what: &str,
+/// set or after `wall`; `on_start` gets its pid), with `env` added. A program that fails is not an error here.
+pub(crate) fn run_script(
     program: &Path,
     args: Vec<OsString>,
     cwd: &Path,
+    env: Vec<(OsString, OsString)>,
+    wall: Duration,
     cancel: &AtomicBool,
     on_start: impl FnOnce(i32),
-) -> Result<(f64, Vec<u8>)> {
+) -> Result<ScriptRun> {
     let logs = tempfile::Builder::new()
         .prefix("etlkit-drill-")
         .tempdir()
@@ -67,33 +99,47 @@ fn run_child(
         args,
         cwd: cwd.to_path_buf(),
         output_dir: logs.path().to_path_buf(),
-        env: vec![],
+        env,
         logs: Some(logs.path().to_path_buf()),
     };
     let limits = Limits {
-        wall: Duration::from_secs(600),
+        wall,
         memory: None,
         cpu: None,
         output: None,
     };
-    let r = runner::run_cancellable(&spec, &limits, Some(cancel), on_start)?;
-    if !r.success() {
+    let outcome = runner::run_cancellable(&spec, &limits, Some(cancel), on_start)?;
+    let stdout = std::fs::read(logs.path().join("stdout.txt"))
+        .map_err(|e| Error::io(logs.path().join("stdout.txt"), e))?;
+    Ok(ScriptRun { outcome, stdout })
+}
+
+/// [`run_script`] with no extra environment and ten minutes at most; returns (wall seconds, stdout). A failed
+/// run is an [`Error::Program`] named `what`.
+fn run_child(
+    what: &str,
+    program: &Path,
+    args: Vec<OsString>,
+    cwd: &Path,
+    cancel: &AtomicBool,
+    on_start: impl FnOnce(i32),
+) -> Result<(f64, Vec<u8>)> {
+    let r = run_script(
+        program,
+        args,
+        cwd,
+        vec![],
+        Duration::from_secs(600),
+        cancel,
+        on_start,
+    )?;
+    if let Some(why) = r.failure() {
         return Err(Error::Program {
             program: what.to_string(),
-            message: format!(
-                "{} failed ({}): {}",
-                program.display(),
-                r.limit.map_or_else(
-                    || r.exit_code.map_or("killed".into(), |c| format!("exit {c}")),
-                    |l| format!("{} limit", l.name())
-                ),
-                r.stderr_tail.trim()
-            ),
+            message: format!("{} failed ({why})", program.display()),
         });
     }
-    let out = std::fs::read(logs.path().join("stdout.txt"))
-        .map_err(|e| Error::io(logs.path().join("stdout.txt"), e))?;
-    Ok((r.wall_seconds, out))
+    Ok((r.outcome.wall_seconds, r.stdout))
 }
 
 /// Runs a script with `python` in the script's folder; returns (wall seconds, stdout).
@@ -123,34 +169,67 @@ pub fn profile_of(
             return Ok(p);
         }
     }
-    let (kind, name) = match profiler {
-        DrillProfiler::Pyspy => (Kind::PySpy, "py-spy"),
-        DrillProfiler::Cprofile => (Kind::Cprofile, "cProfile"),
-        DrillProfiler::Line => (Kind::Line, "line_profiler"),
-        DrillProfiler::Scalene => (Kind::Scalene, "Scalene"),
+    let kind = match profiler {
+        DrillProfiler::Pyspy => Kind::PySpy,
+        DrillProfiler::Cprofile => Kind::Cprofile,
+        DrillProfiler::Line => Kind::Line,
+        DrillProfiler::Scalene => Kind::Scalene,
+    };
+    let waits = matches!(
+        d.category(),
+        Some(Category::SequentialIo | Category::GilBoundThreads)
+    );
+    record(
+        kind,
+        python,
+        &d.slow(),
+        waits,
+        "; or train on the drill's recorded profile",
+        cancel,
+    )
+}
+
+/// Records a profile of `script` run by `python` in the script's folder under its plain name (so every profiler
+/// names the file as the source does), into a new temporary folder; `waits`: the bottleneck may be waiting, so
+/// py-spy samples idle threads too. A missing profiler's note ends with `otherwise`.
+pub(crate) fn record(
+    kind: Kind,
+    python: &Path,
+    script: &Path,
+    waits: bool,
+    otherwise: &str,
+    cancel: &AtomicBool,
+) -> Result<PathBuf> {
+    let name = match kind {
+        Kind::PySpy => "py-spy",
+        Kind::Cprofile => "cProfile",
+        Kind::Line => "line_profiler",
+        Kind::Scalene => "Scalene",
     };
     let dir = tempfile::Builder::new()
         .prefix("etlkit-drill-")
         .tempdir()
         .map_err(|e| Error::io(std::env::temp_dir(), e))?
         .keep();
-    // Run in the drill's folder with a relative script name, so every profiler names the file `slow.py`.
-    let mut rec = Recording::new(kind, python, Path::new("slow.py"), &dir);
+    let cwd = script.parent().unwrap_or(Path::new("."));
+    let file = PathBuf::from(script.file_name().unwrap_or_default());
+    let mut rec = Recording::new(kind, python, &file, &dir);
+    rec.idle = waits;
     if let Some(note) = &rec.note {
         return Err(Error::Program {
             program: name.to_string(),
-            message: format!("{note}; or train on the drill's recorded profile"),
+            message: format!("{note}{otherwise}"),
         });
     }
     let mut argv = rec.python_args.clone();
-    argv.push("slow.py".into());
-    match run_child(name, python, argv, &d.dir, cancel, |pid| rec.attach(pid)) {
+    argv.push(file.into());
+    match run_child(name, python, argv, cwd, cancel, |pid| rec.attach(pid)) {
         Err(Error::Program { message, .. }) => {
             return Err(Error::Program {
                 program: name.to_string(),
                 message: format!(
                     "could not record {} with {}: {message}",
-                    d.slow().display(),
+                    script.display(),
                     python.display()
                 ),
             })
@@ -163,7 +242,7 @@ pub fn profile_of(
         message: rec
             .note
             .clone()
-            .unwrap_or_else(|| format!("wrote no profile for {}", d.slow().display())),
+            .unwrap_or_else(|| format!("wrote no profile for {}", script.display())),
     })
 }
 

@@ -2,6 +2,7 @@
 //! with `README.md` (the story), `slow.py`, `fast.py`, `answer.toml` and optionally a recorded
 //! `profile.raw.txt` (py-spy). The learner sees the profile, names the place and the kind, and is graded.
 
+pub mod fix;
 pub mod flow;
 
 use std::collections::BTreeMap;
@@ -239,7 +240,8 @@ pub fn history_path() -> PathBuf {
     base.join("drill-history.jsonl")
 }
 
-pub fn record(path: &Path, attempt: &Attempt) -> Result<()> {
+/// Appends one line of JSON (an [`Attempt`], a [`fix::FixAttempt`]) to a history file.
+pub fn record(path: &Path, attempt: &impl Serialize) -> Result<()> {
     use std::io::Write;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -253,7 +255,8 @@ pub fn record(path: &Path, attempt: &Attempt) -> Result<()> {
     writeln!(f, "{line}").map_err(|e| Error::io(path, e))
 }
 
-pub fn load_history(path: &Path) -> Vec<Attempt> {
+/// The entries of a history file (lines that do not parse are skipped: a history is a convenience).
+pub fn load_history<T: serde::de::DeserializeOwned>(path: &Path) -> Vec<T> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
@@ -439,7 +442,7 @@ mod tests {
             },
         )
         .unwrap();
-        let h = load_history(&path);
+        let h: Vec<Attempt> = load_history(&path);
         assert_eq!(h.len(), 1);
         assert_eq!(stats(&h)["nested_loop_join"], (1, 1, 1));
         // The never-tried category comes first.

@@ -58,6 +58,9 @@ pub struct Recording {
     pub output: PathBuf,
     /// Why the run will not be profiled (the profiler is missing), or why it was not once it ended.
     pub note: Option<String>,
+    /// py-spy also samples threads that wait (`--idle`): for programs whose bottleneck is waiting, on I/O or
+    /// for the GIL.
+    pub idle: bool,
     spy: Option<PathBuf>,
     spy_log: PathBuf,
     child: Option<Child>,
@@ -79,6 +82,7 @@ impl Recording {
             python_args: Vec::new(),
             output: output.clone(),
             note: None,
+            idle: false,
             spy: None,
             spy_log: dir.join("py-spy.log"),
             child: None,
@@ -166,6 +170,7 @@ impl Recording {
         .arg(&self.output)
         .arg("--pid")
         .arg(pid.to_string())
+        .args(self.idle.then_some("--idle"))
         .stdin(Stdio::null())
         .stdout(Stdio::null());
         if let Some(log) = log {

@@ -77,6 +77,9 @@ pub struct RunOutcome {
     /// Peak resident memory of the whole process group (sampled every 50 ms), at least the largest single
     /// process's own peak.
     pub peak_rss_bytes: u64,
+    /// The most threads one process of the group ran at once (sampled with the memory): with the CPU time, it
+    /// tells threads that share one core (the GIL) from a program that uses several.
+    pub peak_threads: u32,
     /// Processes of the group still alive when the program ended, that the runner killed.
     pub killed_leftovers: usize,
     pub stdout_tail: String,
@@ -95,6 +98,7 @@ struct ProcStat {
     pgrp: i32,
     cpu_ticks: u64,
     rss_pages: u64,
+    threads: u32,
 }
 
 fn read_stat(pid: &str) -> Option<ProcStat> {
@@ -106,12 +110,14 @@ fn read_stat(pid: &str) -> Option<ProcStat> {
     // The command name is in parentheses and may hold spaces: the fields start after the last ')'.
     let rest = &text[text.rfind(')')? + 2..];
     let f: Vec<&str> = rest.split_whitespace().collect();
-    // Field numbers of proc(5), minus 3: state(3) ppid(4) pgrp(5) ... utime(14) stime(15) ... rss(24).
+    // Field numbers of proc(5), minus 3: state(3) ppid(4) pgrp(5) ... utime(14) stime(15) ... num_threads(20)
+    // ... rss(24).
     Some(ProcStat {
         pid: pid.to_string(),
         pgrp: f.get(2)?.parse().ok()?,
         cpu_ticks: f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?,
         rss_pages: f.get(21)?.parse().ok()?,
+        threads: f.get(17)?.parse().ok()?,
     })
 }
 
@@ -263,6 +269,7 @@ pub fn run_cancellable(
     // SAFETY: as above.
     let page = (unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).max(1) as u64;
     let mut peak_rss = 0u64;
+    let mut peak_threads = 0u32;
     let mut limit_hit = None;
     let mut status = 0i32;
     // SAFETY: rusage is plain old data, zero is a valid value.
@@ -291,6 +298,7 @@ pub fn run_cancellable(
         // samples). wait4's ru_maxrss is not used: Linux carries the parent's RSS at fork into it.
         let hwm = members.iter().map(|m| peak_of(&m.pid)).max().unwrap_or(0);
         peak_rss = peak_rss.max(rss).max(hwm);
+        peak_threads = peak_threads.max(members.iter().map(|m| m.threads).max().unwrap_or(0));
         if limit_hit.is_none() {
             if started.elapsed() > limits.wall {
                 limit_hit = Some(Limit::Wall);
@@ -351,6 +359,7 @@ pub fn run_cancellable(
         wall_seconds: wall,
         cpu_seconds: tv(usage.ru_utime) + tv(usage.ru_stime),
         peak_rss_bytes: peak_rss,
+        peak_threads,
         killed_leftovers: leftovers,
         stdout_tail: tail(&out_path, 4000),
         stderr_tail: tail(&err_path, 4000),

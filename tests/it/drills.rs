@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use etlkit::diagnose::diagnose;
+use etlkit::drill::fix::SEED_VAR;
 use etlkit::drill::{catalog, Mark};
 use etlkit::harness::runner::{self, Limits, RunSpec};
 
@@ -90,8 +91,8 @@ fn diagnose_refuses_bad_input() {
     assert!(e.is_err(), "an empty profile is refused");
 }
 
-/// fast.py prints the same as slow.py and is faster (a generous ratio, not a tight timing); for the memory
-/// drills it peaks lower.
+/// fast.py prints the same as slow.py, on the drill's input and on a second one (`DRILL_SEED`, which must change
+/// what they print), and is faster (a generous ratio, not a tight timing); for the memory drills it peaks lower.
 #[test]
 fn every_fix_keeps_the_output_and_is_faster() {
     let py = python_or_skip!(
@@ -108,20 +109,21 @@ fn every_fix_keeps_the_output_and_is_faster() {
     };
     let mut failures = Vec::new();
     for d in &drills {
-        let run = |script: PathBuf| {
+        let run_with = |script: PathBuf, env: Vec<(std::ffi::OsString, std::ffi::OsString)>| {
             let work = tempfile::tempdir().unwrap();
             let spec = RunSpec {
                 program: py.clone(),
                 args: vec![script.into()],
                 cwd: work.path().to_path_buf(),
                 output_dir: work.path().to_path_buf(),
-                env: vec![],
+                env,
                 logs: None,
             };
             let r = runner::run(&spec, &limits, |_| {}).unwrap();
             let out = std::fs::read(work.path().join("stdout.txt")).unwrap();
             (r, out)
         };
+        let run = |script: PathBuf| run_with(script, vec![]);
         let (slow, slow_out) = run(d.slow());
         let (fast, fast_out) = run(d.fast());
         if !slow.success() || !fast.success() {
@@ -133,6 +135,16 @@ fn every_fix_keeps_the_output_and_is_faster() {
         }
         if slow_out != fast_out {
             failures.push(format!("{}: outputs differ", d.id));
+        }
+        // The hidden input of `drill --submit`: fast.py must be right on it too, and it must change the output.
+        let hidden = || vec![(SEED_VAR.into(), "987654321".into())];
+        let (_, slow_hidden) = run_with(d.slow(), hidden());
+        let (_, fast_hidden) = run_with(d.fast(), hidden());
+        if slow_hidden != fast_hidden || slow_hidden.is_empty() {
+            failures.push(format!("{}: outputs differ with {SEED_VAR} set", d.id));
+        }
+        if slow_hidden == slow_out {
+            failures.push(format!("{}: {SEED_VAR} does not change the output", d.id));
         }
         let faster = fast.wall_seconds < 0.8 * slow.wall_seconds;
         let smaller = fast.peak_rss_bytes < slow.peak_rss_bytes * 4 / 5;
@@ -379,14 +391,10 @@ fn an_interrupted_drill_leaves_no_script_behind() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
-    let alive = std::fs::read_to_string(format!("/proc/{script}/stat")).is_ok_and(|s| {
-        !s.rsplit(')')
-            .next()
-            .unwrap_or("")
-            .trim_start()
-            .starts_with('Z')
-    });
-    assert!(!alive, "slow.py ({script}) survived");
+    assert!(
+        !crate::common::process_alive(script),
+        "slow.py ({script}) survived"
+    );
 }
 
 /// `etlkit drill --profiler line|scalene`: line_profiler's hits and time per line, Scalene's CPU and memory per

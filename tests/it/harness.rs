@@ -313,7 +313,7 @@ fn an_interrupted_check_leaves_no_candidate_behind() {
         assert_eq!(out.status.code(), Some(130), "signal {signal}: {stderr}");
         assert!(stderr.contains("interrupted"), "{stderr}");
         assert!(
-            !process_alive(candidate),
+            !crate::common::process_alive(candidate),
             "the candidate {candidate} survived"
         );
     }
@@ -336,17 +336,6 @@ pub fn wait_for_pid(path: &Path) -> i32 {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// True while `pid` is a live (not zombie) process.
-pub fn process_alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-        !s.rsplit(')')
-            .next()
-            .unwrap_or("")
-            .trim_start()
-            .starts_with('Z')
-    })
 }
 
 /// `--profiler line`: the solution runs under `kernprof -l -p` (no decorators) and its own lines come back with

@@ -6,6 +6,7 @@
 mod common;
 
 mod drills;
+mod fix;
 mod generate;
 mod guess_fuzz;
 mod harness;

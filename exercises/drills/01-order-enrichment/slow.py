@@ -9,7 +9,7 @@ COUNTRIES = ["DE", "FR", "NL", "PL", "SE", "ES", "IT", "US"]
 
 
 def write_inputs(tmp, n_customers=4000, n_orders=20000):
-    rng = random.Random(7)
+    rng = random.Random(int(os.environ.get("DRILL_SEED", 7)))
     with open(os.path.join(tmp, "customers.csv"), "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["customer_id", "name", "country", "tier"])

@@ -9,7 +9,7 @@ TIMEOUT = 30 * 60
 
 
 def write_events(path, n_events=20000, n_users=1500):
-    rng = random.Random(11)
+    rng = random.Random(int(os.environ.get("DRILL_SEED", 11)))
     ts = 1_700_000_000
     pages = ["/", "/search", "/product", "/cart", "/checkout", "/help"]
     with open(path, "w") as f:

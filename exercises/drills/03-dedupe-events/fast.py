@@ -1,4 +1,5 @@
 """Drop redelivered events (same event id) from a batch and count what remains per type."""
+import os
 import random
 import zlib
 
@@ -6,7 +7,7 @@ TYPES = ["view", "click", "add_to_cart", "purchase", "refund"]
 
 
 def make_batch(n=17000, dup_rate=0.15):
-    rng = random.Random(3)
+    rng = random.Random(int(os.environ.get("DRILL_SEED", 3)))
     batch = []
     for i in range(n):
         event = {"event_id": f"evt-{rng.getrandbits(48):012x}", "type": rng.choice(TYPES),

@@ -1,5 +1,6 @@
 """Build a keyword index of support tickets restricted to a curated vocabulary."""
 import hashlib
+import os
 import random
 import re
 
@@ -40,7 +41,7 @@ def index_tickets(tickets, vocabulary):
 
 
 def main():
-    rng = random.Random(42)
+    rng = random.Random(int(os.environ.get("DRILL_SEED", 42)))
     words = synthetic_words(rng, 9000)
     tickets = make_tickets(rng, words)
     vocabulary = build_vocabulary(words, 6000)

@@ -1,13 +1,14 @@
 """Serialise the product catalogue into one NDJSON bulk-index request body."""
 import hashlib
 import json
+import os
 import random
 
 CATEGORIES = ["garden", "kitchen", "tools", "toys", "books", "outdoor", "audio"]
 
 
 def catalogue(n=7000):
-    rng = random.Random(21)
+    rng = random.Random(int(os.environ.get("DRILL_SEED", 21)))
     for i in range(n):
         yield {
             "sku": f"SKU-{i:07d}",

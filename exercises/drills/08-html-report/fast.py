@@ -1,6 +1,7 @@
 """Render the invoice register as an HTML table."""
 import hashlib
 import html
+import os
 import random
 from functools import lru_cache
 
@@ -26,7 +27,7 @@ class HtmlReport:
 
 
 def invoice_lines(n=11000):
-    rng = random.Random(13)
+    rng = random.Random(int(os.environ.get("DRILL_SEED", 13)))
     customers = [f"Müller & Söhne {i}" if i % 7 == 0 else f"Customer <{i}>" for i in range(300)]
     for i in range(n):
         qty = rng.randint(1, 20)

@@ -1,5 +1,6 @@
 """Revenue per product category in EUR cents, from a CSV of order lines."""
 import io
+import os
 import random
 
 import pandas as pd
@@ -9,7 +10,7 @@ CATEGORIES = ["garden", "kitchen", "tools", "toys", "books", "outdoor", "audio"]
 
 
 def make_csv(n=70000):
-    rng = random.Random(17)
+    rng = random.Random(int(os.environ.get("DRILL_SEED", 17)))
     lines = ["order_id,category,quantity,unit_price_cents,discount_pct,currency"]
     for i in range(n):
         lines.append(f"{i},{rng.choice(CATEGORIES)},{rng.randint(1, 12)},{rng.randrange(99, 50000)},"

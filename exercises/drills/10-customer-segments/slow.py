@@ -1,12 +1,13 @@
 """RFM-style customer segmentation with pandas."""
 import numpy as np
+import os
 import pandas as pd
 
 AS_OF = pd.Timestamp("2025-01-01")
 
 
 def make_orders(n_orders=600000, n_customers=160000):
-    rng = np.random.default_rng(99)
+    rng = np.random.default_rng(int(os.environ.get("DRILL_SEED", 99)))
     regulars = rng.random(n_orders) < 0.4
     customer = np.where(regulars, rng.integers(0, 2000, n_orders), rng.integers(0, n_customers, n_orders))
     ts = AS_OF - pd.to_timedelta(rng.integers(0, 365 * 24 * 3600, n_orders), unit="s")

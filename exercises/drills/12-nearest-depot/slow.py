@@ -2,13 +2,14 @@
 import csv
 import io
 import math
+import os
 import random
 
 EARTH_KM = 6371.0088
 
 
 def make_inputs(n_customers=20000, n_depots=200):
-    rng = random.Random(77)
+    rng = random.Random(int(os.environ.get("DRILL_SEED", 77)))
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["customer_id", "lat", "lon", "parcels"])

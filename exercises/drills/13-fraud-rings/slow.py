@@ -1,9 +1,10 @@
 """Hop distance from known-fraud seed accounts over the shared-attribute link graph."""
+import os
 import random
 from collections import Counter
 
 
-def build_graph(n_accounts=130000, n_links=220000, seed=31):
+def build_graph(n_accounts=130000, n_links=220000, seed=int(os.environ.get("DRILL_SEED", 31))):
     rng = random.Random(seed)
     adjacency = [[] for _ in range(n_accounts)]
     ends = rng.choices(range(n_accounts), k=2 * n_links)

@@ -1,12 +1,13 @@
 """Replay a backlog of payment webhooks in arrival order and report account balances."""
 import hashlib
 import json
+import os
 import random
 from collections import deque
 
 
 def load_backlog(n=160000, n_accounts=500):
-    rng = random.Random(1234)
+    rng = random.Random(int(os.environ.get("DRILL_SEED", 1234)))
     inbox = []
     for i in range(n):
         kind = rng.choice(["payment", "payment", "payment", "refund", "chargeback"])

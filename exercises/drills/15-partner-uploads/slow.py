@@ -9,7 +9,7 @@ PARTNERS = {"acme": ",", "globex": ";", "initech": "|", "umbrella": "\t"}
 
 
 def write_uploads(tmp, rows_per_file=5000):
-    rng = random.Random(9)
+    rng = random.Random(int(os.environ.get("DRILL_SEED", 9)))
     for partner, delim in PARTNERS.items():
         with open(os.path.join(tmp, f"{partner}.txt"), "w", newline="") as f:
             w = csv.writer(f, delimiter=delim)

@@ -1,4 +1,5 @@
 """Categorise card transactions with an ordered table of merchant regex rules (first match wins)."""
+import os
 import random
 import re
 import unicodedata
@@ -48,7 +49,7 @@ def categorize(transactions, rules):
 
 
 def main():
-    rng = random.Random(606)
+    rng = random.Random(int(os.environ.get("DRILL_SEED", 606)))
     merchants = merchant_names(rng, 640)
     rules = load_rules(rng, merchants)
     transactions = []

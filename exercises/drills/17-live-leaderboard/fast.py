@@ -1,9 +1,10 @@
 """Replay scoring events and record every change of the overall leader."""
+import os
 import random
 
 
 def scoring_events(n_events=10000, n_players=800):
-    rng = random.Random(2025)
+    rng = random.Random(int(os.environ.get("DRILL_SEED", 2025)))
     players = [f"player{i:04d}" for i in range(n_players)]
     skill = {p: rng.paretovariate(2.0) for p in players}
     for t in range(n_events):

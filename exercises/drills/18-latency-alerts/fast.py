@@ -2,6 +2,7 @@
 import bisect
 import io
 import json
+import os
 import random
 from collections import Counter, deque
 
@@ -10,7 +11,7 @@ ENDPOINTS = ["/api/cart", "/api/search", "/api/login", "/api/orders", "/static/a
 
 
 def access_log(n=16000):
-    rng = random.Random(404)
+    rng = random.Random(int(os.environ.get("DRILL_SEED", 404)))
     base = {e: rng.uniform(5, 80) for e in ENDPOINTS}
     buf = io.StringIO()
     for i in range(n):

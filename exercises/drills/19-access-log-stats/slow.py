@@ -11,7 +11,7 @@ STATUSES = [200] * 40 + [204, 301, 304, 304, 404, 404, 500, 503]
 
 
 def write_log(path, n_lines=650000):
-    rng = random.Random(1)
+    rng = random.Random(int(os.environ.get("DRILL_SEED", 1)))
     templates = [f'10.0.{rng.randrange(256)}.{rng.randrange(256)} - - [12/Mar/2024:10:{m:02d}:{s:02d} +0000] '
                  f'"GET {rng.choice(PATHS)} HTTP/1.1" {{status}} {{size}} "-" "Mozilla/5.0 (X11; Linux x86_64)"\n'
                  for m in range(60) for s in range(0, 60, 3)]

@@ -11,7 +11,7 @@ FIELDS = ["order_id", "customer_id", "country", "order_date", "sku", "quantity",
 
 
 def write_orders(path, n=220000):
-    rng = random.Random(2)
+    rng = random.Random(int(os.environ.get("DRILL_SEED", 2)))
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(FIELDS)

@@ -9,7 +9,7 @@ BRANDS = ["acme", "globex", "initech", "umbrella", "hooli", "stark"]
 
 
 def make_feed(n=600):
-    rng = random.Random(12)
+    rng = random.Random(int(os.environ.get("DRILL_SEED", 12)))
     words = ["steel", "kettle", "lamp", "desk", "chair", "cable", "drill", "mug", "fan", "plug", "bag", "pen"]
     feed = []
     for i in range(n):

@@ -1,5 +1,6 @@
 """Find near-duplicate product titles (edit distance <= 2 within a brand) with a pool of workers."""
 import hashlib
+import os
 import random
 from concurrent.futures import ThreadPoolExecutor
 from itertools import combinations
@@ -8,7 +9,7 @@ BRANDS = ["acme", "globex", "initech", "umbrella", "hooli", "stark"]
 
 
 def make_feed(n=600):
-    rng = random.Random(12)
+    rng = random.Random(int(os.environ.get("DRILL_SEED", 12)))
     words = ["steel", "kettle", "lamp", "desk", "chair", "cable", "drill", "mug", "fan", "plug", "bag", "pen"]
     feed = []
     for i in range(n):

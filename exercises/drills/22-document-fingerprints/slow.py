@@ -1,5 +1,6 @@
 """Fetch documents with worker threads and compute 64-bit SimHash fingerprints to find near-duplicates."""
 import hashlib
+import os
 import queue
 import random
 import threading
@@ -10,7 +11,7 @@ WORDS = [f"w{i}" for i in range(3000)]
 
 def fetch(doc_id):
     time.sleep(0.002)  # simulated object-store latency
-    rng = random.Random(doc_id % 180)  # some documents share a source text
+    rng = random.Random(int(os.environ.get("DRILL_SEED", 0)) * 1000 + doc_id % 180)  # some documents share a source text
     words = [rng.choice(WORDS) for _ in range(500)]
     words[doc_id % 500] = f"edit{doc_id}"
     return " ".join(words)

@@ -1,5 +1,6 @@
 """Reprice a basket of SKUs through the pricing service's HTTP API."""
 import json
+import os
 import threading
 import time
 import urllib.request
@@ -50,7 +51,8 @@ def reprice(base_url, basket):
 def main():
     server = start_service()
     base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    basket = {f"SKU-{i:05d}": (i % 4) + 1 for i in range(0, 80 * 37, 37)}
+    first = int(os.environ.get("DRILL_SEED", 0))
+    basket = {f"SKU-{i:05d}": (i % 4) + 1 for i in range(first, first + 80 * 37, 37)}
     prices = reprice(base_url, basket)
     total = sum(prices[sku] * qty for sku, qty in basket.items())
     print(f"skus={len(prices)} total_cents={total} max={max(prices.values())} min={min(prices.values())}")

@@ -1,6 +1,7 @@
 """Verify backup blobs: download, decompress, check SHA-256 against the manifest, count records."""
 import hashlib
 import json
+import os
 import random
 import socket
 import socketserver
@@ -10,8 +11,8 @@ import zlib
 
 
 def make_blob(key):
-    rng = random.Random(key)
-    records = [{"id": i, "sku": f"SKU{rng.randrange(10**5)}", "qty": rng.randint(1, 9)} for i in range(500)]
+    rng = random.Random(key + os.environ.get("DRILL_SEED", ""))
+    records = [{"id": i, "sku": f"SKU{rng.randrange(10**5)}", "qty": rng.randint(1, 9)} for i in range(rng.randint(400, 600))]
     return zlib.compress(json.dumps(records).encode(), 6)
 
 

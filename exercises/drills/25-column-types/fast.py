@@ -1,6 +1,7 @@
 """Infer column types of a CSV export by classifying every cell."""
 import csv
 import io
+import os
 import random
 import re
 from collections import Counter
@@ -10,7 +11,7 @@ BOOLS = {"true", "false", "yes", "no"}
 
 
 def make_export(n=60000):
-    rng = random.Random(4)
+    rng = random.Random(int(os.environ.get("DRILL_SEED", 4)))
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["customer", "city", "signup", "last_seen", "score", "active", "segment", "channel", "note"])
@@ -20,7 +21,7 @@ def make_export(n=60000):
                  rng.choice(["true", "false"]), rng.choice(["A", "B", "C", "n/a"]),
                  rng.choice(["web", "app", "store"]), rng.choice(["", "vip", "call back", "moved"])]
                 for i in range(3000)]
-    w.writerows(distinct[i % 3000] for i in range(n))  # exports repeat a lot
+    w.writerows(distinct[i % 3000] for i in range(n - rng.randrange(1000)))  # exports repeat a lot
     return buf.getvalue()
 
 

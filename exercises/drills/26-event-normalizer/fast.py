@@ -1,6 +1,7 @@
 """Normalise partner SDK events to the warehouse schema, filling defaults for missing fields."""
 import hashlib
 import json
+import os
 import random
 
 SCHEMA = {"event_id": None, "user_id": None, "ts": 0, "name": "unknown", "platform": "web", "app_version": "0",
@@ -30,7 +31,7 @@ def normalize(event):
 
 
 def partner_events(n=20000):
-    rng = random.Random(8)
+    rng = random.Random(int(os.environ.get("DRILL_SEED", 8)))
     fields = list(SCHEMA)
     for i in range(n):
         present = [f for f in fields if rng.random() < 0.45] + ["event_id", "name"]

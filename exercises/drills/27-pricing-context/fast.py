@@ -1,5 +1,6 @@
 """Price quote requests against per-customer overrides of the default pricing configuration."""
 import hashlib
+import os
 import random
 
 DEFAULT_CONFIG = {
@@ -38,7 +39,7 @@ def price_requests(requests):
 
 
 def make_requests(n=40000):
-    rng = random.Random(27)
+    rng = random.Random(int(os.environ.get("DRILL_SEED", 27)))
     countries = list(DEFAULT_CONFIG["tax"])
     for _ in range(n):
         yield {"qty": rng.choice([1, 2, 5, 12, 60, 250, 1200]), "unit_cents": rng.randrange(100, 20000),

@@ -1,5 +1,6 @@
 """Apply warehouse transactions to the inventory; a transaction that fails is rolled back entirely."""
 import hashlib
+import os
 import random
 
 
@@ -33,7 +34,7 @@ class Inventory:
 
 
 def transactions(inv, n=1500):
-    rng = random.Random(28)
+    rng = random.Random(int(os.environ.get("DRILL_SEED", 28)))
     skus = list(inv.stock)
     for i in range(n):
         kind = rng.choice(["receipt", "pick", "pick", "transfer"])

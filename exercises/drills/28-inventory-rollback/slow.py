@@ -1,6 +1,7 @@
 """Apply warehouse transactions to the inventory; a transaction that fails is rolled back entirely."""
 import copy
 import hashlib
+import os
 import random
 
 
@@ -32,7 +33,7 @@ class Inventory:
 
 
 def transactions(inv, n=1500):
-    rng = random.Random(28)
+    rng = random.Random(int(os.environ.get("DRILL_SEED", 28)))
     skus = list(inv.stock)
     for i in range(n):
         kind = rng.choice(["receipt", "pick", "pick", "transfer"])

@@ -63,6 +63,17 @@ pub fn python(test: &str, needs: &[&str]) -> Option<PathBuf> {
     Some(py)
 }
 
+/// True while `pid` is a live (not zombie) process.
+pub fn process_alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        !s.rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
 /// [`python`] in a test: the interpreter, or return from the test when Python tests are skipped.
 macro_rules! python_or_skip {
     ($test:expr $(, $need:expr)* $(,)?) => {
