@@ -21,6 +21,41 @@ use rustc_hash::FxHashMap;
 use super::source::SourceFile;
 use crate::profile::{FrameKind, Profile};
 
+/// The line builds a container by iterating an iterator in C with a type call (`list(csv.reader(f))`,
+/// `set(ids)`, `dict(zip(a, b))`): a loop that cProfile records no call for. Not when the iteration is
+/// recorded elsewhere: a generator expression or comprehension (its own code object), `sorted(...)` (a builtin
+/// call of its own), a literal.
+fn builds_from_iterable(text: &str) -> bool {
+    ["list(", "tuple(", "set(", "dict(", "frozenset("]
+        .iter()
+        .any(|ty| {
+            text.match_indices(ty).any(|(i, _)| {
+                let before = text[..i].chars().next_back();
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.') {
+                    return false;
+                }
+                let rest = &text[i + ty.len()..];
+                let mut depth = 1;
+                let end = rest
+                    .char_indices()
+                    .find(|&(_, c)| {
+                        match c {
+                            '(' | '[' | '{' => depth += 1,
+                            ')' | ']' | '}' => depth -= 1,
+                            _ => {}
+                        }
+                        depth == 0
+                    })
+                    .map_or(rest.len(), |(j, _)| j);
+                let arg = rest[..end].trim();
+                !arg.is_empty()
+                    && !arg.contains(" for ")
+                    && !arg.starts_with(['[', '{', '(', '"', '\''])
+                    && !["sorted(", "reversed("].iter().any(|s| arg.starts_with(s))
+            })
+        })
+}
+
 /// A line of a program file: (index into the program's files, 1-based line).
 pub type Loc = (usize, u32);
 
@@ -559,7 +594,13 @@ pub fn from_pstats(
             })
             .collect();
         let max = depth.iter().map(|d| d.1).max().unwrap_or(0);
-        let mut out: Vec<u32> = depth.iter().filter(|d| d.1 == max).map(|d| d.0).collect();
+        // ... and statements that loop in C without a call cProfile records: a type built from an iterable
+        // (`rows = list(csv.reader(f))`, `set(ids)`) runs its iteration as the function's own time.
+        let mut out: Vec<u32> = depth
+            .iter()
+            .filter(|d| d.1 == max || builds_from_iterable(&src.line_text(d.0)))
+            .map(|d| d.0)
+            .collect();
         if out.is_empty() {
             out.push(f.line);
         }
@@ -897,6 +938,23 @@ mod tests {
         };
         assert!(callee_on(5));
         assert!(!callee_on(4));
+    }
+
+    #[test]
+    fn containers_built_by_iterating_in_c() {
+        assert!(builds_from_iterable(
+            "rows = list(csv.reader(io.StringIO(text)))"
+        ));
+        assert!(builds_from_iterable("seen = set(ids)"));
+        assert!(builds_from_iterable("return dict(zip(header, row))"));
+        // Near misses: the iteration is recorded on its own (a generator, sorted), or there is none.
+        assert!(!builds_from_iterable(
+            "funds = tuple(sorted(by_fund.items()))"
+        ));
+        assert!(!builds_from_iterable("xs = list(x * 2 for x in xs)"));
+        assert!(!builds_from_iterable("out = list()"));
+        assert!(!builds_from_iterable("t = tuple([1, 2])"));
+        assert!(!builds_from_iterable("n = self.checklist(rows)"));
     }
 
     #[test]

@@ -139,6 +139,32 @@ fn loops_over_records(src: &SourceFile, l: &crate::diagnose::source::LoopInfo) -
         || src.bindings(l.iter.trim()).iter().any(|b| cursor(b))
 }
 
+/// The header line of a loop over the lines of a text read whole (`data = f.read()`, then `for line in
+/// data.split("\n")`), around the line or on it: the file is held twice at once, as the text and as the list
+/// of its lines.
+fn split_whole_loop(src: &SourceFile, ctx: &LineContext) -> Option<u32> {
+    let read_whole = |name: &str| {
+        src.bindings(name).iter().any(|b| {
+            [".read()", ".read_text()", ".read_bytes()", ".getvalue()"]
+                .iter()
+                .any(|r| b.contains(r))
+        })
+    };
+    ctx.loops
+        .iter()
+        .find(|l| {
+            let it = l.iter.trim();
+            [".splitlines()", ".split(\"\\n\")", ".split('\\n')"]
+                .iter()
+                .any(|m| {
+                    it.strip_suffix(m).is_some_and(|name| {
+                        name.chars().all(|c| c.is_alphanumeric() || c == '_') && read_whole(name)
+                    })
+                })
+        })
+        .map(|l| l.line)
+}
+
 /// How a statement holds a whole file at once: `Some(false)` a list of its lines or records
 /// (`list(csv.reader(f))`, `[parse(r) for r in reader]`), `Some(true)` everything joined into one string.
 fn materialises(src: &SourceFile, ctx: &LineContext, repeated: bool) -> Option<bool> {
@@ -175,12 +201,13 @@ fn materialises(src: &SourceFile, ctx: &LineContext, repeated: bool) -> Option<b
                 || src.bindings(l.iter.trim()).iter().any(|b| file_like(b)))
     }) && (ctx.text.contains("= [")
         || ctx.text.trim_start().starts_with("return ["));
+    let split_whole = split_whole_loop(src, ctx).is_some();
     let joined_big = ctx.calls.iter().any(|c| method(c) == "join")
         && ctx.text.contains(".join(")
         && src.mentions(".split(")
         && ctx.loops.is_empty()
         && !repeated;
-    if listed || comp_over_file || spread {
+    if listed || comp_over_file || spread || split_whole {
         Some(false)
     } else if joined_big {
         Some(true)
@@ -227,6 +254,17 @@ fn buffered(src: &SourceFile, ctx: &LineContext) -> bool {
 /// is the parsing, the cost is holding every result at once).
 pub fn materialise(s: &Site) -> Option<Hit> {
     if let Some(joined) = materialises(s.src, &s.ctx, s.repeated()) {
+        // The body of a loop over a whole text's lines: the place is the loop that splits it.
+        if let Some(at) = split_whole_loop(s.src, &s.ctx).filter(|&l| l != s.ctx.line) {
+            return hit_at(
+                0.75,
+                format!(
+                    "line {at} loops over the lines of a file read whole (`{}`): the text and the list of its lines are both in memory at once",
+                    s.src.line_text(at)
+                ),
+                (s.file, at),
+            );
+        }
         return hit(
             if joined { 0.5 } else { 0.75 },
             format!(
@@ -514,6 +552,18 @@ def run(keys, c):
             h.evidence.contains("at the peak, line 4 holds 90%"),
             "{h:?}"
         );
+    }
+
+    /// The lines of a text read whole, looped over: the file held twice. Near misses: the lines of a text the
+    /// program made; the fields of one line.
+    #[test]
+    fn loop_over_the_lines_of_a_whole_read() {
+        let s = src("def polls(path):\n    with open(path) as f:\n        data = f.read()\n    for line in data.split(\"\\n\"):\n        yield line\ndef report(rows):\n    text = \"\\n\".join(rows)\n    for line in text.splitlines():\n        print(line)\n    for part in data.split(\",\"):\n        print(part)\n");
+        assert!(materialise(&site(&s, 4)).is_some());
+        assert_eq!(materialise(&site(&s, 5)).unwrap().at, Some((0, 4)));
+        assert!(materialise(&site(&s, 8)).is_none());
+        assert!(materialise(&site(&s, 9)).is_none());
+        assert!(materialise(&site(&s, 11)).is_none());
     }
 
     /// `fetchall()` of a whole table loads it; of a query that aggregates (a report) it loads a summary.

@@ -76,7 +76,13 @@ pub fn element_loop(s: &Site) -> Option<Hit> {
         && ["sum(", "fsum("].iter().any(|r| ctx.text.contains(r))
         && products)
         || mapped;
-    if !(index_loop || zip_loop || array_loop || reduction) || !(arithmetic(s) || op_mapped) {
+    // Array elements read at the loop's indexes (`raw[y, x]`) and handed to a function of the program that does
+    // the arithmetic (`v = correct_pixel(float(raw[y, x]), ...)`): element by element, though the operators sit
+    // in the helper.
+    let element_helper = numpy && indexes_elements(ctx) && calls_arithmetic_helper(s);
+    if !(index_loop || zip_loop || array_loop || reduction)
+        || !(arithmetic(s) || op_mapped || element_helper)
+    {
         return None;
     }
     // Element by element: the line works on the loop's item (or index); `for _ in range(n)` only repeats.
@@ -111,7 +117,7 @@ pub fn element_loop(s: &Site) -> Option<Hit> {
                 )
                 .any(|v| v != "_" && super::common::uses_ident(&ctx.text, v))
         });
-    if !(uses_item || mapped) {
+    if !(uses_item || mapped || element_helper) {
         return None;
     }
     // String work and container building are not numeric loops.
@@ -136,6 +142,39 @@ pub fn element_loop(s: &Site) -> Option<Hit> {
             loops_text(ctx)
         ),
     )
+}
+
+/// The line subscripts something with the indexes of the range loops around it, all of them in order
+/// (`a[i]`, `img[y, x]`, `m[i][j]`).
+fn indexes_elements(ctx: &crate::diagnose::source::LineContext) -> bool {
+    let idx: Vec<&str> = ctx
+        .loops
+        .iter()
+        .filter(|l| l.iter.starts_with("range("))
+        .flat_map(super::common::targets)
+        .filter(|v| *v != "_")
+        .collect();
+    !idx.is_empty()
+        && (ctx.text.contains(&format!("[{}]", idx.join(", ")))
+            || ctx.text.contains(&format!("[{}]", idx.join("][")))
+            || (idx.len() == 1 && ctx.text.contains(&format!("[{}]", idx[0]))))
+}
+
+/// The line calls a function of the program whose body does arithmetic (an operator outside strings).
+fn calls_arithmetic_helper(s: &Site) -> bool {
+    s.ctx.calls.iter().any(|c| {
+        let name = c.rsplit('.').next().unwrap_or(c);
+        s.src.functions().iter().any(|f| {
+            f.name == name
+                && (f.start + 1..=f.end).any(|l| {
+                    let text = s.src.line_text(l);
+                    !text.contains(['"', '\''])
+                        && [" * ", " / ", " - ", " + ", " ** "]
+                            .iter()
+                            .any(|op| text.contains(op))
+                })
+        })
+    })
 }
 
 /// A scalar math helper (no loop of its own) called once per element from a loop.
@@ -342,6 +381,20 @@ def run(points, xs):
         assert!(scalar_helper(&site(&n, 7)).is_none());
         let w = src("import math\ndef norm(v):\n    s = 0.0\n    for x in v:\n        s += math.sqrt(x ** 2)\n    return s\ndef run(vs):\n    return [norm(v) for v in vs]\n");
         assert!(scalar_helper(&site(&w, 5).called_from(&[8])).is_none());
+    }
+
+    /// Array elements read at the loop's indexes and handed to an arithmetic helper of the program. Near misses:
+    /// the same loop in a program without NumPy; a helper that only formats.
+    #[test]
+    fn array_elements_handed_to_a_helper() {
+        let code = "import numpy as np\ndef px(r, d, t):\n    return (r - d) * t\ndef label(r):\n    return f\"{r:.1f}\"\ndef tile(raw, dark, t):\n    out = np.empty(raw.shape)\n    for y in range(raw.shape[0]):\n        for x in range(raw.shape[1]):\n            out[y, x] = px(float(raw[y, x]), float(dark[y, x]), t)\n            names.append(label(raw[y, x]))\n    return out\n";
+        let s = src(code);
+        assert!(element_loop(&site(&s, 10)).is_some());
+        assert!(element_loop(&site(&s, 11)).is_none());
+        let plain = src(&code
+            .replace("import numpy as np\n", "")
+            .replace("np.empty(raw.shape)", "{}"));
+        assert!(element_loop(&site(&plain, 9)).is_none());
     }
 
     #[test]
