@@ -101,11 +101,30 @@ impl<'a> Site<'a> {
         // `for x in gen(...)` resumes a generator once per item: that is iteration, not repetition, and what runs
         // under the generator's frame runs once per generator, however many items it yields.
         let mut name = self.function_name();
+        // (A loop over what a plain function returns, `for t in self.standings()[:10]`, runs it once per pass
+        // of any loop above, like any other call.)
+        let generator = |name: &str| {
+            std::iter::once(self.src)
+                .chain(self.callers.iter().map(|c| c.src))
+                .any(|src| {
+                    src.functions()
+                        .iter()
+                        .any(|f| f.name == name && is_generator(src, f))
+                })
+        };
         for c in &self.callers {
-            if c.loops_here().any(|l| l.iter.contains(&format!("{name}("))) {
+            if c.loops_here().any(|l| l.iter.contains(&format!("{name}("))) && generator(name) {
                 return None;
             }
-            if c.ctx.loops.iter().any(work_loop) || c.maps(name) {
+            // (The loop whose iterable holds the call runs the call once, not per pass.)
+            let call = format!("{name}(");
+            if c.ctx
+                .loops
+                .iter()
+                .filter(|l| !(l.line == c.ctx.line && l.iter.contains(&call)))
+                .any(work_loop)
+                || c.maps(name)
+            {
                 return Some(c);
             }
             name = c

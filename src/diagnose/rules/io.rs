@@ -90,8 +90,9 @@ pub fn read_all(s: &Site) -> Option<Hit> {
         })?
         .clone();
     let callee = callee_of(&c);
-    // `json.loads(line)` in a loop parses one record per pass: streaming already.
-    if method(&callee) == "loads" && s.in_loop() {
+    // `json.loads(line)` in a loop parses one record per pass: streaming already; in a function called once per
+    // item it parses that item (or the same text again: repeated work, not a load).
+    if method(&callee) == "loads" && (s.in_loop() || s.repeated()) {
         return None;
     }
     // The rows of a query that aggregates (`GROUP BY`, `MAX(...)`) are a summary, not the dataset.

@@ -916,6 +916,16 @@ pub fn helper_recomputes(s: &Site) -> Option<Hit> {
         {
             continue;
         }
+        // A call inside a comprehension's element (`max(0, min(p.hp, 255)) for p in players`) works on one
+        // item; an aggregate over the comprehension holds its `for` (`sum(x for x in self.data)`).
+        if s.ctx.loops.iter().any(|l| {
+            l.line == s.ctx.line
+                && l.kind == "comprehension"
+                && targets(l).iter().any(|v| uses_ident(args, v))
+                && !call.contains(&format!("for {}", l.target))
+        }) {
+            continue;
+        }
         // (A window the line's own loop keeps changing is new data on every pass.)
         if let Some(l) = s.ctx.loops.iter().rev().find(|l| l.kind != "comprehension") {
             if changed_in_loop(s, l.line, &names_in(args)) {
@@ -943,6 +953,34 @@ pub fn helper_recomputes(s: &Site) -> Option<Hit> {
             );
         }
     }
+    // The object's state that the method itself replaces (`self.T = new`, `self.age += dt`): a method that
+    // steps a simulation or a process reads different data on every call.
+    let state: Vec<String> = (f.start + 1..=f.end)
+        .filter_map(|l| {
+            let line = s.src.line_text(l);
+            let attr = line.trim().strip_prefix("self.")?;
+            let name: String = attr
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            let rest = attr[name.len()..].trim_start();
+            (!name.is_empty()
+                && (rest.starts_with("= ") || rest.starts_with("+= ") || rest.starts_with("-= ")))
+            .then_some(name)
+        })
+        .collect();
+    let reads_state = |text: &str| {
+        let reads = |t: &str| state.iter().any(|a| t.contains(&format!("self.{a}")));
+        reads(text)
+            || names_in(text).iter().any(|w| {
+                (f.start..=f.end).any(|l| {
+                    let line = s.src.line_text(l);
+                    line.split_once(" = ").is_some_and(|(lhs, rhs)| {
+                        reads(rhs) && names_in(lhs).iter().any(|n| n == w)
+                    })
+                })
+            })
+    };
     // A table or loop built from invariant inputs (constants, attributes, unchanged arguments) on every call.
     let builds = s
         .ctx
@@ -960,6 +998,17 @@ pub fn helper_recomputes(s: &Site) -> Option<Hit> {
                         && targets(o).iter().any(|t| uses_ident(&l.iter, t))
                         && !invariant_input(&o.iter)
                 })
+                // (An index loop over the state the method replaces is a step of a process: a stencil
+                // over the grid it updates.)
+                && !(l.iter.starts_with("range(")
+                    && reads_state(
+                        &s.src
+                            .block(l.line)
+                            .iter()
+                            .map(|&b| s.src.line_text(b))
+                            .collect::<Vec<_>>()
+                            .join("\n"),
+                    ))
                 // (`for k in range(5)` over the call's own data is per-call work: a stencil, a bit loop.)
                 && !(literal_range(&l.iter)
                     && uses_varying(
@@ -1249,6 +1298,12 @@ def build_table(cfg):
         );
         assert!(
             helper_recomputes(&site(&s, 7).called_from(&[9])).is_some_and(|h| h.confidence >= 0.85)
+        );
+        // Near miss: a clamp inside a comprehension's element works on each item of the same list.
+        let code = "class W:\n    def tick(self, players):\n        self.buf = bytes(max(0, min(p.hp, 255)) for p in players)\n    def run(self, players, n):\n        for _ in range(n):\n            self.tick(players)\n";
+        let s = src(code);
+        assert!(
+            helper_recomputes(&site(&s, 3).called_from(&[6])).is_none_or(|h| h.confidence < 0.85)
         );
     }
 

@@ -276,6 +276,14 @@ def run(events, scores):
         assert!(sorting_helper(&site(&s, 13).called_from(&[20])).is_none());
     }
 
+    /// A method returning every team sorted, read for its top few by a method called per event.
+    #[test]
+    fn sorted_view_read_per_event() {
+        let s = src("class B:\n    def standings(self):\n        return sorted(self.teams.values(), key=lambda t: (-t.score, t.name))\n    def submit(self, e):\n        self.teams[e].score += 1\n        top = [t.name for t in self.standings()[:10]]\ndef replay(board, events):\n    for e in events:\n        board.submit(e)\n");
+        let h = sorting_helper(&site(&s, 3).called_from(&[6, 9])).unwrap();
+        assert_eq!(h.at, Some((0, 9)));
+    }
+
     #[test]
     fn sorting() {
         let s = src(CODE);
