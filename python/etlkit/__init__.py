@@ -364,6 +364,8 @@ def check(
     *,
     reference: Optional[StrPath] = None,
     work: Optional[StrPath] = None,
+    runs: int = 1,
+    warmup: int = 0,
 ) -> CheckResult:
     """Runs a candidate Python solution of the ETL exercise (``python SOLUTION DATA_DIR OUT_DIR``) under limits,
     verifies its outputs against the reference pipeline, measures and profiles it.
@@ -379,6 +381,9 @@ def check(
             ``kernprof -l -p``) or ``"none"``.
         reference: Reference outputs to compare with (default: computed with :func:`run_pipeline`).
         work: Keep the working directory (outputs, profile, logs) here (default: a new temp dir).
+        runs: Timed runs after the checked one (unprofiled); more than one fills ``timing`` (median, spread) and
+            ``mb_per_s`` comes from the median.
+        warmup: Untimed runs before them.
 
     Returns:
         A :class:`CheckResult`; ``.verdict`` is ``correct``, ``wrong``, ``crashed`` or ``over_limit`` (a wrong or
@@ -399,5 +404,7 @@ def check(
         profiler,
         reference,
         work,
+        int(runs),
+        int(warmup),
     )
     return CheckResult(json.loads(data), text)

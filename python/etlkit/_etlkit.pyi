@@ -37,6 +37,8 @@ def check(
     profiler: str,
     reference: Optional[_Path],
     work: Optional[_Path],
+    runs: int,
+    warmup: int,
 ) -> Tuple[str, str]: ...
 # format: "pstats", "folded", "speedscope", "lprof", "scalene", "memray", or None to guess from the content.
 def load_profile(path: _Path, format: Optional[str]) -> RawProfile: ...

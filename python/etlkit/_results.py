@@ -454,6 +454,13 @@ class CheckResult(_Result):
         return float(self._data["mb_per_s"])
 
     @property
+    def timing(self) -> Optional[Dict[str, Any]]:
+        """With ``runs`` > 1 or a warm-up: ``{"runs": [seconds...], "min", "median", "mean", "sd"}`` of the timed
+        runs after the checked one; else ``None``."""
+        t = self._data.get("timing")
+        return dict(t) if t is not None else None
+
+    @property
     def limit(self) -> Optional[str]:
         """The limit that stopped the run (``wall``, ``memory``, ``cpu``, ``output``), if one did."""
         v = self._data["run"]["limit"]

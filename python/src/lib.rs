@@ -314,7 +314,7 @@ fn run_pipeline(
 
 /// Runs and verifies a candidate solution; returns (result JSON, rendered text).
 #[pyfunction]
-#[pyo3(signature = (solution_path, data_dir, python, timeout, memory, profiler, reference, work))]
+#[pyo3(signature = (solution_path, data_dir, python, timeout, memory, profiler, reference, work, runs, warmup))]
 #[allow(clippy::too_many_arguments)]
 fn check(
     py: Python<'_>,
@@ -326,6 +326,8 @@ fn check(
     profiler: &str,
     reference: Option<PathBuf>,
     work: Option<PathBuf>,
+    runs: usize,
+    warmup: usize,
 ) -> PyResult<(String, String)> {
     let cancel = Arc::new(AtomicBool::new(false));
     let build = || -> etlkit::Result<CheckOptions> {
@@ -351,6 +353,10 @@ fn check(
         o.profiler = profiler.parse()?;
         o.reference = reference;
         o.work = work;
+        if runs == 0 {
+            return Err(invalid("runs", "0", "1 or more"));
+        }
+        (o.runs, o.warmup) = (runs, warmup);
         o.cancel = Some(cancel.clone());
         Ok(o)
     };

@@ -259,7 +259,12 @@ def test_check_correct_and_crashing(dataset: Path, tmp_path: Path) -> None:
     assert r.wall_seconds > 0 and r.peak_rss_bytes > 0 and r.exit_code == 0 and r.limit is None
     assert r.output_dir.is_dir() and (r.output_dir / "daily_revenue.csv").is_file()
     assert len(r.top_functions) > 0 and r.top_functions.to_polars().height == len(r.top_functions)
-    assert "CORRECT" in str(r)
+    assert "CORRECT" in str(r) and r.timing is None
+    timed = etlkit.check(
+        SOLUTIONS / "streaming_csv.py", dataset, profiler="none", timeout=120, work=tmp_path / "w4", runs=3
+    )
+    assert timed.timing is not None and len(timed.timing["runs"]) == 3, str(timed)
+    assert timed.timing["min"] <= timed.timing["median"] and "timed 3 runs" in str(timed)
     bad = etlkit.check(SOLUTIONS / "bad" / "crashes.py", dataset, profiler="none", timeout=60, work=tmp_path / "w2")
     assert bad.verdict == "crashed" and not bad.correct and bad.exit_code != 0
     slow = etlkit.check(SOLUTIONS / "bad" / "hangs.py", dataset, profiler="none", timeout=1, work=tmp_path / "w3")

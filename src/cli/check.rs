@@ -4,14 +4,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::harness::{self, report, CheckOptions, Limits, Profiler, Verdict};
+use crate::harness::{self, history, report, CheckOptions, Limits, Profiler, Verdict};
 use crate::size::parse_size;
 
 #[derive(Debug, clap::Args)]
 pub struct LimitArgs {
-    /// The dataset directory (made by `etlkit generate`).
-    #[arg(long, short)]
-    data: PathBuf,
     /// Python interpreter [default: $ETLKIT_PYTHON, the active venv's, or python3].
     #[arg(long)]
     python: Option<PathBuf>,
@@ -42,11 +39,18 @@ pub struct LimitArgs {
     /// Also name each solution's bottleneck from its profile and source (`etlkit diagnose`).
     #[arg(long)]
     diagnose: bool,
+    /// Timed runs of each solution after the checked one (unprofiled; `compare` takes them in turns); more
+    /// than one shows the median and the spread, and `compare` ranks by the median.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    runs: u32,
+    /// Untimed runs of each solution before the timed ones.
+    #[arg(long, default_value_t = 0)]
+    warmup: u32,
 }
 
 impl LimitArgs {
-    fn options(&self) -> CheckOptions {
-        let mut o = CheckOptions::new(&self.data);
+    fn options(&self, data: &std::path::Path) -> CheckOptions {
+        let mut o = CheckOptions::new(data);
         // Ctrl-C kills the running solution's process group; the command then exits 130.
         o.cancel = Some(super::interrupt::cancel_flag());
         if let Some(p) = &self.python {
@@ -62,6 +66,7 @@ impl LimitArgs {
         o.reference = self.reference.clone();
         o.work = self.work.clone();
         o.diagnose = self.diagnose;
+        (o.runs, o.warmup) = (self.runs as usize, self.warmup as usize);
         o
     }
 }
@@ -74,6 +79,9 @@ top_customers.csv, rejects.csv and summary.json (exercises/etl_10gb/README.md).\
 pub struct CheckArgs {
     /// The candidate solution (a Python file).
     solution: PathBuf,
+    /// The dataset directory (made by `etlkit generate`).
+    #[arg(long, short)]
+    data: PathBuf,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -81,24 +89,26 @@ pub struct CheckArgs {
 #[derive(Debug, clap::Args)]
 pub struct CompareArgs {
     /// Candidate solutions (Python files).
-    #[arg(required = true)]
+    #[arg(required_unless_present = "show")]
     solutions: Vec<PathBuf>,
+    /// The dataset directory (made by `etlkit generate`).
+    #[arg(long, short, required_unless_present = "show")]
+    data: Option<PathBuf>,
     #[command(flatten)]
     limits: LimitArgs,
     /// Directory for report.html, report.json and the flamegraphs.
     #[arg(long, default_value = "etlkit-report")]
     report: PathBuf,
-    /// Timed runs of each solution after the checked one (unprofiled, in turns); more than one ranks by the
-    /// median and shows the spread.
-    #[arg(long, default_value_t = 1)]
-    runs: usize,
-    /// Untimed runs of each solution before the timed ones.
-    #[arg(long, default_value_t = 0)]
-    warmup: usize,
+    /// Append this comparison (ranked rows, machine, dataset size, etlkit version) to a JSON-lines history.
+    #[arg(long, value_name = "FILE.jsonl")]
+    history: Option<PathBuf>,
+    /// Print the standings over time from --history instead of running anything.
+    #[arg(long, requires = "history", conflicts_with_all = ["solutions", "data"])]
+    show: bool,
 }
 
 pub fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let r = harness::check(&args.solution, &args.limits.options())?;
+    let r = harness::check(&args.solution, &args.limits.options(&args.data))?;
     if args.limits.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
@@ -112,10 +122,29 @@ pub fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn run_compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
-    let mut opts = args.limits.options();
-    (opts.runs, opts.warmup) = (args.runs, args.warmup);
+    if args.show {
+        let path = args
+            .history
+            .as_deref()
+            .expect("clap requires --history with --show");
+        let entries = history::load(path)?;
+        if args.limits.json {
+            println!("{}", serde_json::to_string_pretty(&entries)?);
+        } else {
+            print!("{}", history::standings(&entries, 8));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let data = args
+        .data
+        .as_deref()
+        .expect("clap requires --data without --show");
+    let opts = args.limits.options(data);
     let c = harness::compare(&args.solutions, &opts)?;
     let html = report::write_html(&c, &args.report)?;
+    if let Some(path) = &args.history {
+        history::append(path, &history::Entry::of(&c))?;
+    }
     if args.limits.json {
         println!("{}", serde_json::to_string_pretty(&c)?);
     } else {

@@ -4,6 +4,7 @@
 //! The contract for a candidate: `python solution.py INPUT_DIR OUTPUT_DIR` writes the exercise's outputs
 //! (`exercises/etl_10gb/README.md`).
 
+pub mod history;
 pub mod profiler;
 pub mod report;
 pub mod runner;
@@ -48,7 +49,7 @@ named_values!(Profiler, "profiler", {
 });
 
 /// The verdict of one check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Correct,
@@ -86,11 +87,11 @@ pub struct CheckOptions {
     /// Set to stop early (Ctrl-C): the running solution's process group is killed and the call fails with
     /// [`Error::Interrupted`].
     pub cancel: Option<Arc<AtomicBool>>,
-    /// `compare`: timed runs of each solution after the checked one (unprofiled, taken in turns so that
-    /// drift hits every solution alike); with more than one, rows show the median and the spread and are
-    /// ranked by the median. 1: the checked run's time alone.
+    /// Timed runs of each solution after the checked one (unprofiled; in `compare` taken in turns so that
+    /// drift hits every solution alike); with more than one, results show the median and the spread and
+    /// `compare` ranks by the median. 1: the checked run's time alone.
     pub runs: usize,
-    /// `compare`: untimed runs of each solution before the timed ones (warm caches).
+    /// Untimed runs of each solution before the timed ones (warm caches).
     pub warmup: usize,
 }
 
@@ -164,6 +165,8 @@ pub struct CheckResult {
     /// The reference's run on the same data, for the ratios.
     pub reference: Option<ReferenceRun>,
     pub output_dir: PathBuf,
+    /// Timed runs after the checked one (`runs`/`warmup`), unprofiled; `mb_per_s` is then from their median.
+    pub timing: Option<timing::Timing>,
 }
 
 /// How the Rust reference did on the same data.
@@ -187,6 +190,24 @@ impl CheckResult {
             r.peak_rss_bytes as f64 / 1e6,
             self.mb_per_s
         );
+        if let Some(t) = &self.timing {
+            s.push_str(&format!(
+                "  timed {} runs after it: median {:.2} s ± {:.2} (min {:.2}, mean {:.2}){}\n",
+                t.runs.len(),
+                t.median,
+                t.sd,
+                t.min,
+                t.mean,
+                if t.noisy() {
+                    format!(
+                        "; they spread {:.0}% around the median: the machine is noisy",
+                        100.0 * t.spread()
+                    )
+                } else {
+                    String::new()
+                }
+            ));
+        }
         if let Some(l) = r.limit {
             s.push_str(&format!(
                 "  stopped: {} limit hit; the whole process group was killed\n",
@@ -487,6 +508,7 @@ pub fn check_with_reference(
         verification,
         profile,
         output_dir: out,
+        timing: None,
     })
 }
 
@@ -495,18 +517,18 @@ pub fn check_with_reference(
 /// not run again. The wall times go into each row's `timing`.
 fn repeat_runs(
     solutions: &[PathBuf],
+    correct: &[bool],
     opts: &CheckOptions,
     reference_dir: &Path,
     root: &Path,
-    rows: &mut [CompareRow],
-) -> Result<()> {
+) -> Result<Vec<Option<timing::Timing>>> {
     let mut quiet = opts.clone();
     quiet.profiler = Profiler::None;
     quiet.diagnose = false;
     let mut walls: Vec<Vec<f64>> = vec![Vec::new(); solutions.len()];
     for round in 0..opts.warmup + opts.runs.max(1) {
         for (i, s) in solutions.iter().enumerate() {
-            if rows[i].verdict != Verdict::Correct {
+            if !correct[i] {
                 continue;
             }
             let work = root.join(format!("{:02}-repeat", i + 1));
@@ -516,10 +538,7 @@ fn repeat_runs(
             }
         }
     }
-    for (row, w) in rows.iter_mut().zip(walls) {
-        row.timing = timing::Timing::new(w);
-    }
-    Ok(())
+    Ok(walls.into_iter().map(timing::Timing::new).collect())
 }
 
 /// Working directory for runs: `opts.work` or a fresh temp dir (kept, so outputs and profiles can be read).
@@ -552,6 +571,20 @@ pub fn check(solution: &Path, opts: &CheckOptions) -> Result<CheckResult> {
     };
     let computed_here = opts.reference.is_none();
     let mut result = check_with_reference(solution, opts, &reference_dir, &root.join("run"))?;
+    if opts.runs > 1 || opts.warmup > 0 {
+        result.timing = repeat_runs(
+            &[solution.to_path_buf()],
+            &[result.verdict == Verdict::Correct],
+            opts,
+            &reference_dir,
+            &root,
+        )?
+        .pop()
+        .flatten();
+        if let Some(t) = &result.timing {
+            result.mb_per_s = result.input_bytes as f64 / 1e6 / t.median.max(1e-9);
+        }
+    }
     if computed_here {
         // It ran in this process: this process's peak is an upper bound of its memory.
         if let Some(rf) = &mut result.reference {
@@ -672,8 +705,13 @@ pub fn compare(solutions: &[PathBuf], opts: &CheckOptions) -> Result<Comparison>
         results.push(r);
     }
     if opts.runs > 1 || opts.warmup > 0 {
-        repeat_runs(solutions, opts, &reference_dir, &root, &mut rows[1..])?;
-        for row in &mut rows[1..] {
+        let correct: Vec<bool> = rows[1..]
+            .iter()
+            .map(|r| r.verdict == Verdict::Correct)
+            .collect();
+        let timings = repeat_runs(solutions, &correct, opts, &reference_dir, &root)?;
+        for (row, t) in rows[1..].iter_mut().zip(timings) {
+            row.timing = t;
             if let Some(t) = &row.timing {
                 row.wall_seconds = t.median;
                 row.mb_per_s = input as f64 / 1e6 / t.median.max(1e-9);

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use super::timing::Timing;
 use super::{Comparison, Verdict};
 use crate::{Error, Result};
 
@@ -133,6 +134,64 @@ fn bars(title: &str, unit: &str, rows: &[(String, f64, Verdict)]) -> String {
     s
 }
 
+/// The timed runs of each solution as dots on one time axis (a strip plot), its median as a vertical tick: how
+/// far apart two solutions are against how much each one's runs scatter.
+fn strips(title: &str, rows: &[(String, &Timing, Verdict)]) -> String {
+    let max = rows
+        .iter()
+        .flat_map(|r| r.1.runs.iter().copied())
+        .fold(0.0f64, f64::max)
+        .max(1e-9)
+        * 1.05;
+    let (w, row_h, label_w, right) = (720.0, 26.0, 230.0, 20.0);
+    let plot_w = w - label_w - right;
+    let x = |v: f64| label_w + plot_w * v / max;
+    let h = 50.0 + rows.len() as f64 * row_h;
+    let mut s = format!(
+        "<svg class=\"runs\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"{}\">\n<text x=\"0\" y=\"16\" font-weight=\"bold\">{}</text>\n",
+        esc(title),
+        esc(title)
+    );
+    for (i, (name, t, verdict)) in rows.iter().enumerate() {
+        let y = 34.0 + i as f64 * row_h;
+        let _ = writeln!(
+            s,
+            "<text x=\"0\" y=\"{}\">{}</text><line x1=\"{label_w}\" x2=\"{}\" y1=\"{y}\" y2=\"{y}\" stroke=\"#eee\"/>",
+            y + 4.0,
+            esc(&truncate(name, 30)),
+            w - right
+        );
+        for &r in &t.runs {
+            let _ = writeln!(
+                s,
+                "<circle cx=\"{:.1}\" cy=\"{y}\" r=\"4\" fill=\"{}\" fill-opacity=\"0.6\"><title>{r:.3} s</title></circle>",
+                x(r),
+                colour(*verdict)
+            );
+        }
+        let _ = writeln!(
+            s,
+            "<line class=\"median\" x1=\"{m:.1}\" x2=\"{m:.1}\" y1=\"{}\" y2=\"{}\" stroke=\"#222\" stroke-width=\"2\"><title>median {:.3} s ± {:.3}</title></line>",
+            y - 9.0,
+            y + 9.0,
+            t.median,
+            t.sd,
+            m = x(t.median)
+        );
+    }
+    // The axis: 0, half and the top, in seconds.
+    let base = 34.0 + rows.len() as f64 * row_h;
+    for v in [0.0, max / 2.0, max] {
+        let _ = writeln!(
+            s,
+            "<text x=\"{:.1}\" y=\"{base}\" text-anchor=\"middle\" font-size=\"12\">{v:.2} s</text>",
+            x(v)
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
 /// Writes `report.html` (and copies the flamegraphs beside it) into `dir`; returns the HTML path.
 pub fn write_html(c: &Comparison, dir: &Path) -> Result<std::path::PathBuf> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -150,7 +209,15 @@ details{margin:1em 0}pre{background:#f6f6f6;padding:8px;overflow:auto}img{max-wi
         esc(&c.data.display().to_string()),
         c.input_bytes as f64 / 1e6
     );
-    h.push_str("<table id=\"results\"><thead><tr><th>solution</th><th>verdict</th><th>wall s</th><th>CPU s</th><th>MB/s</th><th>peak RSS MB</th><th>x reference</th></tr></thead><tbody>\n");
+    let repeated = c.rows.iter().any(|r| r.timing.is_some());
+    let _ = write!(
+        h,
+        "<table id=\"results\"><thead><tr><th>solution</th><th>verdict</th><th>{}</th>",
+        if repeated { "median s ± sd" } else { "wall s" }
+    );
+    h.push_str(
+        "<th>CPU s</th><th>MB/s</th><th>peak RSS MB</th><th>x reference</th></tr></thead><tbody>\n",
+    );
     for r in &c.rows {
         let f = figures(r);
         let _ = writeln!(
@@ -182,6 +249,18 @@ details{margin:1em 0}pre{background:#f6f6f6;padding:8px;overflow:auto}img{max-wi
     h.push_str(&bars("Wall time", "s", &wall));
     h.push('\n');
     h.push_str(&bars("Peak memory (whole process tree)", "MB", &rss));
+    let timed: Vec<_> = c
+        .rows
+        .iter()
+        .filter_map(|r| r.timing.as_ref().map(|t| (r.name.clone(), t, r.verdict)))
+        .collect();
+    if !timed.is_empty() {
+        h.push('\n');
+        h.push_str(&strips(
+            "Timed runs (dots) and medians (ticks), in the order of the ranking",
+            &timed,
+        ));
+    }
     h.push_str("\n<h2>Solutions</h2>\n");
     for (i, r) in c.results.iter().enumerate() {
         let _ = writeln!(
@@ -191,6 +270,16 @@ details{margin:1em 0}pre{background:#f6f6f6;padding:8px;overflow:auto}img{max-wi
             r.verdict.label(),
             esc(&r.render())
         );
+        // Its runs beside its flamegraph.
+        if let Some(row) = c.rows.iter().find(|row| row.name == r.name) {
+            if let Some(t) = &row.timing {
+                h.push_str(&strips(
+                    &format!("Timed runs of {}", r.name),
+                    &[(r.name.clone(), t, row.verdict)],
+                ));
+                h.push('\n');
+            }
+        }
         if let Some(svg) = r.profile.as_ref().and_then(|p| p.flamegraph.as_ref()) {
             let name = format!("flamegraph-{:02}.svg", i + 1);
             let dest = dir.join(&name);

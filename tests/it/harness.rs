@@ -195,40 +195,9 @@ fn compare_writes_a_report_that_renders_in_a_browser() {
             .unwrap();
     assert_eq!(json["rows"].as_array().unwrap().len(), 3);
     // A real browser loads the page: the DOM it builds holds the table rows and both charts.
-    let chromium = ["chromium", "chromium-browser", "google-chrome"]
-        .iter()
-        .find(|b| {
-            std::process::Command::new(b)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        });
-    let Some(chromium) = chromium else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "chromium is required in CI (scripts/setup installs it)"
-        );
-        eprintln!("skipping the browser check: no chromium (scripts/setup installs it)");
+    let Some(dom) = browser_dom(&html, t.path()) else {
         return;
     };
-    let profile_dir = t.path().join("chromium-profile");
-    let out = std::process::Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--dump-dom",
-        ])
-        .arg(format!("--user-data-dir={}", profile_dir.display()))
-        .arg(format!("file://{}", html.display()))
-        .output()
-        .unwrap();
-    let dom = String::from_utf8_lossy(&out.stdout);
     assert!(dom.contains("<table id=\"results\">"), "{dom}");
     assert_eq!(dom.matches("<tr>").count(), 4, "header + 3 rows");
     assert_eq!(dom.matches("<svg").count(), 2, "two bar charts");
@@ -429,4 +398,79 @@ fn compare_times_several_runs_and_ranks_by_median() {
         table.contains("median s ± sd") && table.contains(" ± "),
         "{table}"
     );
+    // The leaderboard's history: two comparisons, then the standings over time from the command line.
+    let history = t.path().join("history.jsonl");
+    for _ in 0..2 {
+        etlkit::harness::history::append(&history, &etlkit::harness::history::Entry::of(&c))
+            .unwrap();
+    }
+    let out = crate::common::etlkit()
+        .args(["compare", "--show", "--history"])
+        .arg(&history)
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let row = shown
+        .lines()
+        .find(|l| l.starts_with("copy_reference.py"))
+        .unwrap_or_else(|| panic!("{shown}"));
+    assert_eq!(row.matches(" s (").count(), 2, "{shown}");
+    assert!(
+        shown.contains("#2: ") && shown.contains("3 runs each"),
+        "{shown}"
+    );
+    // The HTML shows the runs as a strip plot: three dots for the correct solution, in the overall plot and
+    // beside its flamegraph; none for the wrong one.
+    let html = report::write_html(&c, &t.path().join("report")).unwrap();
+    let Some(dom) = browser_dom(&html, t.path()) else {
+        return;
+    };
+    assert_eq!(dom.matches("class=\"runs\"").count(), 2, "{dom}");
+    assert_eq!(dom.matches("<circle").count(), 6, "{dom}");
+    assert_eq!(dom.matches("class=\"median\"").count(), 2, "{dom}");
+    assert!(dom.contains("median s ± sd"));
+}
+
+/// The DOM headless Chromium builds from `html` (`None` after saying so when no Chromium is installed, which
+/// CI does not allow).
+fn browser_dom(html: &Path, scratch: &Path) -> Option<String> {
+    let chromium = ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find(|b| {
+            std::process::Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        });
+    let Some(chromium) = chromium else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromium is required in CI (scripts/setup installs it)"
+        );
+        eprintln!("skipping the browser check: no chromium (scripts/setup installs it)");
+        return None;
+    };
+    let profile_dir = scratch.join("chromium-profile");
+    let out = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile_dir.display()))
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .unwrap();
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
