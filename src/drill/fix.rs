@@ -332,7 +332,6 @@ pub fn performance_checks(
         }
     );
     let mut checks = Vec::new();
-    let mut target = None;
     if category == Some(Category::WholeFileLoad) {
         let ratio = slow.peak_rss_bytes as f64 / mine.peak_rss_bytes.max(1) as f64;
         let fast_ratio = slow.peak_rss_bytes as f64 / fast.peak_rss_bytes.max(1) as f64;
@@ -358,7 +357,6 @@ pub fn performance_checks(
         return (checks, None);
     }
     let (need, why) = speed_target(category, fast_speedup, cores);
-    target = target.or(Some(need));
     checks.push(Check {
         name: "speedup".into(),
         passed: speedup >= need,
@@ -389,7 +387,7 @@ pub fn performance_checks(
         }
         _ => {}
     }
-    (checks, target)
+    (checks, Some(need))
 }
 
 /// First differing line of two outputs, for the learner.

@@ -72,9 +72,11 @@ impl ScriptRun {
             how
         } else {
             // The last lines hold the exception.
-            let last: Vec<&str> = err.lines().rev().take(6).collect();
-            let last: Vec<&str> = last.into_iter().rev().collect();
-            format!("{how}: {}", last.join("\n"))
+            let lines: Vec<&str> = err.lines().collect();
+            format!(
+                "{how}: {}",
+                lines[lines.len().saturating_sub(6)..].join("\n")
+            )
         })
     }
 }
