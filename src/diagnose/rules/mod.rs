@@ -227,6 +227,11 @@ pub static RULES: &[Rule] = &[
         check: repeated::helper_recomputes,
     },
     Rule {
+        id: "repeated_computation.keyed_entry",
+        category: Category::RepeatedComputation,
+        check: repeated::keyed_entry,
+    },
+    Rule {
         id: "quadratic_string_concat.augmented",
         category: Category::QuadraticStringConcat,
         check: strings::augmented,

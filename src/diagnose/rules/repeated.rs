@@ -798,6 +798,78 @@ fn names_in(expr: &str) -> Vec<&str> {
     out
 }
 
+/// Serialisers and digests: pure, and as costly as the data they walk.
+const PURE_TRANSFORMS: [&str; 6] = [
+    "json.dumps",
+    "pickle.dumps",
+    "marshal.dumps",
+    "yaml.dump",
+    "yaml.safe_dump",
+    "orjson.dumps",
+];
+
+/// A function called once per item that serialises (or digests) an entry of a read-only table chosen by its
+/// argument (`json.dumps(self.tables[table], sort_keys=True)`): the result depends on the key alone, the few
+/// keys recur, and the same work is done again for each of them.
+pub fn keyed_entry(s: &Site) -> Option<Hit> {
+    let f = s.ctx.function.as_ref()?;
+    if cached(s) || !s.repeated() {
+        return None;
+    }
+    for call in &s.ctx.call_texts {
+        let Some((callee, args)) = call.split_once('(') else {
+            continue;
+        };
+        if !PURE_TRANSFORMS.contains(&callee) {
+            continue;
+        }
+        // The first argument: `TABLE[key]`, a subscript of a table by one of the function's parameters.
+        let first = args
+            .split(',')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .trim_end_matches(')');
+        let Some((table, key)) = first.strip_suffix(']').and_then(|x| x.split_once('[')) else {
+            continue;
+        };
+        let key = key.trim();
+        if !f.params.iter().any(|p| p == key && p != "self") {
+            continue;
+        }
+        let table = table.trim();
+        let name = table.strip_prefix("self.").unwrap_or(table);
+        if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        // Read-only: nothing stores into it, or replaces it, after it is built.
+        let written = (1..=s.src.lines()).any(|l| {
+            let t = s.src.line_text(l);
+            let in_init = s
+                .src
+                .enclosing_function(l)
+                .is_some_and(|g| g.name == "__init__");
+            (t.contains(&format!("{table}[")) && t.contains("] =") && t.find(table) < t.find("] ="))
+                || [".update(", ".setdefault(", ".pop(", ".clear("]
+                    .iter()
+                    .any(|m| t.contains(&format!("{table}{m}")))
+                || (!in_init && t.starts_with(&format!("{table} =")))
+        });
+        if written {
+            continue;
+        }
+        return hit(
+            0.7,
+            format!(
+                "`{}` computes `{callee}({first}, ...)` from a table entry chosen by `{key}`, {}: the result depends on `{key}` alone, so the same few results are computed again and again: cache them by key",
+                f.name,
+                s.repetition_text()
+            ),
+        );
+    }
+    None
+}
+
 /// A helper called once per item that recomputes an aggregate (a sum, a max, a sort, a statistic, a table)
 /// of something that is the same on every call: an argument the caller's loop does not change, an attribute
 /// or a module-level table.
@@ -1279,6 +1351,19 @@ def build_table(cfg):
         assert!(aggregate_query(&site(&s, 11)).is_none());
         assert!(aggregate_query(&site(&s, 12)).is_none());
         assert!(aggregate_query(&site(&s, 3)).is_none(), "not repeated");
+    }
+
+    /// A serialisation of a read-only table's entry chosen by the argument, per item; near misses: a table
+    /// the program writes into between calls, an argument that is the item itself.
+    #[test]
+    fn keyed_entries_of_a_read_only_table() {
+        let code = "import json\nclass R:\n    def __init__(self, cat):\n        self.tables = cat\n        self.live = {}\n    def fp(self, table):\n        return json.dumps(self.tables[table], sort_keys=True)\n    def cur(self, table):\n        return json.dumps(self.live[table])\n    def put(self, table, row):\n        self.live[table] = row\n    def enc(self, row):\n        return json.dumps(row)\ndef run(r, changes):\n    for c in changes:\n        r.fp(c.table)\n        r.cur(c.table)\n        r.enc(c.row)\n";
+        let s = src(code);
+        assert!(keyed_entry(&site(&s, 7).called_from(&[16])).is_some());
+        assert!(keyed_entry(&site(&s, 9).called_from(&[17])).is_none());
+        assert!(keyed_entry(&site(&s, 13).called_from(&[18])).is_none());
+        // Once: nothing repeats it.
+        assert!(keyed_entry(&site(&s, 7)).is_none());
     }
 
     #[test]
