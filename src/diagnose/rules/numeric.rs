@@ -177,6 +177,34 @@ fn calls_arithmetic_helper(s: &Site) -> bool {
     })
 }
 
+/// The line's math works on arrays: an argument of its calls is a name bound to an array built from a
+/// collection (`stage = np.array([...])`, then `np.polyfit(np.log(stage), ...)`): vector work, not scalar.
+fn on_arrays(s: &Site) -> bool {
+    const MAKES_ARRAYS: [&str; 8] = [
+        "np.array(",
+        "np.asarray(",
+        "np.fromiter(",
+        "np.zeros(",
+        "np.ones(",
+        "np.empty(",
+        "np.arange(",
+        "np.linspace(",
+    ];
+    s.ctx.call_texts.iter().any(|c| {
+        let Some((_, args)) = c.split_once('(') else {
+            return false;
+        };
+        args.split(|ch: char| !(ch.is_alphanumeric() || ch == '_'))
+            .filter(|w| !w.is_empty() && !w.chars().next().is_some_and(|ch| ch.is_ascii_digit()))
+            .any(|w| {
+                s.src
+                    .bindings(w)
+                    .iter()
+                    .any(|b| MAKES_ARRAYS.iter().any(|m| b.contains(m)))
+            })
+    })
+}
+
 /// A scalar math helper (no loop of its own) called once per element from a loop.
 pub fn scalar_helper(s: &Site) -> Option<Hit> {
     let f = s.ctx.function.as_ref()?;
@@ -197,7 +225,12 @@ pub fn scalar_helper(s: &Site) -> Option<Hit> {
         })
         .sum::<usize>();
     let line_math = math_weight(s) >= 2 || (function_weight >= 2 && arithmetic(s));
-    if !repeats_only || !line_math || !s.repeated() || s.ctx.text.contains(['"', '\'']) {
+    if !repeats_only
+        || !line_math
+        || !s.repeated()
+        || s.ctx.text.contains(['"', '\''])
+        || on_arrays(s)
+    {
         return None;
     }
     let evidence = format!(
@@ -377,6 +410,9 @@ def run(points, xs):
             scalar_helper(&site(&n, 7).called_from(&[10])).unwrap().at,
             Some((0, 10))
         );
+        // Near miss: a fit over arrays built from the object's data, per reading (repeated work, not scalar).
+        let fit = src("import numpy as np\nclass S:\n    def rating(self):\n        stage = np.array([g[0] for g in self.g])\n        b, a = np.polyfit(np.log(stage), np.log(stage * 2), 1)\n        return a, b\n    def q(self, h):\n        return self.rating()[0] * h\ndef run(s, hs):\n    return [s.q(h) for h in hs]\n");
+        assert!(scalar_helper(&site(&fit, 5).called_from(&[8, 10])).is_none());
         // Near misses: the same once; a helper walking its own elements.
         assert!(scalar_helper(&site(&n, 7)).is_none());
         let w = src("import math\ndef norm(v):\n    s = 0.0\n    for x in v:\n        s += math.sqrt(x ** 2)\n    return s\ndef run(vs):\n    return [norm(v) for v in vs]\n");

@@ -8,7 +8,16 @@ use super::regex::REGEX_CALLS;
 
 /// Calls whose result depends on the whole of their arguments: redone per item, they make a loop quadratic.
 /// (Sorting belongs to `sort_in_loop`.)
-const AGGREGATES: [&str; 20] = [
+const AGGREGATES: [&str; 28] = [
+    // Fits and decompositions summarise a whole collection too (NumPy's, by their last name).
+    "polyfit",
+    "lstsq",
+    "inv",
+    "pinv",
+    "solve",
+    "svd",
+    "cholesky",
+    "eigh",
     "sum",
     "max",
     "min",
