@@ -1090,6 +1090,13 @@ pub fn helper_recomputes(s: &Site) -> Option<Hit> {
                             .collect::<Vec<_>>()
                             .join("\n"),
                     ))
+                // (Each element of the data computed with an argument that varies between calls, `[log(h - h0)
+                // for h in stages]`, is a different result per call; over a table of constants keyed by the
+                // arguments, `{parse(year, md) for md in FIXED[region]}`, the same few results recur.)
+                && !(l.kind == "comprehension"
+                    && l.line == s.ctx.line
+                    && !constant(&l.iter)
+                    && uses_varying(&s.ctx.text))
                 // (`for k in range(5)` over the call's own data is per-call work: a stencil, a bit loop.)
                 && !(literal_range(&l.iter)
                     && uses_varying(
@@ -1373,6 +1380,16 @@ def build_table(cfg):
         assert!(keyed_entry(&site(&s, 13).called_from(&[18])).is_none());
         // Once: nothing repeats it.
         assert!(keyed_entry(&site(&s, 7)).is_none());
+    }
+
+    /// Each element of the same data computed with an argument that varies per call is new work; over a table
+    /// of constants keyed by the arguments the same few results recur.
+    #[test]
+    fn elements_with_a_varying_argument() {
+        let code = "import math\nFIXED = {'a': '01-01 12-25'}\ndef fit(stages, h0):\n    d = [math.log(h - h0) for h in stages]\n    return d\ndef hol(year, region):\n    return {parse(year, md) for md in FIXED[region].split()}\ndef run(stages, grid, days, region):\n    for g in grid:\n        fit(stages, g)\n    for d in days:\n        hol(d.year, region)\n";
+        let s = src(code);
+        assert!(helper_recomputes(&site(&s, 4).called_from(&[10])).is_none());
+        assert!(helper_recomputes(&site(&s, 7).called_from(&[12])).is_some());
     }
 
     #[test]
