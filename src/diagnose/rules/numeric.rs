@@ -224,7 +224,24 @@ pub fn scalar_helper(s: &Site) -> Option<Hit> {
                 .sum::<usize>()
         })
         .sum::<usize>();
-    let line_math = math_weight(s) >= 2 || (function_weight >= 2 && arithmetic(s));
+    // ... or the function is a physics-style update of one object, most of its statements float arithmetic
+    // around a math call (`norm = math.sqrt(gx * gx + gy * gy)`, `self.vx += (-gx / norm ...) * dt`): an agent
+    // stepped per tick, the shape that becomes arrays of all agents.
+    let arithmetic_lines = (f.start + 1..=f.end)
+        .filter(|&l| {
+            let t = s.src.line_text(l);
+            !t.contains(['"', '\''])
+                && [" * ", " / ", " ** ", " + ", " - "]
+                    .iter()
+                    .any(|op| t.contains(op))
+        })
+        .count();
+    let body_lines = (f.start + 1..=f.end)
+        .filter(|&l| !s.src.line_text(l).trim().is_empty())
+        .count();
+    let update =
+        function_weight >= 1 && arithmetic_lines >= 4 && 3 * arithmetic_lines >= body_lines;
+    let line_math = math_weight(s) >= 2 || (function_weight >= 2 && arithmetic(s)) || update;
     if !repeats_only
         || !line_math
         || !s.repeated()
@@ -413,6 +430,11 @@ def run(points, xs):
         // Near miss: a fit over arrays built from the object's data, per reading (repeated work, not scalar).
         let fit = src("import numpy as np\nclass S:\n    def rating(self):\n        stage = np.array([g[0] for g in self.g])\n        b, a = np.polyfit(np.log(stage), np.log(stage * 2), 1)\n        return a, b\n    def q(self, h):\n        return self.rating()[0] * h\ndef run(s, hs):\n    return [s.q(h) for h in hs]\n");
         assert!(scalar_helper(&site(&fit, 5).called_from(&[8, 10])).is_none());
+        // An agent's physics update, stepped per tick: mostly float arithmetic around a math call; near miss: a
+        // business method that adds and multiplies without any.
+        let agent = src("import math\nclass P:\n    def step(self, f, dt):\n        gx = f[0] - f[1] + self.lx\n        gy = f[2] - f[3] + self.ly\n        n = math.sqrt(gx * gx + gy * gy) or 1.0\n        self.vx += (-gx / n - self.vx) * dt\n        self.vy += (-gy / n - self.vy) * dt\n        if self.blocked(self.x, self.y):\n            self.vx = 0.0\n    def total(self, r):\n        net = r.qty * r.price\n        tax = net * r.rate\n        fee = net / 100 + 2\n        disc = net - r.coupon\n        if r.vip:\n            disc = disc * 0.9\ndef run(ps, rows, f):\n    for p in ps:\n        p.step(f, 0.1)\n    for r in rows:\n        ps[0].total(r)\n");
+        assert!(scalar_helper(&site(&agent, 9).called_from(&[20])).is_some());
+        assert!(scalar_helper(&site(&agent, 13).called_from(&[22])).is_none());
         // Near misses: the same once; a helper walking its own elements.
         assert!(scalar_helper(&site(&n, 7)).is_none());
         let w = src("import math\ndef norm(v):\n    s = 0.0\n    for x in v:\n        s += math.sqrt(x ** 2)\n    return s\ndef run(vs):\n    return [norm(v) for v in vs]\n");
