@@ -135,6 +135,130 @@ fn skip_unless_equal(
         .then(|| (a.trim().to_string(), b.trim().to_string()))
 }
 
+/// The table and column a query looks rows up by: `SELECT ... FROM consignment WHERE lot_no = ?` ->
+/// (`consignment`, `lot_no`); case-insensitive keywords, any of the usual placeholders.
+fn lookup_of(sql: &str) -> Option<(String, String)> {
+    let lower = sql.to_lowercase();
+    let word = |from: usize| -> String {
+        lower[from..]
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let table = word(lower.find(" from ")? + 6);
+    let after_where = lower.find(" where ")? + 7;
+    let column = word(after_where);
+    let rest = lower[after_where..].trim_start()[column.len()..].trim_start();
+    let placeholder = rest
+        .strip_prefix('=')
+        .map(str::trim_start)
+        .is_some_and(|r| {
+            r.starts_with('?') || r.starts_with(':') || r.starts_with("%s") || r.starts_with('$')
+        });
+    (!table.is_empty() && !column.is_empty() && placeholder).then_some((table, column))
+}
+
+/// Whether the program's own schema makes `column` of `table` a key or indexes it: `Some(false)` when the
+/// program creates the table and neither declares the column a key nor indexes it; `None` when the program does
+/// not create the table (the schema lives elsewhere).
+fn indexed(src: &crate::diagnose::source::SourceFile, table: &str, column: &str) -> Option<bool> {
+    let text = (1..=src.lines())
+        .map(|l| src.line_text(l))
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+        .replace(['"', '\'', '`'], " ");
+    let create = [
+        format!("create table {table} ("),
+        format!("create table {table}("),
+        format!("create table if not exists {table} ("),
+        format!("create table if not exists {table}("),
+    ]
+    .iter()
+    .find_map(|c| text.find(c.as_str()).map(|i| i + c.len()))?;
+    // The column list, up to the parenthesis that closes it.
+    let mut depth = 1;
+    let body_end = text[create..]
+        .char_indices()
+        .find(|&(_, c)| {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ => {}
+            }
+            depth == 0
+        })
+        .map_or(text.len(), |(i, _)| create + i);
+    let body = &text[create..body_end];
+    let keyed_column = body.split(',').any(|def| {
+        let def = def.trim();
+        def.split_whitespace().next() == Some(column)
+            && (def.contains("primary key") || def.contains("unique"))
+    });
+    let table_key = ["primary key", "unique"].iter().any(|k| {
+        body.match_indices(k).any(|(i, _)| {
+            body[i + k.len()..]
+                .trim_start()
+                .strip_prefix('(')
+                .is_some_and(|r| r.trim_start().starts_with(column))
+        })
+    });
+    let index = text.match_indices("create ").any(|(i, _)| {
+        let rest = &text[i..];
+        let head: String = rest.chars().take(200).collect();
+        (head.starts_with("create index") || head.starts_with("create unique index"))
+            && head.find(" on ").is_some_and(|o| {
+                let on = head[o + 4..].trim_start();
+                on.starts_with(table)
+                    && on[table.len()..]
+                        .trim_start()
+                        .strip_prefix('(')
+                        .is_some_and(|r| r.trim_start().starts_with(column))
+            })
+    });
+    Some(keyed_column || table_key || index)
+}
+
+/// A query per item that looks a row up by a column the program's own schema neither keys nor indexes
+/// (`SELECT ... FROM consignment WHERE lot_no = ?` on a table created without a key on `lot_no`): the database
+/// scans the whole table for every lookup, a nested-loop join done in C. The SQL may be on the line or in the
+/// call that passes it down (a repository's helper).
+pub fn unindexed_query(s: &Site) -> Option<Hit> {
+    if !s.ctx.calls.iter().any(|c| c.ends_with(".execute")) || !(s.in_loop() || s.repeated()) {
+        return None;
+    }
+    let statement = |src: &crate::diagnose::source::SourceFile, line: u32| {
+        let (a, b) = src.statement_span(line).unwrap_or((line, line));
+        (a..=b)
+            .map(|l| src.line_text(l))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let texts = std::iter::once(statement(s.src, s.ctx.line)).chain(
+        s.callers
+            .iter()
+            .take(3)
+            .map(|c| statement(c.src, c.ctx.line)),
+    );
+    for sql in texts {
+        let Some((table, column)) = lookup_of(&sql) else {
+            continue;
+        };
+        if indexed(s.src, &table, &column) == Some(false) {
+            return hit(
+                0.8,
+                format!(
+                    "line {} runs a query per item that looks `{table}` up by `{column}`, {}: the table is created without a key or an index on `{column}`, so every lookup scans the whole table (a nested-loop join inside the database)",
+                    s.ctx.line,
+                    s.repetition_text()
+                ),
+            );
+        }
+    }
+    None
+}
+
 /// A lookup by scanning: the line's function loops over a collection it was given (a parameter, an attribute,
 /// a module-level table) comparing each item with a key, and a loop up the stack calls it once per item.
 pub fn scan_helper(s: &Site) -> Option<Hit> {
@@ -286,6 +410,27 @@ fn predicate_scan(call: &str) -> Option<(String, String)> {
 
 #[cfg(test)]
 mod tests {
+
+    /// A lookup per item by a column the schema does not index; near misses: by the primary key, by an
+    /// indexed column, against a schema the program does not create.
+    #[test]
+    fn lookups_by_unindexed_columns() {
+        let code = "import sqlite3\ndef load(conn):\n    conn.execute(\"CREATE TABLE lot (id INTEGER PRIMARY KEY, lot_no TEXT, cat TEXT)\")\n    conn.execute(\"CREATE INDEX lot_cat ON lot (cat)\")\nclass Repo:\n    def one(self, sql, params):\n        return self.conn.execute(sql, params).fetchone()\n    def by_no(self, n):\n        return self.one(\"SELECT id FROM lot WHERE lot_no = ?\", (n,))\n    def by_id(self, i):\n        return self.one(\"SELECT cat FROM lot WHERE id = ?\", (i,))\n    def by_cat(self, c):\n        return self.one(\"SELECT id FROM lot WHERE cat = ?\", (c,))\n    def other(self, c):\n        return self.one(\"SELECT id FROM remote WHERE code = ?\", (c,))\ndef run(r, xs):\n    for x in xs:\n        r.by_no(x)\n        r.by_id(x)\n        r.by_cat(x)\n        r.other(x)\n";
+        let s = src(code);
+        let h = unindexed_query(&site(&s, 7).called_from(&[9, 18])).unwrap();
+        assert!(h.evidence.contains("`lot_no`"), "{}", h.evidence);
+        assert!(unindexed_query(&site(&s, 7).called_from(&[11, 19])).is_none());
+        assert!(unindexed_query(&site(&s, 7).called_from(&[13, 20])).is_none());
+        assert!(unindexed_query(&site(&s, 7).called_from(&[15, 21])).is_none());
+        // Once: nothing repeats it.
+        assert!(unindexed_query(&site(&s, 7)).is_none());
+        assert_eq!(
+            lookup_of("select a from t where b=:b"),
+            Some(("t".into(), "b".into()))
+        );
+        assert_eq!(lookup_of("SELECT a FROM t WHERE b > ?"), None);
+    }
+
     use super::super::testing::{site, src};
     use super::*;
 

@@ -177,6 +177,11 @@ pub static RULES: &[Rule] = &[
         check: joins::mask_lookup,
     },
     Rule {
+        id: "nested_loop_join.unindexed_query",
+        category: Category::NestedLoopJoin,
+        check: joins::unindexed_query,
+    },
+    Rule {
         id: "nested_loop_join.product_pairs",
         category: Category::NestedLoopJoin,
         check: joins::product_pairs,
