@@ -97,12 +97,18 @@ pub fn element_loop(s: &Site) -> Option<Hit> {
             let targets = super::common::targets(l);
             // ... or, in a loop over indexes, a value the body reads at the index (`lat = radians(lats[i])`):
             // the element under another name.
+            // So is a value computed from the index (`t = k * STEP`, `dt = t - d * TAU`): the index is the number.
             let indexed = |a: &str| {
                 !carried
                     && s.src.bindings(a).iter().any(|b| {
-                        targets
-                            .iter()
-                            .any(|t| *t != "_" && b.contains(&format!("[{t}]")))
+                        targets.iter().any(|t| {
+                            *t != "_"
+                                && (b.contains(&format!("[{t}]"))
+                                    || (uses_ident(b, t)
+                                        && [" * ", " / ", " + ", " - "]
+                                            .iter()
+                                            .any(|op| b.contains(op))))
+                        })
                     })
             };
             targets
@@ -472,6 +478,9 @@ def run(points, xs):
         let s = src("import math\ndef metrics(lats, parks, rng):\n    d = 0.0\n    for i in range(1, len(lats)):\n        lat = math.radians(lats[i])\n        x = rng.random()\n        for plat, pcos in parks:\n            a = math.sin(lat - plat) ** 2 + pcos\n            b = math.sin(x) ** 2 + pcos\n    return d\n");
         assert!(element_loop(&site(&s, 8)).is_some());
         assert!(element_loop(&site(&s, 9)).is_none());
+        // A value computed from the index is the element too (time steps, dose offsets).
+        let pk = src("import math\ndef conc(n, doses, ke, step, tau):\n    out = []\n    for k in range(n):\n        t = k * step\n        c = 0.0\n        for d in range(doses):\n            dt = t - d * tau\n            c += math.exp(-ke * dt)\n        out.append(c)\n    return out\n");
+        assert!(element_loop(&site(&pk, 9)).is_some());
     }
 
     #[test]

@@ -1097,8 +1097,9 @@ pub fn helper_recomputes(s: &Site) -> Option<Hit> {
                     && l.line == s.ctx.line
                     && !constant(&l.iter)
                     && uses_varying(&s.ctx.text))
-                // (`for k in range(5)` over the call's own data is per-call work: a stencil, a bit loop.)
-                && !(literal_range(&l.iter)
+                // (`for k in range(5)` over the call's own data is per-call work: a stencil, a bit loop; so is
+                // a count of constant steps, `for k in range(HORIZON // STEP)`, computed from the arguments.)
+                && !((literal_range(&l.iter) || (l.iter.starts_with("range(") && constant(&l.iter)))
                     && uses_varying(
                         &s.src
                             .block(l.line)
@@ -1390,6 +1391,10 @@ def build_table(cfg):
         let s = src(code);
         assert!(helper_recomputes(&site(&s, 4).called_from(&[10])).is_none());
         assert!(helper_recomputes(&site(&s, 7).called_from(&[12])).is_some());
+        // A fixed number of steps computed from per-call arguments: per-call work.
+        let code = "import math\nSTEPS = 96\ndef profile(subject, dose):\n    ke = subject.cl / subject.v\n    out = []\n    for k in range(STEPS):\n        out.append(dose * math.exp(-ke * k))\n    return out\ndef run(subjects, dose):\n    for s in subjects:\n        profile(s, dose)\n";
+        let s = src(code);
+        assert!(helper_recomputes(&site(&s, 7).called_from(&[11])).is_none());
     }
 
     #[test]
