@@ -82,7 +82,11 @@ fn small_constant(s: &Site, rhs: &str) -> bool {
                 .map(str::trim)
                 .filter(|i| !i.is_empty())
                 .collect();
-            items.len() <= SMALL_LITERAL && items.iter().all(|i| super::common::is_literal(i))
+            // A display written on the line is as small as it looks, whatever its items are (`where in ("*",
+            // branch)`); one bound elsewhere must be all literals to be a constant.
+            items.len() <= SMALL_LITERAL
+                && (items.iter().all(|i| super::common::is_literal(i))
+                    || (rhs.starts_with(['(', '[']) && !items.iter().any(|i| i.starts_with('*'))))
         })
 }
 
@@ -188,6 +192,9 @@ def run(xs, seen):
         assert!(small_constant(&c, "KEEP"));
         assert!(!small_constant(&c, "SEEN"));
         assert!(in_list(&c).is_some_and(|h| h.evidence.contains("in SEEN")));
+        // Near miss: a two-item tuple written on the line, one item a name.
+        let d = src("def f(rows, branch):\n    return [day for where, day in rows if where in (\"*\", branch)]\n");
+        assert!(in_list(&site(&d, 2)).is_none());
         // A method called per item tests a list attribute.
         assert!(in_list(&site(&s, 7).called_from(&[17])).unwrap().confidence >= 0.9);
         assert!(in_list(&site(&s, 7)).unwrap().confidence < 0.7);
