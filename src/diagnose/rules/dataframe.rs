@@ -62,7 +62,28 @@ pub fn rows(s: &Site) -> Option<Hit> {
             c.loc,
         );
     }
-    let conf = if df_loop || axis1 {
+    // The rows of a summary (`summary = df.groupby(k).agg(...)`, `value_counts()`) are few: looping over them is
+    // reporting, not the per-row cost.
+    let summary_rows = ctx.loops.iter().filter(|l| row_loop(l)).all(|l| {
+        let frame = l.iter.split('.').next().unwrap_or("").trim();
+        let bound = s.src.bindings(frame);
+        !bound.is_empty()
+            && bound.iter().all(|b| {
+                [
+                    ".groupby(",
+                    ".agg(",
+                    ".value_counts(",
+                    ".describe(",
+                    ".pivot_table(",
+                    ".resample(",
+                ]
+                .iter()
+                .any(|m| b.contains(m))
+            })
+    }) && df_loop;
+    let conf = if summary_rows {
+        0.3
+    } else if df_loop || axis1 {
         0.9
     } else if df_call {
         0.8
@@ -97,6 +118,14 @@ def f(df):
         df.at[i, "d"] = 1
     df["e"] = df["a"] * df["b"]
 "#;
+
+    /// Near miss: looping over a groupby summary's few rows.
+    #[test]
+    fn rows_of_a_summary() {
+        let s = src("import pandas as pd\ndef f(df):\n    for _, row in df.iterrows():\n        x = row[\"a\"]\n    summary = df.groupby(\"k\").agg(n=(\"a\", \"count\"))\n    for name, r in summary.iterrows():\n        print(name, r[\"n\"])\n");
+        assert!(rows(&site(&s, 3)).unwrap().confidence >= 0.9);
+        assert!(rows(&site(&s, 6)).unwrap().confidence < 0.5);
+    }
 
     /// A helper making pandas calls on one row's values, called from a loop over a DataFrame's rows: rowwise,
     /// at the loop. Near misses: the same helper called from a loop over a plain list; a helper doing no pandas

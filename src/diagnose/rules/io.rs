@@ -196,10 +196,12 @@ fn materialises(src: &SourceFile, ctx: &LineContext, repeated: bool) -> Option<b
         })
     });
     let comp_over_file = ctx.loops.iter().any(|l| {
+        // (A slice of the lines, `lines[1:]`, is still all of them.)
+        let root = l.iter.trim().split('[').next().unwrap_or("").trim();
         l.kind == "comprehension"
             && (file_like(&l.iter)
                 || l.iter.to_lowercase().contains("reader")
-                || src.bindings(l.iter.trim()).iter().any(|b| file_like(b)))
+                || src.bindings(root).iter().any(|b| file_like(b)))
     }) && (ctx.text.contains("= [")
         || ctx.text.trim_start().starts_with("return ["));
     let split_whole = split_whole_loop(src, ctx).is_some();
@@ -562,6 +564,9 @@ def run(keys, c):
         let s = src("def polls(path):\n    with open(path) as f:\n        data = f.read()\n    for line in data.split(\"\\n\"):\n        yield line\ndef report(rows):\n    text = \"\\n\".join(rows)\n    for line in text.splitlines():\n        print(line)\n    for part in data.split(\",\"):\n        print(part)\n");
         assert!(materialise(&site(&s, 4)).is_some());
         assert_eq!(materialise(&site(&s, 5)).unwrap().at, Some((0, 4)));
+        // Every line but the header, parsed into a list at once.
+        let r = src("def snap(path):\n    with open(path) as fh:\n        lines = fh.readlines()\n    return [parse(l) for l in lines[1:]]\n");
+        assert!(materialise(&site(&r, 4)).is_some());
         assert!(materialise(&site(&s, 8)).is_none());
         assert!(materialise(&site(&s, 9)).is_none());
         assert!(materialise(&site(&s, 11)).is_none());
