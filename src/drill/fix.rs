@@ -571,14 +571,10 @@ fn still_hot(
     python: &Path,
     cancel: &AtomicBool,
 ) -> Option<String> {
-    let waits = matches!(
-        category,
-        Some(Category::SequentialIo | Category::GilBoundThreads)
-    );
     let (path, tool) = [(Kind::PySpy, "py-spy"), (Kind::Cprofile, "cProfile")]
         .into_iter()
         .find_map(|(kind, tool)| {
-            flow::record(kind, python, solution, waits, "", cancel)
+            flow::record(kind, python, solution, flow::waits(category), "", cancel)
                 .ok()
                 .map(|p| (p, tool))
         })?;

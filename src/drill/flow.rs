@@ -177,17 +177,21 @@ pub fn profile_of(
         DrillProfiler::Line => Kind::Line,
         DrillProfiler::Scalene => Kind::Scalene,
     };
-    let waits = matches!(
-        d.category(),
-        Some(Category::SequentialIo | Category::GilBoundThreads)
-    );
     record(
         kind,
         python,
         &d.slow(),
-        waits,
+        waits(d.category()),
         "; or train on the drill's recorded profile",
         cancel,
+    )
+}
+
+/// Whether a category's bottleneck is waiting (on I/O, or for the GIL): py-spy must then sample idle threads.
+pub(crate) fn waits(category: Option<Category>) -> bool {
+    matches!(
+        category,
+        Some(Category::SequentialIo | Category::GilBoundThreads)
     )
 }
 

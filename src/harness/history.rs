@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::report::truncate;
 use super::{Comparison, Verdict};
 use crate::{Error, Result};
 
@@ -226,14 +227,6 @@ pub fn standings(entries: &[Entry], max_columns: usize) -> String {
         ));
     }
     s
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        s.chars().take(n - 1).collect::<String>() + "…"
-    }
 }
 
 /// The calendar date of a day count since 1970-01-01 (Howard Hinnant's civil_from_days).

@@ -69,7 +69,8 @@ fn figures(r: &super::CompareRow) -> [String; 5] {
     ]
 }
 
-fn truncate(s: &str, n: usize) -> String {
+/// `s` cut to `n` characters, an ellipsis marking the cut.
+pub(super) fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
     } else {
