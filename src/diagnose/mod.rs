@@ -11,7 +11,7 @@ pub mod evidence;
 pub mod rules;
 pub mod source;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -592,6 +592,29 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
             .and_then(|s| s.enclosing_function(line))
             .map_or("<module>".to_string(), |f| f.name.clone())
     };
+    // Each function's own share of the time that no other category explains: its lines' shares summed (a
+    // sample counts at its deepest line in the program), or the heaviest where lines share their function's
+    // one measurement (pstats). Lines a sure finding of another kind claims are that finding's.
+    let claimed: HashSet<(usize, u32)> = candidates
+        .iter()
+        .filter(|c| c.category.is_some_and(|k| k != Category::WholeFileLoad) && c.confidence >= 0.5)
+        .map(|c| c.hot)
+        .collect();
+    let mut function_time: HashMap<(String, String), f64> = HashMap::new();
+    for ((fi, line), le) in &hot {
+        if claimed.contains(&(*fi, *line)) {
+            continue;
+        }
+        let share = pct(le.weight, ev.total);
+        let t = function_time
+            .entry((rel(*fi), function_at((*fi, *line))))
+            .or_insert(0.0);
+        if ev.derived {
+            *t = t.max(share);
+        } else {
+            *t += share;
+        }
+    }
     // One finding per (category, file, function); a finding's share is the sum of its hot lines' shares.
     type Key = (Option<Category>, usize, String);
     let mut merged: BTreeMap<Key, (Finding, Vec<(usize, u32)>)> = BTreeMap::new();
@@ -698,8 +721,16 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
     // unclassified hot spot or weak guess: an unclassified line teaches nothing, and a CPU profile under-weighs
     // what is not CPU (memory, waits).
     // A memory-bound finding weighs by the memory it holds when that is more than its time.
+    // Without a memory profile, a file read whole costs memory for as long as the function holding it works
+    // through it: a CPU profile sees that function's time, not the memory, so the load weighs as much.
     let weight = |f: &Finding| match (f.category, f.memory_pct) {
         (Some(Category::WholeFileLoad), Some(m)) => f.share_pct.max(m),
+        (Some(Category::WholeFileLoad), None) if memory.is_empty() => f.share_pct.max(
+            function_time
+                .get(&(f.file.clone(), f.function.clone()))
+                .copied()
+                .unwrap_or(0.0),
+        ),
         _ => f.share_pct,
     };
     let named = |f: &Finding| {
@@ -742,6 +773,27 @@ mod tests {
             files: files.iter().map(PathBuf::from).collect(),
             cache: HashMap::new(),
         }
+    }
+
+    /// Without a memory profile, a file read whole weighs as much as the function holding it: a load whose
+    /// loop takes more time than a heavier-looking helper comes first. Near miss: a load whose function takes
+    /// little time stays below the helper.
+    #[test]
+    fn whole_file_loads_weigh_as_their_function() {
+        let dir = tempfile::tempdir().unwrap();
+        let code = "def label(code):\n    return {c: n for c, n in CODES}.get(code)\n\ndef load(path):\n    with open(path) as f:\n        lines = f.readlines()\n    out = []\n    for line in lines:\n        parts = line.split(';')\n        out.append(label(parts[0]))\n    return out\n\ndef main():\n    load('x')\n";
+        std::fs::write(dir.path().join("slow.py"), code).unwrap();
+        let top = |loop_samples: u32| {
+            let folded = format!(
+                "main (slow.py:14);load (slow.py:6) 10\nmain (slow.py:14);load (slow.py:9) {loop_samples}\nmain (slow.py:14);load (slow.py:10);label (slow.py:2) 30\nmain (slow.py:14) 40\n"
+            );
+            let p = crate::profile::parse(folded.as_bytes(), Path::new("p.txt"), None).unwrap();
+            let d = diagnose(&p, dir.path()).unwrap();
+            let f = &d.findings[0];
+            (f.category.map(|c| c.id()), f.function.clone())
+        };
+        assert_eq!(top(40), (Some("whole_file_load"), "load".to_string()));
+        assert_eq!(top(0), (Some("repeated_computation"), "label".to_string()));
     }
 
     /// A profile recorded in another checkout names the program by a path that is not here: the longest

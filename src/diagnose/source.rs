@@ -665,6 +665,14 @@ impl SourceFile {
 
     /// What a name is bound to in the file: the right-hand sides of `name = ...` assignments (any scope).
     pub fn bindings(&self, name: &str) -> Vec<String> {
+        self.binding_lines(name)
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect()
+    }
+
+    /// The assignments of `name` in the file: each one's first line and right-hand side.
+    pub fn binding_lines(&self, name: &str) -> Vec<(u32, String)> {
         let mut out = Vec::new();
         let mut stack = vec![self.tree.root_node()];
         while let Some(n) = stack.pop() {
@@ -675,7 +683,7 @@ impl SourceFile {
                     .unwrap_or_default();
                 if l == name || l.split(',').any(|p| p.trim() == name) {
                     if let Some(r) = n.child_by_field_name("right") {
-                        out.push(self.node_text(r));
+                        out.push((n.start_position().row as u32 + 1, self.node_text(r)));
                     }
                 }
             }

@@ -140,30 +140,87 @@ fn loops_over_records(src: &SourceFile, l: &crate::diagnose::source::LoopInfo) -
         || src.bindings(l.iter.trim()).iter().any(|b| cursor(b))
 }
 
-/// The header line of a loop over the lines of a text read whole (`data = f.read()`, then `for line in
-/// data.split("\n")`), around the line or on it: the file is held twice at once, as the text and as the list
-/// of its lines.
+/// Calls that make a whole new copy of the text they are called on (`raw.decode()`, `text.replace(...)`,
+/// `text.split("\n")`).
+const COPIES: [&str; 12] = [
+    "decode",
+    "encode",
+    "replace",
+    "split",
+    "splitlines",
+    "lower",
+    "upper",
+    "casefold",
+    "strip",
+    "rstrip",
+    "lstrip",
+    "translate",
+];
+
+/// A plain name (`raw`, `text`), not an attribute or an expression.
+fn plain_name(e: &str) -> bool {
+    !e.is_empty() && e.chars().all(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// The name holds a whole file's text: bound to a whole read (`f.read()`, `path.read_text()`), or to a copy of
+/// such a text (`raw.decode(...).replace(...)`).
+fn whole_text(src: &SourceFile, name: &str, depth: u32) -> bool {
+    src.bindings(name).iter().any(|b| {
+        [".read()", ".read_text()", ".read_bytes()", ".getvalue()"]
+            .iter()
+            .any(|r| b.contains(r))
+            || (depth > 0
+                && copy_of_whole(src, b, depth - 1)
+                    .is_some_and(|m| m != "split" && m != "splitlines"))
+    })
+}
+
+/// The expression copies a whole file's text (`raw.decode("utf-8").replace(...)`): the copying method it
+/// starts with.
+fn copy_of_whole<'a>(src: &SourceFile, e: &'a str, depth: u32) -> Option<&'a str> {
+    let (name, rest) = e.trim().split_once('.')?;
+    let m = rest.split('(').next()?;
+    (plain_name(name)
+        && COPIES.contains(&m)
+        && rest.len() > m.len()
+        && whole_text(src, name, depth))
+    .then_some(m)
+}
+
+/// Where the lines of a text read whole are made, for a loop over them around the line or on it
+/// (`data = f.read()`, then `for line in data.split("\n")`: the loop; `lines = text.split("\n")`, then
+/// `for line in lines[1:]`: the split): the file is held twice at once, as the text and as the list of its
+/// lines.
 fn split_whole_loop(src: &SourceFile, ctx: &LineContext) -> Option<u32> {
-    let read_whole = |name: &str| {
-        src.bindings(name).iter().any(|b| {
-            [".read()", ".read_text()", ".read_bytes()", ".getvalue()"]
-                .iter()
-                .any(|r| b.contains(r))
+    let split = |e: &str| {
+        copy_of_whole(src, e, 2).is_some_and(|m| {
+            (m == "splitlines" || (m == "split" && e.contains("\\n")))
+                && e.trim().ends_with(')')
+                && e.matches('(').count() == 1
         })
     };
-    ctx.loops
-        .iter()
-        .find(|l| {
-            let it = l.iter.trim();
-            [".splitlines()", ".split(\"\\n\")", ".split('\\n')"]
-                .iter()
-                .any(|m| {
-                    it.strip_suffix(m).is_some_and(|name| {
-                        name.chars().all(|c| c.is_alphanumeric() || c == '_') && read_whole(name)
-                    })
-                })
+    ctx.loops.iter().find_map(|l| {
+        let it = l.iter.trim();
+        if split(it) {
+            return Some(l.line);
+        }
+        // (A slice of the lines, `lines[1:]`, is still all of them.)
+        let root = it.split('[').next().unwrap_or("").trim();
+        if !plain_name(root) || l.kind != "for" {
+            return None;
+        }
+        let made = src.binding_lines(root);
+        (made.len() == 1 && split(&made[0].1)).then(|| made[0].0)
+    })
+}
+
+/// A statement that copies a whole file's text (`text = raw.decode("utf-8-sig").replace("\r\n", "\n")` after
+/// `raw = f.read()`): the text is held again, whole.
+fn copies_whole(src: &SourceFile, ctx: &LineContext) -> bool {
+    ctx.loops.is_empty()
+        && ctx.text.split_once(" = ").is_some_and(|(lhs, rhs)| {
+            plain_name(lhs.trim()) && copy_of_whole(src, rhs, 2).is_some()
         })
-        .map(|l| l.line)
 }
 
 /// How a statement holds a whole file at once: `Some(false)` a list of its lines or records
@@ -204,7 +261,7 @@ fn materialises(src: &SourceFile, ctx: &LineContext, repeated: bool) -> Option<b
                 || src.bindings(root).iter().any(|b| file_like(b)))
     }) && (ctx.text.contains("= [")
         || ctx.text.trim_start().starts_with("return ["));
-    let split_whole = split_whole_loop(src, ctx).is_some();
+    let split_whole = split_whole_loop(src, ctx).is_some() || copies_whole(src, ctx);
     let joined_big = ctx.calls.iter().any(|c| method(c) == "join")
         && ctx.text.contains(".join(")
         && src.mentions(".split(")
@@ -262,7 +319,7 @@ pub fn materialise(s: &Site) -> Option<Hit> {
             return hit_at(
                 0.75,
                 format!(
-                    "line {at} loops over the lines of a file read whole (`{}`): the text and the list of its lines are both in memory at once",
+                    "line {at} splits a file read whole into its lines (`{}`): the text and the list of its lines are both in memory at once",
                     s.src.line_text(at)
                 ),
                 (s.file, at),
@@ -292,8 +349,19 @@ pub fn materialise(s: &Site) -> Option<Hit> {
     if materialises(c.src, &c.ctx, false) != Some(false) {
         return None;
     }
+    if let Some(at) = split_whole_loop(c.src, &c.ctx) {
+        return hit_at(
+            0.75,
+            format!(
+                "line {at} splits a file read whole into its lines (`{}`), and `{}` runs for each of them: the text and the list of its lines are both in memory at once",
+                c.src.line_text(at),
+                s.function_name()
+            ),
+            (c.loc.0, at),
+        );
+    }
     hit_at(
-        0.6,
+        0.75,
         format!(
             "line {} builds a list of every record of a file at once (`{}`), calling `{}` for each: memory grows with the input",
             c.ctx.line,
@@ -570,6 +638,25 @@ def run(keys, c):
         assert!(materialise(&site(&s, 8)).is_none());
         assert!(materialise(&site(&s, 9)).is_none());
         assert!(materialise(&site(&s, 11)).is_none());
+    }
+
+    /// A text read whole, copied (decoded, normalised) and split into lines in statements of their own, then
+    /// looped over: each copy holds the file again, and the place of a hot line in the loop (or of a helper it
+    /// calls) is the split. Near misses: a count over the text copies nothing; the fields of one line; lines
+    /// of a text the program built; a name split twice in different places.
+    #[test]
+    fn a_whole_read_copied_then_split() {
+        let s = src("def load(path):\n    with open(path, \"rb\") as f:\n        raw = f.read()\n    text = raw.decode(\"utf-8-sig\").replace(\"\\r\\n\", \"\\n\")\n    lines = text.split(\"\\n\")\n    n = raw.count(b\"\\n\")\n    for line in lines[1:]:\n        parts = line.split(\";\")\n        name(parts[0])\n    return n\ndef name(code):\n    return {c: c for c in CODES}.get(code)\ndef other(rows):\n    body = \"\\n\".join(rows)\n    items = body.split(\"\\n\")\n    for item in items:\n        print(item)\n    fields = text.split(\",\")\n    for x in fields:\n        print(x)\n");
+        assert!(materialise(&site(&s, 4)).is_some());
+        assert!(materialise(&site(&s, 5)).is_some());
+        assert!(materialise(&site(&s, 6)).is_none());
+        let h = materialise(&site(&s, 8)).unwrap();
+        assert_eq!(h.at, Some((0, 5)), "{h:?}");
+        let h = materialise(&site(&s, 12).called_from(&[9])).unwrap();
+        assert_eq!(h.at, Some((0, 5)), "{h:?}");
+        assert!(h.evidence.contains("`name` runs for each"), "{h:?}");
+        assert!(materialise(&site(&s, 17)).is_none());
+        assert!(materialise(&site(&s, 20)).is_none());
     }
 
     /// `fetchall()` of a whole table loads it; of a query that aggregates (a report) it loads a summary.
