@@ -536,8 +536,19 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
                 rel(*fi),
                 site.callees
                     .iter()
-                    .take(4)
-                    .map(|c| &c.name)
+                    .take(
+                        if std::env::var_os("ETLKIT_DIAGNOSE_DEBUG").is_some_and(|v| v == "2") {
+                            48
+                        } else {
+                            4
+                        }
+                    )
+                    .map(|c| format!(
+                        "{} {:.1}%{}",
+                        c.name,
+                        pct(c.weight, ev.total),
+                        if c.direct { "" } else { " (below)" }
+                    ))
                     .collect::<Vec<_>>(),
                 site.callers.iter().map(|c| c.loc.1).collect::<Vec<_>>(),
                 site.calls,

@@ -467,6 +467,9 @@ pub fn is_blocking(s: &Site) -> bool {
                 || c.contains("session")
                 || c.contains("urlopen"))
     });
+    // A wait found below another library call counts when it carries a good part of what the line calls:
+    // pstats cannot tell whose `__exit__` closed a socket, a file's or a response's.
+    let heaviest = s.callees.iter().map(|c| c.weight).fold(0.0, f64::max);
     let by_profile = s
         .callee(|n| {
             n == "time.sleep"
@@ -475,8 +478,11 @@ pub fn is_blocking(s: &Site) -> bool {
                 || n.starts_with("urllib.request")
                 || n.starts_with("ssl")
                 || n.starts_with("select")
+                // asyncio's streams and socket calls (`open_connection`, `loop.sock_recv`).
+                || n.starts_with("asyncio.streams")
+                || n.contains(".sock_")
         })
-        .is_some_and(|c| c.direct || c.weight > 0.0);
+        .is_some_and(|c| c.direct || (c.weight > 0.0 && c.weight >= 0.2 * heaviest));
     by_text || by_profile
 }
 
@@ -739,6 +745,23 @@ def run(keys, c):
         let sleepy = src("def f(xs):\n    for x in xs:\n        wait(x)\n");
         assert!(blocking(&site(&sleepy, 3)).is_none());
         assert!(blocking(&site(&sleepy, 3).with_callee("time.sleep")).is_some());
+        // Below another library call: a socket read that carries the call's time is a wait; a response's
+        // close reached through the `__exit__` every `with` shares, next to a file's heavy one, is not.
+        let below = |inner: &str, weight: f64| {
+            site(&sleepy, 3)
+                .with_callee("_io._IOBase.__exit__")
+                .with_inner_callee(inner, weight)
+        };
+        assert!(blocking(&below("socket.socket.recv_into", 0.8)).is_some());
+        assert!(blocking(&below("http.client.close", 0.01)).is_none());
+        // asyncio's streams are network waits.
+        assert!(blocking(
+            &site(&sleepy, 3)
+                .with_callee("asyncio.streams.open_connection")
+                .with_inner_callee("asyncio.selector_events.sock_connect", 0.7)
+        )
+        .is_some());
+        assert!(blocking(&site(&sleepy, 3).with_callee("asyncio.queues.get")).is_none());
     }
 
     #[test]

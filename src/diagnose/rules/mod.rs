@@ -495,6 +495,17 @@ pub(crate) mod testing {
             self
         }
 
+        /// A callee found below another library call (`direct: false`), of the given weight.
+        pub fn with_inner_callee(mut self, name: &str, weight: f64) -> Self {
+            self.callees.push(Callee {
+                name: name.into(),
+                weight,
+                calls: None,
+                direct: false,
+            });
+            self
+        }
+
         pub fn calls(mut self, n: i64) -> Self {
             self.calls = Some(n);
             self
