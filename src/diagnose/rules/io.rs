@@ -456,16 +456,17 @@ pub fn is_blocking(s: &Site) -> bool {
         "sendto",
     ];
     let by_text = s.ctx.calls.iter().any(|c| {
-        IO.contains(&method(c))
-            && (c.contains("urllib")
-                || c.contains("requests")
-                || c.contains("http")
-                || c.contains("sleep")
-                || c.contains("sock")
-                || c.contains("conn")
-                || c.contains("client")
-                || c.contains("session")
-                || c.contains("urlopen"))
+        runs_a_process(c)
+            || IO.contains(&method(c))
+                && (c.contains("urllib")
+                    || c.contains("requests")
+                    || c.contains("http")
+                    || c.contains("sleep")
+                    || c.contains("sock")
+                    || c.contains("conn")
+                    || c.contains("client")
+                    || c.contains("session")
+                    || c.contains("urlopen"))
     });
     // A wait found below another library call counts when it carries a good part of what the line calls:
     // pstats cannot tell whose `__exit__` closed a socket, a file's or a response's.
@@ -481,9 +482,24 @@ pub fn is_blocking(s: &Site) -> bool {
                 // asyncio's streams and socket calls (`open_connection`, `loop.sock_recv`).
                 || n.starts_with("asyncio.streams")
                 || n.contains(".sock_")
+                // A child process waited for.
+                || n == "posix.waitpid"
+                || runs_a_process(n)
         })
         .is_some_and(|c| c.direct || (c.weight > 0.0 && c.weight >= 0.2 * heaviest));
     by_text || by_profile
+}
+
+/// A call that starts a program and waits for it to finish (`subprocess.run(...)`, `os.system(...)`,
+/// `proc.communicate()` on a `subprocess` module's object): the caller sits idle until the child exits.
+pub fn runs_a_process(callee: &str) -> bool {
+    let m = method(callee);
+    (callee.starts_with("subprocess.")
+        && matches!(
+            m,
+            "run" | "call" | "check_call" | "check_output" | "wait" | "communicate" | "getoutput"
+        ))
+        || callee == "os.system"
 }
 
 /// A pool used one task at a time: `pool.submit(f, x).result()` in a loop waits for each task before it
@@ -762,6 +778,18 @@ def run(keys, c):
         )
         .is_some());
         assert!(blocking(&site(&sleepy, 3).with_callee("asyncio.queues.get")).is_none());
+    }
+
+    /// A child process run and waited for, per item: a wait, and not a computation to hoist even when its
+    /// arguments never change. Near misses: a process started and not waited for; the program's own `run`.
+    #[test]
+    fn a_process_per_item() {
+        let s = src("import subprocess, sys\ndef main(items):\n    for i in items:\n        subprocess.run([sys.executable, \"-c\", \"pass\"], check=True)\n        subprocess.Popen([sys.executable, \"-c\", \"pass\"])\n        run(i)\ndef run(i):\n    return i\n");
+        assert!(blocking(&site(&s, 4)).is_some());
+        assert!(crate::diagnose::rules::repeated::invariant_call(&site(&s, 4)).is_none());
+        assert!(blocking(&site(&s, 5)).is_none());
+        assert!(blocking(&site(&s, 6)).is_none());
+        assert!(blocking(&site(&s, 6).with_callee("subprocess.Popen.wait")).is_some());
     }
 
     #[test]

@@ -479,8 +479,10 @@ pub fn invariant_call(s: &Site) -> Option<Hit> {
             } else {
                 !vars.iter().any(|v| uses_ident(call, v))
             };
+        // (Running a program is an action, whatever its arguments.)
         if invariant
             && !REGEX_CALLS.contains(&callee)
+            && !super::io::runs_a_process(callee)
             && !matches!(
                 method(callee),
                 "deepcopy" | "sorted" | "sort" | "sleep" | "urlopen" | "request"
