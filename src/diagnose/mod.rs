@@ -630,6 +630,7 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
     type Key = (Option<Category>, usize, String);
     let mut merged: BTreeMap<Key, (Finding, Vec<(usize, u32)>)> = BTreeMap::new();
     let mut place_share: HashMap<Key, f64> = HashMap::new();
+    let mut per_function: HashMap<Key, HashMap<(usize, String), f64>> = HashMap::new();
     for c in &candidates {
         let function = function_at(c.place);
         let (e, hots) = merged
@@ -664,9 +665,15 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
         }
         if !hots.contains(&c.hot) {
             hots.push(c.hot);
-            // Derived lines (pstats) share their function's own time: count the heaviest, not the sum.
+            // Derived lines (pstats) share their function's own time: count each function's heaviest line,
+            // and add up the functions (separate measurements).
             if ev.derived {
-                e.share_pct = e.share_pct.max(c.share);
+                let per = per_function
+                    .entry((c.category, c.place.0, function.clone()))
+                    .or_default();
+                let m = per.entry((c.hot.0, function_at(c.hot))).or_insert(0.0);
+                *m = m.max(c.share);
+                e.share_pct = per.values().sum();
             } else {
                 e.share_pct += c.share;
             }
@@ -805,6 +812,53 @@ mod tests {
         };
         assert_eq!(top(40), (Some("whole_file_load"), "load".to_string()));
         assert_eq!(top(0), (Some("repeated_computation"), "label".to_string()));
+    }
+
+    /// pstats: lines of one function share its one measurement (the heaviest counts), while a finding
+    /// spread over two functions (a per-line parser called from a loop over a file read whole) adds them up.
+    #[test]
+    fn pstats_findings_add_up_their_functions() {
+        use crate::profile::{CallerEdge, Format, Frame, FunctionTiming, LineKind, Meta, Unit};
+        let dir = tempfile::tempdir().unwrap();
+        let code = "def parse(line):\n    return line.split(';')\n\ndef load(path):\n    with open(path) as f:\n        text = f.read()\n    out = []\n    for line in text.splitlines():\n        out.append(parse(line))\n    return out\n";
+        std::fs::write(dir.path().join("t.py"), code).unwrap();
+        let mut p = Profile::new(Meta {
+            format: Format::Pstats,
+            tool: "cProfile".into(),
+            unit: Unit::Seconds,
+            line_kind: LineKind::Definition,
+            notes: Vec::new(),
+        });
+        p.frames.push(Frame::new("load", "t.py", Some(4)));
+        p.frames.push(Frame::new("parse", "t.py", Some(1)));
+        p.timings.push(FunctionTiming {
+            frame: 0,
+            cc: Some(1),
+            nc: 1,
+            tt: 0.2,
+            ct: 0.5,
+            callers: Vec::new(),
+        });
+        p.timings.push(FunctionTiming {
+            frame: 1,
+            cc: Some(1000),
+            nc: 1000,
+            tt: 0.3,
+            ct: 0.3,
+            callers: vec![CallerEdge {
+                caller: 0,
+                nc: 1000,
+                cc: Some(1000),
+                tt: 0.3,
+                ct: 0.3,
+            }],
+        });
+        let d = diagnose(&p, dir.path()).unwrap();
+        let f = &d.findings[0];
+        assert_eq!(f.category.map(|c| c.id()), Some("whole_file_load"));
+        assert_eq!((f.function.as_str(), f.line), ("load", 8));
+        // parse's 60% and load's 40%, not the heavier alone.
+        assert!(f.share_pct > 90.0, "{f:?}");
     }
 
     /// A profile recorded in another checkout names the program by a path that is not here: the longest
