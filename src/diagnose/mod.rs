@@ -279,6 +279,9 @@ struct Candidate {
     hot: (usize, u32),
     share: f64,
     memory: Option<evidence::MemoryLine>,
+    /// A whole-file load returned to a caller that loops over it: a line of that caller, whose loop runs
+    /// while the whole file is held.
+    consumer: Option<(usize, u32)>,
 }
 
 /// The least share of the time for which a named finding ranks above unclassified hot spots.
@@ -581,9 +584,13 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
                 share,
                 path: Vec::new(),
                 memory: mem,
+                consumer: None,
             });
         }
         for (category, rule, h) in hits {
+            let consumer = (category == Category::WholeFileLoad)
+                .then(|| rules::consumer(&site, h.at.unwrap_or((*fi, *line))))
+                .flatten();
             candidates.push(Candidate {
                 category: Some(category),
                 rule,
@@ -594,6 +601,7 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
                 share,
                 path: path.clone(),
                 memory: mem,
+                consumer,
             });
         }
     }
@@ -631,6 +639,7 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
     let mut merged: BTreeMap<Key, (Finding, Vec<(usize, u32)>)> = BTreeMap::new();
     let mut place_share: HashMap<Key, f64> = HashMap::new();
     let mut per_function: HashMap<Key, HashMap<(usize, String), f64>> = HashMap::new();
+    let mut consumers: HashMap<(String, String), (String, String)> = HashMap::new();
     for c in &candidates {
         let function = function_at(c.place);
         let (e, hots) = merged
@@ -659,6 +668,12 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
                     Vec::new(),
                 )
             });
+        if let Some(at) = c.consumer {
+            consumers.insert(
+                (rel(c.place.0), function.clone()),
+                (rel(at.0), function_at(at)),
+            );
+        }
         if let Some(m) = c.memory {
             let m = 100.0 * m.share;
             e.memory_pct = Some(e.memory_pct.map_or(m, |x: f64| x.max(m)));
@@ -743,12 +758,12 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
     // through it: a CPU profile sees that function's time, not the memory, so the load weighs as much.
     let weight = |f: &Finding| match (f.category, f.memory_pct) {
         (Some(Category::WholeFileLoad), Some(m)) => f.share_pct.max(m),
-        (Some(Category::WholeFileLoad), None) if memory.is_empty() => f.share_pct.max(
-            function_time
-                .get(&(f.file.clone(), f.function.clone()))
-                .copied()
-                .unwrap_or(0.0),
-        ),
+        (Some(Category::WholeFileLoad), None) if memory.is_empty() => {
+            let key = (f.file.clone(), f.function.clone());
+            let time = |k: &(String, String)| function_time.get(k).copied().unwrap_or(0.0);
+            f.share_pct
+                .max(time(&key) + consumers.get(&key).map_or(0.0, time))
+        }
         _ => f.share_pct,
     };
     let named = |f: &Finding| {

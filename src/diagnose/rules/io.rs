@@ -118,10 +118,32 @@ fn file_expr(e: &str) -> bool {
     e == "f" || e.contains("open(") || e.to_lowercase().contains("reader(")
 }
 
+/// A name that a `with` statement of the function around line `at` binds to an open file (`with open(path) as
+/// fh:`, `with gzip.open(p) as src`).
+fn opened_as(src: &SourceFile, name: &str, at: u32) -> bool {
+    let alias = format!(" as {name}");
+    let (a, b) = src
+        .enclosing_function(at)
+        .map_or((1, src.lines()), |f| (f.start, f.end));
+    plain_name(name)
+        && (a..=b).any(|l| {
+            let t = src.line_text(l);
+            let t = t.trim();
+            t.starts_with("with ")
+                && t.contains("open(")
+                && t.strip_suffix(':')
+                    .unwrap_or(t)
+                    .split(',')
+                    .any(|part| part.trim_end().ends_with(&alias))
+        })
+}
+
 /// A `for` loop over an open file or a reader of one, by its text or by what the name is bound to.
 fn loops_over_file(src: &SourceFile, l: &crate::diagnose::source::LoopInfo) -> bool {
     l.kind == "for"
-        && (file_expr(&l.iter) || src.bindings(l.iter.trim()).iter().any(|b| file_expr(b)))
+        && (file_expr(&l.iter)
+            || opened_as(src, l.iter.trim(), l.line)
+            || src.bindings(l.iter.trim()).iter().any(|b| file_expr(b)))
 }
 
 /// A loop that reads a source record by record: a file or reader, or a database cursor fetched in batches
@@ -679,6 +701,36 @@ def run(keys, c):
         assert!(h.evidence.contains("`name` runs for each"), "{h:?}");
         assert!(materialise(&site(&s, 17)).is_none());
         assert!(materialise(&site(&s, 20)).is_none());
+    }
+
+    /// Generators reading files opened by `with ... as fh`, chained and sorted whole: every record held.
+    /// Near miss: the name a `with` binds to a lock is no file.
+    #[test]
+    fn streams_of_files_opened_with_an_alias_sorted_whole() {
+        let s = src("import itertools\ndef reads(path):\n    with open(path) as fh:\n        for line in fh:\n            yield line.split(',')\ndef timeline(paths):\n    streams = [reads(p) for p in paths]\n    return sorted(itertools.chain.from_iterable(streams))\ndef guarded(lock, items):\n    with lock as fh:\n        for x in fh:\n            yield x\ndef all_guarded(lock, items):\n    return sorted(guarded(lock, items))\n");
+        assert_eq!(
+            materialise(&site(&s, 5).called_from(&[8])).unwrap().at,
+            Some((0, 8))
+        );
+        assert!(materialise(&site(&s, 12).called_from(&[14])).is_none());
+    }
+
+    /// A whole-file load handed back to a caller that loops over it: that caller's loop runs while the file is
+    /// held. Near misses: a caller that only counts the rows; a load that hands nothing back.
+    #[test]
+    fn the_loop_that_consumes_a_whole_load() {
+        use crate::diagnose::rules::consumer;
+        let s = src("class Ledger:\n    def tows(self):\n        rows = self.cur.fetchall()\n        return rows\ndef month_end(ledger):\n    for row in ledger.tows():\n        bill(row)\ndef later(ledger):\n    rows = ledger.tows()\n    for r in rows[1:]:\n        bill(r)\ndef count(ledger):\n    n = len(ledger.tows())\n    return n\ndef keep(self):\n    self.rows = self.cur.fetchall()\ndef run(self):\n    for x in keep(self):\n        pass\n");
+        assert_eq!(
+            consumer(&site(&s, 3).called_from(&[6]), (0, 3)),
+            Some((0, 6))
+        );
+        assert_eq!(
+            consumer(&site(&s, 3).called_from(&[9]), (0, 3)),
+            Some((0, 9))
+        );
+        assert_eq!(consumer(&site(&s, 3).called_from(&[13]), (0, 3)), None);
+        assert_eq!(consumer(&site(&s, 16).called_from(&[18]), (0, 16)), None);
     }
 
     /// `fetchall()` of a whole table loads it; of a query that aggregates (a report) it loads a summary.

@@ -404,6 +404,62 @@ const MEMORY_CONFIRMS: f64 = 0.2;
 /// Below this share of the memory at the peak, a whole-file load is doubtful.
 const MEMORY_DOUBTS: f64 = 0.05;
 
+/// Where a whole-file load at `place` is consumed: its function hands the data back (`return rows`) to a
+/// caller that loops over it (`for row in ledger.tows():`, or `rows = load(p)` then `for r in rows:`); that
+/// caller's line, whose loop runs while the whole file is held.
+pub fn consumer(site: &Site, place: Loc) -> Option<Loc> {
+    // The function holding the place (the hot line's, or a caller's up the stack) and the callers above it.
+    let (src, f, above) = match site.ctx.function.as_ref() {
+        Some(f) if place.0 == site.file && (f.start..=f.end).contains(&place.1) => {
+            (site.src, f, &site.callers[..])
+        }
+        _ => {
+            let i = site.callers.iter().position(|c| c.loc == place)?;
+            let c = &site.callers[i];
+            (c.src, c.ctx.function.as_ref()?, &site.callers[i + 1..])
+        }
+    };
+    let hands_back = (f.start..=f.end).any(|l| {
+        let t = src.line_text(l);
+        let t = t.trim_start();
+        t.starts_with("return ") || t.starts_with("yield ")
+    });
+    let c = above.first()?;
+    let g = c.ctx.function.as_ref()?;
+    if !hands_back || (c.loc.0 == place.0 && g.start == f.start) {
+        return None;
+    }
+    let calls_f = |t: &str| t.contains(&format!("{}(", f.name));
+    let loops_here = c
+        .ctx
+        .loops
+        .iter()
+        .any(|l| l.line == c.loc.1 && l.kind == "for" && calls_f(&l.iter));
+    let loops_later = c
+        .ctx
+        .text
+        .split_once(" = ")
+        .filter(|(lhs, rhs)| {
+            calls_f(rhs)
+                && lhs
+                    .trim()
+                    .chars()
+                    .all(|ch| ch.is_alphanumeric() || ch == '_')
+        })
+        .is_some_and(|(lhs, _)| {
+            (c.loc.1..=g.end).any(|l| {
+                let t = c.src.line_text(l);
+                let t = t.trim_start();
+                t.starts_with("for ")
+                    && t.strip_suffix(':').is_some_and(|h| {
+                        h.rsplit_once(" in ")
+                            .is_some_and(|(_, it)| it.trim().split('[').next() == Some(lhs.trim()))
+                    })
+            })
+        });
+    (loops_here || loops_later).then_some(c.loc)
+}
+
 /// Memory per line decides the memory-bound category where a memory profile was given: a line said to load a
 /// whole file that holds much of the memory at the peak is one for sure; one that holds almost none is
 /// doubtful (the file is small, or the read is not what grows). Other categories only say what they hold.
