@@ -179,6 +179,26 @@ const COPIES: [&str; 12] = [
     "translate",
 ];
 
+/// What `name` is bound to as seen from `line`: its assignments in the function around the line when there
+/// are any (a name reused in other functions is theirs), else anywhere in the file.
+fn scoped_bindings(src: &SourceFile, name: &str, line: u32) -> Vec<String> {
+    let all = src.binding_lines(name);
+    let local: Vec<String> = src
+        .enclosing_function(line)
+        .map(|f| {
+            all.iter()
+                .filter(|(l, _)| (f.start..=f.end).contains(l))
+                .map(|(_, b)| b.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    if local.is_empty() {
+        all.into_iter().map(|(_, b)| b).collect()
+    } else {
+        local
+    }
+}
+
 /// A plain name (`raw`, `text`), not an attribute or an expression.
 fn plain_name(e: &str) -> bool {
     !e.is_empty() && e.chars().all(|c| c.is_alphanumeric() || c == '_')
@@ -186,26 +206,26 @@ fn plain_name(e: &str) -> bool {
 
 /// The name holds a whole file's text: bound to a whole read (`f.read()`, `path.read_text()`), or to a copy of
 /// such a text (`raw.decode(...).replace(...)`).
-fn whole_text(src: &SourceFile, name: &str, depth: u32) -> bool {
-    src.bindings(name).iter().any(|b| {
+fn whole_text(src: &SourceFile, name: &str, depth: u32, line: u32) -> bool {
+    scoped_bindings(src, name, line).iter().any(|b| {
         [".read()", ".read_text()", ".read_bytes()", ".getvalue()"]
             .iter()
             .any(|r| b.contains(r))
             || (depth > 0
-                && copy_of_whole(src, b, depth - 1)
+                && copy_of_whole(src, b, depth - 1, line)
                     .is_some_and(|m| m != "split" && m != "splitlines"))
     })
 }
 
 /// The expression copies a whole file's text (`raw.decode("utf-8").replace(...)`): the copying method it
 /// starts with.
-fn copy_of_whole<'a>(src: &SourceFile, e: &'a str, depth: u32) -> Option<&'a str> {
+fn copy_of_whole<'a>(src: &SourceFile, e: &'a str, depth: u32, line: u32) -> Option<&'a str> {
     let (name, rest) = e.trim().split_once('.')?;
     let m = rest.split('(').next()?;
     (plain_name(name)
         && COPIES.contains(&m)
         && rest.len() > m.len()
-        && whole_text(src, name, depth))
+        && whole_text(src, name, depth, line))
     .then_some(m)
 }
 
@@ -215,7 +235,7 @@ fn copy_of_whole<'a>(src: &SourceFile, e: &'a str, depth: u32) -> Option<&'a str
 /// lines.
 fn split_whole_loop(src: &SourceFile, ctx: &LineContext) -> Option<u32> {
     let split = |e: &str| {
-        copy_of_whole(src, e, 2).is_some_and(|m| {
+        copy_of_whole(src, e, 2, ctx.line).is_some_and(|m| {
             (m == "splitlines" || (m == "split" && e.contains("\\n")))
                 && e.trim().ends_with(')')
                 && e.matches('(').count() == 1
@@ -231,7 +251,14 @@ fn split_whole_loop(src: &SourceFile, ctx: &LineContext) -> Option<u32> {
         if !plain_name(root) || l.kind != "for" {
             return None;
         }
-        let made = src.binding_lines(root);
+        let made: Vec<(u32, String)> = src
+            .binding_lines(root)
+            .into_iter()
+            .filter(|(b, _)| {
+                src.enclosing_function(l.line)
+                    .is_none_or(|f| (f.start..=f.end).contains(b))
+            })
+            .collect();
         (made.len() == 1 && split(&made[0].1)).then(|| made[0].0)
     })
 }
@@ -241,7 +268,7 @@ fn split_whole_loop(src: &SourceFile, ctx: &LineContext) -> Option<u32> {
 fn copies_whole(src: &SourceFile, ctx: &LineContext) -> bool {
     ctx.loops.is_empty()
         && ctx.text.split_once(" = ").is_some_and(|(lhs, rhs)| {
-            plain_name(lhs.trim()) && copy_of_whole(src, rhs, 2).is_some()
+            plain_name(lhs.trim()) && copy_of_whole(src, rhs, 2, ctx.line).is_some()
         })
 }
 
@@ -261,7 +288,17 @@ fn materialises(src: &SourceFile, ctx: &LineContext, repeated: bool) -> Option<b
         })
     });
     // A list comprehension over a file or a reader of one (by its text or by what the name is bound to).
-    let file_like = |e: &str| file_expr(e) || e.trim().ends_with("readlines()");
+    // (... or the lines of a text read whole: `fh.read().splitlines()`, `text.split("\n")`.)
+    let file_like = |e: &str| {
+        let e = e.trim();
+        file_expr(e)
+            || e.ends_with("readlines()")
+            || (e.ends_with(".splitlines()")
+                && [".read()", ".read_text()", ".getvalue()"]
+                    .iter()
+                    .any(|r| e.contains(r)))
+            || copy_of_whole(src, e, 2, ctx.line).is_some_and(|m| m == "splitlines" || m == "split")
+    };
     // A reader spread into a call's arguments (`zip(*reader)`, transposing a file into columns): every row
     // becomes an argument at once.
     let spread = ctx.call_texts.iter().any(|c| {
@@ -280,7 +317,9 @@ fn materialises(src: &SourceFile, ctx: &LineContext, repeated: bool) -> Option<b
         l.kind == "comprehension"
             && (file_like(&l.iter)
                 || l.iter.to_lowercase().contains("reader")
-                || src.bindings(root).iter().any(|b| file_like(b)))
+                || scoped_bindings(src, root, ctx.line)
+                    .iter()
+                    .any(|b| file_like(b)))
     }) && (ctx.text.contains("= [")
         || ctx.text.trim_start().starts_with("return ["));
     let split_whole = split_whole_loop(src, ctx).is_some() || copies_whole(src, ctx);
@@ -679,6 +718,10 @@ def run(keys, c):
         // Every line but the header, parsed into a list at once.
         let r = src("def snap(path):\n    with open(path) as fh:\n        lines = fh.readlines()\n    return [parse(l) for l in lines[1:]]\n");
         assert!(materialise(&site(&r, 4)).is_some());
+        // ... and of a text read whole and split; near miss: the lines of a text the program made.
+        let t = src("def snap(self):\n    with open(self.path) as fh:\n        lines = fh.read().splitlines()\n    return [parse(l) for l in lines[1:] if l]\ndef made(rows):\n    lines = render(rows).splitlines()\n    return [parse(l) for l in lines]\n");
+        assert!(materialise(&site(&t, 4)).is_some());
+        assert!(materialise(&site(&t, 7)).is_none());
         assert!(materialise(&site(&s, 8)).is_none());
         assert!(materialise(&site(&s, 9)).is_none());
         assert!(materialise(&site(&s, 11)).is_none());
