@@ -814,6 +814,21 @@ fn names_in(expr: &str) -> Vec<&str> {
             i += 1;
             continue;
         }
+        // A number, exponent and suffix included (`1e-9`, `0x1F`, `2j`): no name in it.
+        if c.is_ascii_digit() {
+            let hex = matches!(bytes.get(i + 1), Some(b'x' | b'X'));
+            while i < bytes.len()
+                && (bytes[i].is_ascii_alphanumeric()
+                    || bytes[i] == b'_'
+                    || bytes[i] == b'.'
+                    || (!hex
+                        && matches!(bytes[i], b'+' | b'-')
+                        && matches!(bytes[i - 1], b'e' | b'E')))
+            {
+                i += 1;
+            }
+            continue;
+        }
         if c.is_ascii_alphabetic() || c == b'_' {
             let start = i;
             while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
@@ -1236,8 +1251,66 @@ pub fn invariant_helper(s: &Site) -> Option<Hit> {
         .iter()
         .filter(|p| *p != "self" && *p != "cls")
         .collect();
-    if params.is_empty() || s.ctx.loops.iter().any(|l| l.kind == "while") || !s.repeated() {
+    // Names the function binds itself (its locals).
+    let locals: Vec<String> = (f.start + 1..=f.end)
+        .filter_map(|l| {
+            let t = s.src.line_text(l);
+            let t = t.trim_start();
+            let lhs = t.split_once(" = ").map(|(a, _)| a).or_else(|| {
+                t.strip_prefix("for ")
+                    .and_then(|r| r.split_once(" in ").map(|(a, _)| a))
+            })?;
+            Some(
+                lhs.split(',')
+                    .map(|x| x.trim().to_string())
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .flatten()
+        .collect();
+    let constant = |n: &str| {
+        n.len() > 1
+            && n.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            && ![
+                ".append(", ".extend(", ".update(", ".insert(", ".pop(", " +=",
+            ]
+            .iter()
+            .any(|m| s.src.mentions(&format!("{n}{m}")))
+    };
+    // A `while` counting with its own locals up to constants (`while t <= T_MAX:`) runs the same passes on
+    // every call; one watching anything else (a queue, a flag) does not.
+    let counted = |l: &crate::diagnose::source::LoopInfo| {
+        l.kind != "while"
+            || names_in(&l.iter)
+                .iter()
+                .all(|n| locals.iter().any(|x| x == n) || constant(n))
+    };
+    if !s.ctx.loops.iter().all(counted) || !s.repeated() {
         return None;
+    }
+    // With no arguments, the result depends only on what the body reads: locals, constants, modules and
+    // builtins (a module-level variable could change between calls).
+    if params.is_empty() {
+        let module_variable = |n: &str| {
+            !constant(n)
+                && !locals.iter().any(|x| x == n)
+                && s.src
+                    .binding_lines(n)
+                    .iter()
+                    .any(|(l, _)| s.src.enclosing_function(*l).is_none())
+        };
+        let reads_variables = (f.start + 1..=f.end).any(|l| {
+            names_in(&s.src.line_text(l)).iter().any(|n| {
+                module_variable(n)
+                    || (n.chars().any(|c| c.is_ascii_uppercase())
+                        && n.chars().all(|c| !c.is_ascii_lowercase())
+                        && !constant(n))
+            })
+        });
+        if reads_variables || f.params.iter().any(|p| p == "self" || p == "cls") {
+            return None;
+        }
     }
     // (A generator's body runs per item it yields, not per call.)
     let body: Vec<String> = (f.start + 1..=f.end).map(|l| s.src.line_text(l)).collect();
@@ -1252,12 +1325,37 @@ pub fn invariant_helper(s: &Site) -> Option<Hit> {
     }) || (f.start + 1..=f.end).any(|l| {
         s.src.context(l).calls.iter().any(|c| {
             let m = method(c);
+            // (Filling a list the function made itself changes nothing outside it.)
+            let own = c.rsplit_once('.').is_some_and(|(recv, _)| {
+                let made = s
+                    .src
+                    .binding_lines(recv)
+                    .into_iter()
+                    .filter(|(b, _)| (f.start..=f.end).contains(b))
+                    .collect::<Vec<_>>();
+                !made.is_empty()
+                    && made.iter().all(|(_, b)| {
+                        let b = b.trim_start();
+                        b.starts_with('[')
+                            || b.starts_with('{')
+                            || [
+                                "set(",
+                                "list(",
+                                "dict(",
+                                "defaultdict(",
+                                "Counter(",
+                                "deque(",
+                            ]
+                            .iter()
+                            .any(|w| b.starts_with(w))
+                    })
+            });
             IMPURE.contains(&m)
                 || MUTATORS.contains(&m)
-                || matches!(
+                || (matches!(
                     m,
                     "append" | "extend" | "update" | "add" | "pop" | "write" | "send" | "put"
-                )
+                ) && !own)
         })
     });
     if impure {
@@ -1269,13 +1367,24 @@ pub fn invariant_helper(s: &Site) -> Option<Hit> {
     {
         return None;
     }
+    let inputs = if params.is_empty() {
+        "takes no arguments and reads only constants".to_string()
+    } else {
+        format!(
+            "gets the same arguments ({}) on every call",
+            params
+                .iter()
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
     hit_at_caller(
         s,
         0.8,
         format!(
-            "`{}` gets the same arguments ({}) on every call, {}: it computes the same result each time (line {}); cache it by its arguments or compute it once before the loop",
+            "`{}` {inputs}, {}: it computes the same result each time (line {}); cache it by its arguments or compute it once before the loop",
             f.name,
-            params.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", "),
             s.repetition_text(),
             s.ctx.line
         ),
@@ -1650,6 +1759,19 @@ def run(cells):
         let s = src("import statistics\ndef recal(mz, pts):\n    xs = [p.x for p in pts]\n    ys = [p.y for p in pts]\n    a, b = statistics.linear_regression(xs, ys)\n    return mz * a + b\ndef run(peaks, pts, scans):\n    for mz in peaks:\n        v = recal(mz, pts)\n    for sc in scans:\n        v = recal(sc.mz, sc.points)\n");
         assert!(helper_recomputes(&site(&s, 5).called_from(&[9])).is_some());
         assert!(helper_recomputes(&site(&s, 5).called_from(&[11])).is_none());
+    }
+
+    /// A helper with no arguments that builds a table from constants, called for every reading: the same
+    /// table each time. Near misses: one that reads a module-level variable, one that fills a list it was given
+    /// (through a global), a `while` that watches a queue.
+    #[test]
+    fn argument_free_table_from_constants() {
+        let s = src("T_MIN, T_MAX, STEP = 0.0, 40.0, 0.5\npending = []\ndef table():\n    out = []\n    t = T_MIN\n    while t <= T_MAX + 1e-9:\n        out.append(1.0 - 1.3e-4 * t)\n        t += STEP\n    return out\ndef factor(temp):\n    tab = table()\n    return tab[int(temp / STEP)]\ndef run(readings):\n    for r in readings:\n        v = factor(r)\ndef drain():\n    out = []\n    while pending:\n        out.append(pending.pop())\n    return out\ndef scaled():\n    return [x * 2 for x in pending]\n");
+        let h = invariant_helper(&site(&s, 7).called_from(&[11, 15])).unwrap();
+        assert_eq!(h.at, None, "{h:?}");
+        assert!(h.evidence.contains("takes no arguments"), "{h:?}");
+        assert!(invariant_helper(&site(&s, 19).called_from(&[15])).is_none());
+        assert!(invariant_helper(&site(&s, 22).called_from(&[15])).is_none());
     }
 
     /// A method that loops over its object's own data, called once per object, recomputes nothing.
