@@ -684,13 +684,13 @@ pub fn from_pstats(
                 at = own.iter().copied().take(8).collect();
             }
             // What that callee's own callees did on this caller's behalf (regex compiles under `re.match`).
-            // (A few levels, each frame once, and only what carries weight: a big application's library
-            // graph is wide.)
+            // (Ten levels, deep enough for a wait under a logging handler's HTTP post; each frame once, and only
+            // what carries weight: a big application's library graph is wide.)
             let mut inner: Vec<(&str, f64, i64)> = Vec::new();
             let mut seen: Vec<u32> = vec![callee];
             let mut stack = vec![(callee, ct / ctotal, 0)];
             while let Some((x, frac, depth)) = stack.pop() {
-                if depth >= 4 || inner.len() >= 64 {
+                if depth >= 10 || inner.len() >= 64 {
                     continue;
                 }
                 for &(y, ync, yct) in children.get(&x).map_or(&[][..], |v| &v[..]) {
@@ -705,7 +705,7 @@ pub fn from_pstats(
             }
             // Only the heaviest few matter to the rules (a compile under `re.match`, a lock under a join).
             inner.sort_by(|a, b| b.1.total_cmp(&a.1));
-            inner.truncate(8);
+            inner.truncate(16);
             for &l in &at {
                 let share = 1.0 / at.len() as f64;
                 let e = ev.lines.entry((f.file, l)).or_default();
@@ -938,6 +938,81 @@ mod tests {
         };
         assert!(callee_on(5));
         assert!(!callee_on(4));
+    }
+
+    /// A wait many library calls down (a logging handler that posts each record over HTTP) is still seen
+    /// under the line that logs. Near miss: a line that calls nothing carries no callee.
+    #[test]
+    fn pstats_waits_deep_below_a_line() {
+        use crate::profile::{CallerEdge, Format, Frame, FunctionTiming, LineKind, Meta, Unit};
+        let code = "import logging\ndef intake(log, items):\n    for x in items:\n        n = len(x)\n        log.info('ok %s', x)\n";
+        let src = SourceFile::from_text(std::path::Path::new("t.py"), code.into()).unwrap();
+        let mut p = Profile::new(Meta {
+            format: Format::Pstats,
+            tool: "cProfile".into(),
+            unit: Unit::Seconds,
+            line_kind: LineKind::Definition,
+            notes: Vec::new(),
+        });
+        p.frames.push(Frame::new("intake", "t.py", Some(2)));
+        let chain = [
+            "info",
+            "_log",
+            "handle",
+            "callHandlers",
+            "handle",
+            "emit",
+            "getresponse",
+            "begin",
+        ];
+        for (i, f) in chain.iter().enumerate() {
+            let file = if i < 6 {
+                "/usr/lib/python3.11/logging/__init__.py"
+            } else {
+                "/usr/lib/python3.11/http/client.py"
+            };
+            p.frames.push(Frame::new(*f, file, Some(100 + i as u32)));
+        }
+        p.frames.push(Frame::new(
+            "<method 'recv_into' of '_socket.socket' objects>",
+            "~",
+            None,
+        ));
+        let edge = |caller| CallerEdge {
+            caller,
+            nc: 100,
+            cc: Some(100),
+            tt: 0.01,
+            ct: 2.0,
+        };
+        p.timings.push(FunctionTiming {
+            frame: 0,
+            cc: Some(1),
+            nc: 1,
+            tt: 0.1,
+            ct: 2.1,
+            callers: Vec::new(),
+        });
+        for frame in 1..=chain.len() as u32 + 1 {
+            p.timings.push(FunctionTiming {
+                frame,
+                cc: Some(100),
+                nc: 100,
+                tt: 0.01,
+                ct: 2.0,
+                callers: vec![edge(frame - 1)],
+            });
+        }
+        let ev = from_pstats(&p, &mut |f| (f == "t.py").then_some(0), &[Some(src)]);
+        let waits_on = |l: u32| {
+            ev.lines.get(&(0, l)).is_some_and(|e| {
+                e.callees
+                    .iter()
+                    .any(|c| c.name.contains("recv_into") && c.weight > 1.0)
+            })
+        };
+        assert!(waits_on(5));
+        assert!(!waits_on(4));
     }
 
     #[test]
