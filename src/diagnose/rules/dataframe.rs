@@ -28,15 +28,19 @@ pub fn rows(s: &Site) -> Option<Hit> {
     let df_index = [".loc[", ".at[", ".iloc[", ".iat["]
         .iter()
         .any(|x| ctx.text.contains(x));
+    // Picking one value out (`.loc`, `series[key]`) is row work when it is what the line spends its time on,
+    // not when it reads one entry of a whole-table aggregate the line computes (`by_seg.median()[seg]`).
+    let heaviest = s.callees.iter().map(|c| c.weight).fold(0.0, f64::max);
     let row_work = s
         .callee(|n| {
-            n.contains("iterrows")
-                || n.contains("itertuples")
-                || n.contains("pandas.core.apply")
-                || n.contains("pandas.core.indexing")
-                || n.contains("pandas.core.series.__getitem__")
+            n.contains("iterrows") || n.contains("itertuples") || n.contains("pandas.core.apply")
         })
-        .is_some();
+        .is_some()
+        || s.callees.iter().any(|c| {
+            (c.name.contains("pandas.core.indexing")
+                || c.name.contains("pandas.core.series.__getitem__"))
+                && c.weight >= 0.3 * heaviest
+        });
     let repeats = s.in_loop() || s.repeated();
     // A helper called once per row from a loop over a DataFrame's rows, applying a pandas function to the row's
     // values (`pd.to_datetime(row.started_at)`, `pd.Timestamp(...)`): the row loop is the cost, spread over two
@@ -120,6 +124,21 @@ def f(df):
 "#;
 
     /// Near miss: looping over a groupby summary's few rows.
+    /// One value picked out per item (`series.loc[k]`) is row work when picking is the cost; reading one entry
+    /// of a whole-table aggregate recomputed per call is not (that is the aggregate's cost).
+    #[test]
+    fn one_entry_of_an_aggregate() {
+        let s = src("import pandas as pd\ndef ref(seg):\n    m = tally.groupby(\"segment\")[\"wall\"].median()[seg]\n    return m\ndef run(items):\n    for a in items:\n        ref(a)\n");
+        let site3 = |agg: f64, pick: f64| {
+            site(&s, 3)
+                .called_from(&[7])
+                .with_inner_callee("pandas.core.groupby.groupby.median", agg)
+                .with_inner_callee("pandas.core.series.__getitem__", pick)
+        };
+        assert!(rows(&site3(0.1, 0.9)).is_some());
+        assert!(rows(&site3(0.9, 0.05)).is_none());
+    }
+
     #[test]
     fn rows_of_a_summary() {
         let s = src("import pandas as pd\ndef f(df):\n    for _, row in df.iterrows():\n        x = row[\"a\"]\n    summary = df.groupby(\"k\").agg(n=(\"a\", \"count\"))\n    for name, r in summary.iterrows():\n        print(name, r[\"n\"])\n");
