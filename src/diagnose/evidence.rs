@@ -132,6 +132,9 @@ pub struct Evidence {
     pub derived: bool,
     /// Time the main thread waited on locks, joins and futures (pstats: workers are not profiled).
     pub waits: f64,
+    /// Time spent under a line in the program's own functions it calls (sampled stacks: samples with the line
+    /// anywhere on the stack, less its own weight; pstats: the calls' cumulative times at their call sites).
+    pub below: HashMap<Loc, f64>,
 }
 
 /// Line profiles (line_profiler, Scalene) time lines and record no stacks. From the source: each profiled
@@ -395,6 +398,13 @@ pub fn from_stacks(profile: &Profile, resolve: &mut dyn FnMut(&str) -> Option<us
             (resolved[fid].unwrap(), profile.frames[fid].line.unwrap())
         };
         let k = loc_of(deepest);
+        // Lines higher up the stack (each once per sample) have this sample below them.
+        let mut up: Vec<Loc> = user.iter().rev().skip(1).map(|&i| loc_of(i)).collect();
+        up.sort_unstable();
+        up.dedup();
+        for l in up.into_iter().filter(|l| *l != k) {
+            *ev.below.entry(l).or_default() += s.weight;
+        }
         let e = ev.lines.entry(k).or_default();
         e.weight += s.weight;
         if s.weight > e.callers_weight {
@@ -652,6 +662,18 @@ pub fn from_pstats(
                     .entry(module_of(&cf.file))
                     .or_default()
                     .extend(sites);
+            }
+        }
+        // The program's functions it calls: their cumulative time is below their call sites.
+        for &(callee, _, ct) in kids {
+            if callee == t.frame || is_inline_code(&names[callee as usize]) {
+                continue;
+            }
+            if let Some(g) = &func[callee as usize] {
+                let at = sites_in(f, last(&g.name));
+                for &l in &at {
+                    *ev.below.entry((f.file, l)).or_default() += ct / at.len() as f64;
+                }
             }
         }
         for (&(callee, nc, ct), sites) in kids.iter().zip(&kid_sites) {

@@ -282,6 +282,8 @@ struct Candidate {
     /// A whole-file load returned to a caller that loops over it: a line of that caller, whose loop runs
     /// while the whole file is held.
     consumer: Option<(usize, u32)>,
+    /// The hot line's callers, nearest first (the heaviest stack's).
+    callers: Vec<(usize, u32)>,
 }
 
 /// The least share of the time for which a named finding ranks above unclassified hot spots.
@@ -585,6 +587,7 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
                 path: Vec::new(),
                 memory: mem,
                 consumer: None,
+                callers: le.callers.clone(),
             });
         }
         for (category, rule, h) in hits {
@@ -602,6 +605,7 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
                 path: path.clone(),
                 memory: mem,
                 consumer,
+                callers: le.callers.clone(),
             });
         }
     }
@@ -639,7 +643,50 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
     let mut merged: BTreeMap<Key, (Finding, Vec<(usize, u32)>)> = BTreeMap::new();
     let mut place_share: HashMap<Key, f64> = HashMap::new();
     let mut per_function: HashMap<Key, HashMap<(usize, String), f64>> = HashMap::new();
-    let mut consumers: HashMap<(String, String), (String, String)> = HashMap::new();
+    // The time of a loop that consumes a whole-file load (header `at`): its lines and what they call, less the
+    // time under it that another sure finding claims (that time is that finding's).
+    let loop_time = |at: (usize, u32)| -> f64 {
+        let Some(src) = sources[at.0].as_ref() else {
+            return 0.0;
+        };
+        let body: Vec<(usize, u32)> = src.block(at.1).into_iter().map(|l| (at.0, l)).collect();
+        let weight = |l: &(usize, u32)| ev.lines.get(l).map_or(0.0, |e| pct(e.weight, ev.total));
+        // (Below the header is the load itself, counted already.)
+        let below: f64 = body
+            .iter()
+            .skip(1)
+            .map(|l| ev.below.get(l).map_or(0.0, |w| pct(*w, ev.total)))
+            .sum();
+        let own = if ev.derived {
+            body.iter().map(weight).fold(0.0, f64::max)
+        } else {
+            body.iter().map(weight).sum()
+        };
+        let mut taken: HashMap<(usize, String), f64> = HashMap::new();
+        for c in candidates.iter().filter(|c| {
+            c.category.is_some_and(|k| k != Category::WholeFileLoad)
+                && c.confidence >= 0.5
+                && (body.contains(&c.hot) || c.callers.iter().any(|l| body.contains(l)))
+        }) {
+            // (pstats: a claimed line of the loop itself is one of the lines sharing the loop's own time, all
+            // equally likely to hold it: it takes its part.)
+            let part = if ev.derived && body.contains(&c.hot) {
+                let sharing = body
+                    .iter()
+                    // (about the same: a line may add a small callee of its own)
+                    .filter(|l| (weight(l) - c.share).abs() <= 0.05 * c.share)
+                    .count()
+                    .max(1);
+                c.share / sharing as f64
+            } else {
+                c.share
+            };
+            let t = taken.entry((c.hot.0, function_at(c.hot))).or_insert(0.0);
+            *t = if ev.derived { t.max(part) } else { *t + part };
+        }
+        (own + below - taken.values().sum::<f64>()).max(0.0)
+    };
+    let mut consumers: HashMap<(String, String), f64> = HashMap::new();
     for c in &candidates {
         let function = function_at(c.place);
         let (e, hots) = merged
@@ -669,10 +716,14 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
                 )
             });
         if let Some(at) = c.consumer {
-            consumers.insert(
-                (rel(c.place.0), function.clone()),
-                (rel(at.0), function_at(at)),
-            );
+            if debug {
+                eprintln!(
+                    "diagnose: consumer of {function}: loop at {} weighs {:.1}%",
+                    at.1,
+                    loop_time(at)
+                );
+            }
+            consumers.insert((rel(c.place.0), function.clone()), loop_time(at));
         }
         if let Some(m) = c.memory {
             let m = 100.0 * m.share;
@@ -761,8 +812,7 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
         (Some(Category::WholeFileLoad), None) if memory.is_empty() => {
             let key = (f.file.clone(), f.function.clone());
             let time = |k: &(String, String)| function_time.get(k).copied().unwrap_or(0.0);
-            f.share_pct
-                .max(time(&key) + consumers.get(&key).map_or(0.0, time))
+            f.share_pct.max(time(&key)) + consumers.get(&key).copied().unwrap_or(0.0)
         }
         _ => f.share_pct,
     };
@@ -827,6 +877,29 @@ mod tests {
         };
         assert_eq!(top(40), (Some("whole_file_load"), "load".to_string()));
         assert_eq!(top(0), (Some("repeated_computation"), "label".to_string()));
+    }
+
+    /// A whole-file load handed back to a loop in its caller weighs that loop's time too (the file is held
+    /// while it runs, the helpers it calls included). Near miss: a caller that only counts the rows.
+    #[test]
+    fn a_whole_file_load_weighs_the_loop_that_consumes_it() {
+        let top = |consume: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            let code = format!("def label(code):\n    return {{c: n for c, n in CODES}}.get(code)\n\ndef load(path):\n    with open(path) as f:\n        rows = f.readlines()\n    return rows\n\ndef tally(row):\n    return len(row.split(';'))\n\ndef main(path, keys):\n    n = 0\n{consume}\n    for k in keys:\n        label(k)\n    return n\n");
+            std::fs::write(dir.path().join("slow.py"), code).unwrap();
+            let folded = "main (slow.py:14);load (slow.py:6) 10\nmain (slow.py:15);tally (slow.py:10) 30\nmain (slow.py:17);label (slow.py:2) 25\nmain (slow.py:13) 35\n";
+            let p = crate::profile::parse(folded.as_bytes(), Path::new("p.txt"), None).unwrap();
+            let d = diagnose(&p, dir.path()).unwrap();
+            d.findings[0].category.map(|c| c.id())
+        };
+        assert_eq!(
+            top("    for row in load(path):\n        n += tally(row)"),
+            Some("whole_file_load")
+        );
+        assert_eq!(
+            top("    n = len(load(path))\n    n += tally(n)"),
+            Some("repeated_computation")
+        );
     }
 
     /// pstats: lines of one function share its one measurement (the heaviest counts), while a finding

@@ -770,7 +770,7 @@ def run(keys, c):
         );
         assert_eq!(
             consumer(&site(&s, 3).called_from(&[9]), (0, 3)),
-            Some((0, 9))
+            Some((0, 10))
         );
         assert_eq!(consumer(&site(&s, 3).called_from(&[13]), (0, 3)), None);
         assert_eq!(consumer(&site(&s, 16).called_from(&[18]), (0, 16)), None);

@@ -406,7 +406,7 @@ const MEMORY_DOUBTS: f64 = 0.05;
 
 /// Where a whole-file load at `place` is consumed: its function hands the data back (`return rows`) to a
 /// caller that loops over it (`for row in ledger.tows():`, or `rows = load(p)` then `for r in rows:`); that
-/// caller's line, whose loop runs while the whole file is held.
+/// caller's loop (its header), which runs while the whole file is held.
 pub fn consumer(site: &Site, place: Loc) -> Option<Loc> {
     // The function holding the place (the hot line's, or a caller's up the stack) and the callers above it.
     let (src, f, above) = match site.ctx.function.as_ref() {
@@ -435,29 +435,27 @@ pub fn consumer(site: &Site, place: Loc) -> Option<Loc> {
         .loops
         .iter()
         .any(|l| l.line == c.loc.1 && l.kind == "for" && calls_f(&l.iter));
-    let loops_later = c
-        .ctx
-        .text
-        .split_once(" = ")
-        .filter(|(lhs, rhs)| {
-            calls_f(rhs)
-                && lhs
-                    .trim()
-                    .chars()
-                    .all(|ch| ch.is_alphanumeric() || ch == '_')
+    if loops_here {
+        return Some(c.loc);
+    }
+    let (lhs, _) = c.ctx.text.split_once(" = ").filter(|(lhs, rhs)| {
+        calls_f(rhs)
+            && lhs
+                .trim()
+                .chars()
+                .all(|ch| ch.is_alphanumeric() || ch == '_')
+    })?;
+    (c.loc.1..=g.end)
+        .find(|&l| {
+            let t = c.src.line_text(l);
+            let t = t.trim_start();
+            t.starts_with("for ")
+                && t.strip_suffix(':').is_some_and(|h| {
+                    h.rsplit_once(" in ")
+                        .is_some_and(|(_, it)| it.trim().split('[').next() == Some(lhs.trim()))
+                })
         })
-        .is_some_and(|(lhs, _)| {
-            (c.loc.1..=g.end).any(|l| {
-                let t = c.src.line_text(l);
-                let t = t.trim_start();
-                t.starts_with("for ")
-                    && t.strip_suffix(':').is_some_and(|h| {
-                        h.rsplit_once(" in ")
-                            .is_some_and(|(_, it)| it.trim().split('[').next() == Some(lhs.trim()))
-                    })
-            })
-        });
-    (loops_here || loops_later).then_some(c.loc)
+        .map(|l| (c.loc.0, l))
 }
 
 /// Memory per line decides the memory-bound category where a memory profile was given: a line said to load a
