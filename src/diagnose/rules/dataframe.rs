@@ -13,6 +13,10 @@ pub fn rows(s: &Site) -> Option<Hit> {
     let row_loop = |l: &crate::diagnose::source::LoopInfo| {
         l.iter.contains(".iterrows()")
             || l.iter.contains(".itertuples(")
+            // The columns of the transpose are the rows (`for _, rec in df.T.items()`).
+            || [".T.items()", ".T.iteritems()", ".transpose().items()"]
+                .iter()
+                .any(|t| l.iter.contains(t))
             || l.iter.ends_with(".index")
             || l.iter.contains("range(len(df")
     };
@@ -137,6 +141,15 @@ def f(df):
         };
         assert!(rows(&site3(0.1, 0.9)).is_some());
         assert!(rows(&site3(0.9, 0.05)).is_none());
+    }
+
+    /// Each column of a transposed frame is one of its rows: looping over them is a row loop. Near miss: the
+    /// columns of the frame itself.
+    #[test]
+    fn columns_of_the_transpose() {
+        let s = src("import pandas as pd\ndef run(week):\n    for _, rec in week.T.items():\n        x = rec[\"a\"]\n    for name, col in week.items():\n        y = col.sum()\n");
+        assert!(rows(&site(&s, 4)).is_some());
+        assert!(rows(&site(&s, 6)).is_none());
     }
 
     #[test]
