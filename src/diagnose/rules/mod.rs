@@ -414,7 +414,15 @@ pub fn consumer(site: &Site, place: Loc) -> Option<Loc> {
             (site.src, f, &site.callers[..])
         }
         _ => {
-            let i = site.callers.iter().position(|c| c.loc == place)?;
+            // (The caller whose function holds the place: the place may be a later line of it.)
+            let i = site.callers.iter().position(|c| {
+                c.loc == place
+                    || (c.loc.0 == place.0
+                        && c.ctx
+                            .function
+                            .as_ref()
+                            .is_some_and(|g| (g.start..=g.end).contains(&place.1)))
+            })?;
             let c = &site.callers[i];
             (c.src, c.ctx.function.as_ref()?, &site.callers[i + 1..])
         }
