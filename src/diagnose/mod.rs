@@ -686,7 +686,7 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
         }
         (own + below - taken.values().sum::<f64>()).max(0.0)
     };
-    let mut consumers: HashMap<(String, String), f64> = HashMap::new();
+    let mut consumers: HashMap<(String, String), (f64, bool)> = HashMap::new();
     for c in &candidates {
         let function = function_at(c.place);
         let (e, hots) = merged
@@ -723,7 +723,8 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
                     loop_time(at)
                 );
             }
-            consumers.insert((rel(c.place.0), function.clone()), loop_time(at));
+            let same = at.0 == c.place.0 && function_at(at) == function;
+            consumers.insert((rel(c.place.0), function.clone()), (loop_time(at), same));
         }
         if let Some(m) = c.memory {
             let m = 100.0 * m.share;
@@ -812,7 +813,12 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
         (Some(Category::WholeFileLoad), None) if memory.is_empty() => {
             let key = (f.file.clone(), f.function.clone());
             let time = |k: &(String, String)| function_time.get(k).copied().unwrap_or(0.0);
-            f.share_pct.max(time(&key)) + consumers.get(&key).copied().unwrap_or(0.0)
+            // (A loop of the load's own function is part of that function's time: the load's lines, then.)
+            match consumers.get(&key) {
+                Some(&(t, true)) => f.share_pct + t,
+                Some(&(t, false)) => f.share_pct.max(time(&key)) + t,
+                None => f.share_pct.max(time(&key)),
+            }
         }
         _ => f.share_pct,
     };

@@ -826,6 +826,10 @@ def run(keys, c):
         );
         assert_eq!(consumer(&site(&s, 3).called_from(&[13]), (0, 3)), None);
         assert_eq!(consumer(&site(&s, 16).called_from(&[18]), (0, 16)), None);
+        // A loop of the load's own function over the name it binds; near miss: a name only counted.
+        let o = src("import json\ndef review(path):\n    with open(path) as fh:\n        events = json.load(fh)\n    n = 0\n    for ev in events:\n        n += 1\n    return n\ndef size(path):\n    with open(path) as fh:\n        events = json.load(fh)\n    return len(events)\n");
+        assert_eq!(consumer(&site(&o, 4), (0, 4)), Some((0, 6)));
+        assert_eq!(consumer(&site(&o, 11), (0, 11)), None);
     }
 
     /// `fetchall()` of a whole table loads it; of a query that aggregates (a report) it loads a summary.

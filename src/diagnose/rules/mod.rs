@@ -427,6 +427,28 @@ pub fn consumer(site: &Site, place: Loc) -> Option<Loc> {
             (c.src, c.ctx.function.as_ref()?, &site.callers[i + 1..])
         }
     };
+    // A loop of the same function over the name the place binds (`events = json.load(fh)`, then `for ev in
+    // events:`).
+    let loop_over = |name: &str| {
+        (place.1 + 1..=f.end).find(|&l| {
+            let t = src.line_text(l);
+            let t = t.trim_start();
+            t.starts_with("for ")
+                && t.strip_suffix(':').is_some_and(|h| {
+                    h.rsplit_once(" in ")
+                        .is_some_and(|(_, it)| it.trim().split('[').next() == Some(name))
+                })
+        })
+    };
+    let bound = src.line_text(place.1);
+    if let Some((lhs, _)) = bound.trim_start().split_once(" = ") {
+        let lhs = lhs.trim();
+        if !lhs.is_empty() && lhs.chars().all(|ch| ch.is_alphanumeric() || ch == '_') {
+            if let Some(l) = loop_over(lhs) {
+                return Some((place.0, l));
+            }
+        }
+    }
     let hands_back = (f.start..=f.end).any(|l| {
         let t = src.line_text(l);
         let t = t.trim_start();
