@@ -609,6 +609,93 @@ pub fn runs_a_process(callee: &str) -> bool {
         || callee == "os.system"
 }
 
+/// An event loop run to completion (`asyncio.run(main())`) that spends its time waiting, for a coroutine that
+/// awaits its requests one at a time in a loop (`for sku in skus: q = await api.quote(sku)`): while a
+/// coroutine waits, no profiler sees its frame, only the loop's `select`, so the wait shows on the line that
+/// runs the loop. The place is the `await` in the loop (the coroutine itself or one it awaits, two levels).
+pub fn awaited_in_turn(s: &Site) -> Option<Hit> {
+    let t = s.ctx.text.as_str();
+    let runs_loop = t.contains("asyncio.run(") || t.contains(".run_until_complete(");
+    if !runs_loop || !is_blocking(s) || s.threaded {
+        return None;
+    }
+    // The coroutine functions named on the line, then the ones they await (two levels).
+    let called = |text: &str| -> Vec<String> {
+        let mut out = Vec::new();
+        for (i, _) in text.match_indices('(') {
+            let name: String = text[..i]
+                .chars()
+                .rev()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            if !name.is_empty() && !out.contains(&name) {
+                out.push(name);
+            }
+        }
+        out
+    };
+    let is_async = |f: &crate::diagnose::source::FunctionInfo| {
+        s.src
+            .line_text(f.start)
+            .trim_start()
+            .starts_with("async def")
+    };
+    let mut queue: Vec<(String, u32)> = called(t).into_iter().map(|n| (n, 0)).collect();
+    let mut seen: Vec<String> = Vec::new();
+    while let Some((name, depth)) = queue.pop() {
+        if seen.contains(&name) {
+            continue;
+        }
+        seen.push(name.clone());
+        let Some(f) = s
+            .src
+            .functions()
+            .iter()
+            .find(|f| f.name == name && is_async(f))
+        else {
+            continue;
+        };
+        for l in f.start + 1..=f.end {
+            let line = s.src.line_text(l);
+            let ctx = s.src.context(l);
+            let awaits = line.contains("await ")
+                && ![
+                    "gather(",
+                    "wait(",
+                    "as_completed(",
+                    "TaskGroup",
+                    "create_task(",
+                ]
+                .iter()
+                .any(|m| line.contains(m));
+            let in_loop = ctx
+                .loops
+                .iter()
+                .any(|lp| lp.kind == "for" && (f.start..=f.end).contains(&lp.line));
+            if awaits && in_loop {
+                return hit_at(
+                    0.85,
+                    format!(
+                        "line {} runs an event loop that mostly waits, for `{}`, which awaits one request at a time in the loop over {} (line {l}: `{}`): the waits line up one after another",
+                        s.ctx.line,
+                        f.name,
+                        loops_text(&ctx),
+                        line.trim()
+                    ),
+                    (s.file, l),
+                );
+            }
+            if depth < 2 && line.contains("await ") {
+                queue.extend(called(&line).into_iter().map(|n| (n, depth + 1)));
+            }
+        }
+    }
+    None
+}
+
 /// A pool used one task at a time: `pool.submit(f, x).result()` in a loop waits for each task before it
 /// submits the next, so the waits line up as if there were no pool.
 pub fn serial_pool(s: &Site) -> Option<Hit> {
@@ -929,6 +1016,19 @@ def run(keys, c):
         )
         .is_some());
         assert!(blocking(&site(&sleepy, 3).with_callee("asyncio.queues.get")).is_none());
+    }
+
+    /// An event loop that waits, for a coroutine awaiting its requests one at a time in a loop: the place is
+    /// the `await` in the loop. Near misses: requests gathered at once; one await and no loop.
+    #[test]
+    fn awaited_one_at_a_time() {
+        let s = src("import asyncio\nclass Api:\n    async def quote(self, sku):\n        await asyncio.sleep(0.01)\n        return 1\nasync def fetch_all(api, skus):\n    rows = []\n    for sku in skus:\n        rows.append(await api.quote(sku))\n    return rows\nasync def fetch_gathered(api, skus):\n    return await asyncio.gather(*(api.quote(s) for s in skus))\nasync def one(api):\n    return await api.quote('a')\ndef main(skus):\n    a = asyncio.run(fetch_all(Api(), skus))\n    b = asyncio.run(fetch_gathered(Api(), skus))\n    c = asyncio.run(one(Api()))\n");
+        let waiting = |l: u32| site(&s, l).with_callee("select.epoll.poll");
+        assert_eq!(awaited_in_turn(&waiting(16)).unwrap().at, Some((0, 9)));
+        assert!(awaited_in_turn(&waiting(17)).is_none());
+        assert!(awaited_in_turn(&waiting(18)).is_none());
+        // Near miss: an event loop that computes (nothing waits under it).
+        assert!(awaited_in_turn(&site(&s, 16)).is_none());
     }
 
     /// A child process run and waited for, per item: a wait, and not a computation to hoist even when its

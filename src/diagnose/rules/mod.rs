@@ -337,6 +337,11 @@ pub static RULES: &[Rule] = &[
         check: io::per_item,
     },
     Rule {
+        id: "sequential_io.awaited_in_turn",
+        category: Category::SequentialIo,
+        check: io::awaited_in_turn,
+    },
+    Rule {
         id: "exceptions_control_flow.try_in_loop",
         category: Category::ExceptionsControlFlow,
         check: exceptions::try_in_loop,
