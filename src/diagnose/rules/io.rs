@@ -207,13 +207,58 @@ fn plain_name(e: &str) -> bool {
 /// The name holds a whole file's text: bound to a whole read (`f.read()`, `path.read_text()`), or to a copy of
 /// such a text (`raw.decode(...).replace(...)`).
 fn whole_text(src: &SourceFile, name: &str, depth: u32, line: u32) -> bool {
-    scoped_bindings(src, name, line).iter().any(|b| {
-        [".read()", ".read_text()", ".read_bytes()", ".getvalue()"]
-            .iter()
-            .any(|r| b.contains(r))
-            || (depth > 0
-                && copy_of_whole(src, b, depth - 1, line)
-                    .is_some_and(|m| m != "split" && m != "splitlines"))
+    accumulates_file(src, name, line).is_some()
+        || scoped_bindings(src, name, line).iter().any(|b| {
+            [".read()", ".read_text()", ".read_bytes()", ".getvalue()"]
+                .iter()
+                .any(|r| b.contains(r))
+                || (depth > 0
+                    && copy_of_whole(src, b, depth - 1, line)
+                        .is_some_and(|m| m != "split" && m != "splitlines"))
+                // What a function of the program hands back (`text = read_all(path)`).
+                || (depth > 0 && {
+                    let callee = b.trim().split('(').next().unwrap_or("");
+                    plain_name(callee)
+                        && b.trim().ends_with(')')
+                        && src.functions().iter().any(|f| {
+                            f.name == callee
+                                && src.returns_of(callee).iter().any(|r| {
+                                    plain_name(r.trim()) && whole_text(src, r.trim(), depth - 1, f.end)
+                                })
+                        })
+                })
+        })
+}
+
+/// The line of the function around `line` where every chunk or line of a file is added, as read, to the
+/// string `name` (`data += chunk` after `chunk = f.read(4096)`, or `text += line` in `for line in f`): the
+/// whole file ends up in one string.
+fn accumulates_file(src: &SourceFile, name: &str, line: u32) -> Option<u32> {
+    let f = src.enclosing_function(line)?;
+    let prefix = format!("{name} += ");
+    (f.start..=f.end).find(|&l| {
+        let t = src.line_text(l);
+        let Some(v) = t.trim().strip_prefix(&prefix).map(str::trim) else {
+            return false;
+        };
+        if !plain_name(v) {
+            return false;
+        }
+        let ctx = src.context(l);
+        ctx.loops.iter().any(|lp| {
+            (lp.kind == "for"
+                && loops_over_file(src, lp)
+                && super::common::targets(lp).contains(&v))
+                || (lp.kind == "while"
+                    && src.block(lp.line).iter().any(|&b| {
+                        let t = src.line_text(b);
+                        t.trim().strip_prefix(&format!("{v} = ")).is_some_and(|r| {
+                            [".read(", ".recv(", ".readline("]
+                                .iter()
+                                .any(|m| r.contains(m))
+                        })
+                    }))
+        })
     })
 }
 
@@ -322,7 +367,12 @@ fn materialises(src: &SourceFile, ctx: &LineContext, repeated: bool) -> Option<b
                     .any(|b| file_like(b)))
     }) && (ctx.text.contains("= [")
         || ctx.text.trim_start().starts_with("return ["));
-    let split_whole = split_whole_loop(src, ctx).is_some() || copies_whole(src, ctx);
+    // (... or every chunk of a file added to one string as it is read.)
+    let accumulated = ctx
+        .text
+        .split_once(" += ")
+        .is_some_and(|(lhs, _)| accumulates_file(src, lhs.trim(), ctx.line) == Some(ctx.line));
+    let split_whole = split_whole_loop(src, ctx).is_some() || copies_whole(src, ctx) || accumulated;
     let joined_big = ctx.calls.iter().any(|c| method(c) == "join")
         && ctx.text.contains(".join(")
         && src.mentions(".split(")
@@ -917,6 +967,16 @@ def run(keys, c):
         let o = src("import json\ndef review(path):\n    with open(path) as fh:\n        events = json.load(fh)\n    n = 0\n    for ev in events:\n        n += 1\n    return n\ndef size(path):\n    with open(path) as fh:\n        events = json.load(fh)\n    return len(events)\n");
         assert_eq!(consumer(&site(&o, 4), (0, 4)), Some((0, 6)));
         assert_eq!(consumer(&site(&o, 11), (0, 11)), None);
+    }
+
+    /// Every chunk of a file added to one string as it is read, then split by another function: the file is
+    /// held whole. Near misses: a report built from each line (`out += render(line)`), a string reset per record.
+    #[test]
+    fn a_file_accumulated_into_one_string() {
+        let s = src("def read_all(path):\n    data = \"\"\n    with open(path) as f:\n        while True:\n            chunk = f.read(4096)\n            if not chunk:\n                break\n            data += chunk\n    return data\ndef summarise(text):\n    for line in text.split(\"\\n\"):\n        use(line)\ndef main(path):\n    summarise(read_all(path))\n    text = read_all(path)\ndef report(path):\n    out = \"\"\n    with open(path) as f:\n        for line in f:\n            out += render(line)\n    return out\n");
+        assert!(materialise(&site(&s, 8)).is_some());
+        assert_eq!(materialise(&site(&s, 12)).unwrap().at, Some((0, 11)));
+        assert!(materialise(&site(&s, 20)).is_none());
     }
 
     /// `fetchall()` of a whole table loads it; of a query that aggregates (a report) it loads a summary.
