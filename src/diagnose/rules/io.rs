@@ -746,6 +746,73 @@ pub fn awaited_in_turn(s: &Site) -> Option<Hit> {
     None
 }
 
+/// The line of the file that makes a pool of one worker (`ThreadPoolExecutor(max_workers=1)`, `Pool(1)`).
+fn one_worker_pool(src: &SourceFile) -> Option<u32> {
+    (1..=src.lines()).find(|&l| {
+        let t = src.line_text(l).replace(' ', "");
+        [
+            "ThreadPoolExecutor(",
+            "ProcessPoolExecutor(",
+            "ThreadPool(",
+            "Pool(",
+        ]
+        .iter()
+        .any(|p| {
+            t.match_indices(p).any(|(i, _)| {
+                let args = &t[i + p.len()..];
+                [
+                    "max_workers=1)",
+                    "max_workers=1,",
+                    "processes=1)",
+                    "processes=1,",
+                    "1)",
+                    "1,",
+                ]
+                .iter()
+                .any(|a| args.starts_with(a))
+            })
+        })
+    })
+}
+
+/// Blocking work handed to a pool of one worker: the pool runs the waits one after another, whether the
+/// profile sees them in the worker (sampled stacks) or only the main thread waiting for it (pstats). The place
+/// is the pool's creation, where the fix goes.
+pub fn single_worker(s: &Site) -> Option<Hit> {
+    let pool = one_worker_pool(s.src)?;
+    let waits_for_pool = s.ctx.calls.iter().any(|c| {
+        matches!(
+            method(c),
+            "map" | "result" | "as_completed" | "submit" | "starmap" | "imap"
+        )
+    });
+    let worker_waits = s.threaded && is_blocking(s);
+    // What the pool runs must wait (by its text: sleeps, sockets, HTTP, child processes).
+    let io = [
+        "sleep(",
+        "urlopen",
+        "requests.",
+        "socket",
+        "http.client",
+        "subprocess.",
+        "recv(",
+        "connect(",
+    ]
+    .iter()
+    .any(|w| s.src.mentions(w));
+    if !(worker_waits || (waits_for_pool && io)) {
+        return None;
+    }
+    hit_at(
+        0.85,
+        format!(
+            "line {pool} makes a pool of one worker (`{}`), and the work it runs waits on I/O: the waits run one after another as if there were no pool",
+            s.src.line_text(pool).trim()
+        ),
+        (s.file, pool),
+    )
+}
+
 /// A pool used one task at a time: `pool.submit(f, x).result()` in a loop waits for each task before it
 /// submits the next, so the waits line up as if there were no pool.
 pub fn serial_pool(s: &Site) -> Option<Hit> {
@@ -1089,6 +1156,21 @@ def run(keys, c):
         assert!(awaited_in_turn(&waiting(18)).is_none());
         // Near miss: an event loop that computes (nothing waits under it).
         assert!(awaited_in_turn(&site(&s, 16)).is_none());
+    }
+
+    /// Waits handed to a pool of one worker run one after another: from the worker's waiting line or the main
+    /// thread's map. Near misses: a pool of eight; a pool of one that computes.
+    #[test]
+    fn a_pool_of_one_worker() {
+        let one = src("import time\nfrom concurrent.futures import ThreadPoolExecutor\ndef fetch(k):\n    time.sleep(0.01)\n    return k\ndef main(keys):\n    with ThreadPoolExecutor(max_workers=1) as pool:\n        out = list(pool.map(fetch, keys))\n    return out\n");
+        assert_eq!(single_worker(&site(&one, 8)).unwrap().at, Some((0, 7)));
+        let mut worker = site(&one, 4).with_callee("time.sleep");
+        worker.threaded = true;
+        assert_eq!(single_worker(&worker).unwrap().at, Some((0, 7)));
+        let eight = src("import time\nfrom concurrent.futures import ThreadPoolExecutor\ndef fetch(k):\n    time.sleep(0.01)\n    return k\ndef main(keys):\n    with ThreadPoolExecutor(max_workers=8) as pool:\n        out = list(pool.map(fetch, keys))\n    return out\n");
+        assert!(single_worker(&site(&eight, 8)).is_none());
+        let cpu = src("from concurrent.futures import ThreadPoolExecutor\ndef score(k):\n    return sum(i * i for i in range(k))\ndef main(keys):\n    with ThreadPoolExecutor(max_workers=1) as pool:\n        out = list(pool.map(score, keys))\n    return out\n");
+        assert!(single_worker(&site(&cpu, 6)).is_none());
     }
 
     /// A child process run and waited for, per item: a wait, and not a computation to hoist even when its

@@ -337,6 +337,11 @@ pub static RULES: &[Rule] = &[
         check: io::per_item,
     },
     Rule {
+        id: "sequential_io.single_worker",
+        category: Category::SequentialIo,
+        check: io::single_worker,
+    },
+    Rule {
         id: "sequential_io.awaited_in_turn",
         category: Category::SequentialIo,
         check: io::awaited_in_turn,
