@@ -813,6 +813,56 @@ pub fn single_worker(s: &Site) -> Option<Hit> {
     )
 }
 
+/// A line that joins a thread started in the same pass of a loop (`t.start()` then `t.join()`): one thread
+/// runs at a time.
+fn joined_in_turn(src: &SourceFile) -> Option<u32> {
+    (1..=src.lines()).find(|&l| {
+        let t = src.line_text(l);
+        let Some(var) = t.trim().strip_suffix(".join()") else {
+            return false;
+        };
+        plain_name(var)
+            && src.context(l).loops.iter().any(|lp| {
+                lp.kind == "for"
+                    && src
+                        .block(lp.line)
+                        .iter()
+                        .any(|&b| b < l && src.line_text(b).trim() == format!("{var}.start()"))
+            })
+    })
+}
+
+/// Blocking work run on a thread that is started and joined in the same pass of a loop: the threads run one
+/// after another, so do their waits. Seen from the worker's waiting line (stacks) or from the join (pstats).
+pub fn thread_per_item(s: &Site) -> Option<Hit> {
+    let join = joined_in_turn(s.src)?;
+    let io = [
+        "sleep(",
+        "urlopen",
+        "requests.",
+        "socket",
+        "http.client",
+        "subprocess.",
+        "recv(",
+        "connect(",
+    ]
+    .iter()
+    .any(|w| s.src.mentions(w));
+    let here = s.ctx.line == join || (s.threaded && is_blocking(s));
+    if !here || !io {
+        return None;
+    }
+    hit_at(
+        0.85,
+        format!(
+            "line {join} (`{}`) waits for a thread started in the same pass of the loop over {}, and the thread waits on I/O: one request at a time, as if there were no threads",
+            s.src.line_text(join).trim(),
+            loops_text(&s.src.context(join))
+        ),
+        (s.file, join),
+    )
+}
+
 /// A pool used one task at a time: `pool.submit(f, x).result()` in a loop waits for each task before it
 /// submits the next, so the waits line up as if there were no pool.
 pub fn serial_pool(s: &Site) -> Option<Hit> {
@@ -1171,6 +1221,21 @@ def run(keys, c):
         assert!(single_worker(&site(&eight, 8)).is_none());
         let cpu = src("from concurrent.futures import ThreadPoolExecutor\ndef score(k):\n    return sum(i * i for i in range(k))\ndef main(keys):\n    with ThreadPoolExecutor(max_workers=1) as pool:\n        out = list(pool.map(score, keys))\n    return out\n");
         assert!(single_worker(&site(&cpu, 6)).is_none());
+    }
+
+    /// A thread started and joined in the same pass of a loop, waiting on I/O: one at a time. Near misses:
+    /// threads started in one loop and joined in another; a thread per item that computes.
+    #[test]
+    fn a_thread_joined_in_turn() {
+        let s = src("import threading, time\ndef fetch(k):\n    time.sleep(0.01)\ndef main(keys):\n    for k in keys:\n        t = threading.Thread(target=fetch, args=(k,))\n        t.start()\n        t.join()\n");
+        assert_eq!(thread_per_item(&site(&s, 8)).unwrap().at, Some((0, 8)));
+        let mut worker = site(&s, 3).with_callee("time.sleep");
+        worker.threaded = true;
+        assert_eq!(thread_per_item(&worker).unwrap().at, Some((0, 8)));
+        let apart = src("import threading, time\ndef fetch(k):\n    time.sleep(0.01)\ndef main(keys):\n    ts = [threading.Thread(target=fetch, args=(k,)) for k in keys]\n    for t in ts:\n        t.start()\n    for t in ts:\n        t.join()\n");
+        assert!(thread_per_item(&site(&apart, 9)).is_none());
+        let cpu = src("import threading\ndef work(k):\n    return sum(range(k))\ndef main(keys):\n    for k in keys:\n        t = threading.Thread(target=work, args=(k,))\n        t.start()\n        t.join()\n");
+        assert!(thread_per_item(&site(&cpu, 8)).is_none());
     }
 
     /// A child process run and waited for, per item: a wait, and not a computation to hoist even when its

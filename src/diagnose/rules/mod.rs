@@ -342,6 +342,11 @@ pub static RULES: &[Rule] = &[
         check: io::single_worker,
     },
     Rule {
+        id: "sequential_io.thread_per_item",
+        category: Category::SequentialIo,
+        check: io::thread_per_item,
+    },
+    Rule {
         id: "sequential_io.awaited_in_turn",
         category: Category::SequentialIo,
         check: io::awaited_in_turn,
