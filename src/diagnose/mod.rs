@@ -640,9 +640,10 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
     }
     // One finding per (category, file, function); a finding's share is the sum of its hot lines' shares.
     type Key = (Option<Category>, usize, String);
+    // (Ordered maps: the shares are summed, and a sum in hash order differs in its last digit from run to run.)
     let mut merged: BTreeMap<Key, (Finding, Vec<(usize, u32)>)> = BTreeMap::new();
     let mut place_share: HashMap<Key, f64> = HashMap::new();
-    let mut per_function: HashMap<Key, HashMap<(usize, String), f64>> = HashMap::new();
+    let mut per_function: HashMap<Key, BTreeMap<(usize, String), f64>> = HashMap::new();
     // The time of a loop that consumes a whole-file load (header `at`): its lines and what they call, less the
     // time under it that another sure finding claims (that time is that finding's).
     let loop_time = |at: (usize, u32)| -> f64 {
@@ -662,7 +663,7 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
         } else {
             body.iter().map(weight).sum()
         };
-        let mut taken: HashMap<(usize, String), f64> = HashMap::new();
+        let mut taken: BTreeMap<(usize, String), f64> = BTreeMap::new();
         for c in candidates.iter().filter(|c| {
             c.category.is_some_and(|k| k != Category::WholeFileLoad)
                 && c.confidence >= 0.5
@@ -716,15 +717,15 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
                 )
             });
         if let Some(at) = c.consumer {
+            let weighs = loop_time(at);
             if debug {
                 eprintln!(
-                    "diagnose: consumer of {function}: loop at {} weighs {:.1}%",
-                    at.1,
-                    loop_time(at)
+                    "diagnose: consumer of {function}: loop at {} weighs {weighs:.1}%",
+                    at.1
                 );
             }
             let same = at.0 == c.place.0 && function_at(at) == function;
-            consumers.insert((rel(c.place.0), function.clone()), (loop_time(at), same));
+            consumers.insert((rel(c.place.0), function.clone()), (weighs, same));
         }
         if let Some(m) = c.memory {
             let m = 100.0 * m.share;

@@ -4,6 +4,44 @@ use super::{Caller, Hit, Site};
 use crate::diagnose::evidence::{last, Callee, Loc};
 use crate::diagnose::source::{LineContext, LoopInfo, SourceFile};
 
+/// A plain name (`raw`, `text`), not an attribute or an expression.
+pub fn plain_name(e: &str) -> bool {
+    !e.is_empty() && e.chars().all(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// The first line in `lines` that heads a `for` loop over `name` or a slice of it (`for r in rows[1:]:`).
+pub fn for_loop_over(
+    src: &SourceFile,
+    name: &str,
+    lines: std::ops::RangeInclusive<u32>,
+) -> Option<u32> {
+    lines.into_iter().find(|&l| {
+        let t = src.line_text(l);
+        let t = t.trim_start();
+        t.starts_with("for ")
+            && t.strip_suffix(':').is_some_and(|h| {
+                h.rsplit_once(" in ")
+                    .is_some_and(|(_, it)| it.trim().split('[').next() == Some(name))
+            })
+    })
+}
+
+/// Words in a program's text that say it waits on I/O (sleeps, sockets, HTTP).
+const WAIT_WORDS: [&str; 6] = [
+    "urlopen",
+    "http.client",
+    "socket",
+    "requests.",
+    "sleep(",
+    "recv(",
+];
+
+/// The program's text says it waits on I/O; `children` also counts child processes and connects.
+pub fn waits_in_text(src: &SourceFile, children: bool) -> bool {
+    WAIT_WORDS.iter().any(|w| src.mentions(w))
+        || (children && ["subprocess.", "connect("].iter().any(|w| src.mentions(w)))
+}
+
 pub fn hit(confidence: f64, evidence: String) -> Option<Hit> {
     Some(Hit {
         confidence,

@@ -1,7 +1,7 @@
 //! `whole_file_load` (a whole file or table read into memory where one pass would do) and `sequential_io`
 //! (independent blocking waits done one after another).
 
-use super::common::{hit, hit_at, loops_text, method, work_loop};
+use super::common::{hit, hit_at, loops_text, method, plain_name, waits_in_text, work_loop};
 use super::{Hit, Site};
 use crate::diagnose::source::{LineContext, SourceFile};
 
@@ -182,26 +182,22 @@ const COPIES: [&str; 12] = [
 /// What `name` is bound to as seen from `line`: its assignments in the function around the line when there
 /// are any (a name reused in other functions is theirs), else anywhere in the file.
 fn scoped_bindings(src: &SourceFile, name: &str, line: u32) -> Vec<String> {
-    let all = src.binding_lines(name);
-    let local: Vec<String> = src
-        .enclosing_function(line)
-        .map(|f| {
-            all.iter()
-                .filter(|(l, _)| (f.start..=f.end).contains(l))
-                .map(|(_, b)| b.clone())
-                .collect()
-        })
-        .unwrap_or_default();
-    if local.is_empty() {
-        all.into_iter().map(|(_, b)| b).collect()
+    let local = local_bindings(src, name, line);
+    let chosen = if local.is_empty() {
+        src.binding_lines(name)
     } else {
         local
-    }
+    };
+    chosen.into_iter().map(|(_, b)| b).collect()
 }
 
-/// A plain name (`raw`, `text`), not an attribute or an expression.
-fn plain_name(e: &str) -> bool {
-    !e.is_empty() && e.chars().all(|c| c.is_alphanumeric() || c == '_')
+/// The assignments of `name` (line, right-hand side) in the function around `line` (anywhere outside one).
+fn local_bindings(src: &SourceFile, name: &str, line: u32) -> Vec<(u32, String)> {
+    let f = src.enclosing_function(line);
+    src.binding_lines(name)
+        .into_iter()
+        .filter(|(b, _)| f.is_none_or(|f| (f.start..=f.end).contains(b)))
+        .collect()
 }
 
 /// The name holds a whole file's text: bound to a whole read (`f.read()`, `path.read_text()`), or to a copy of
@@ -296,14 +292,7 @@ fn split_whole_loop(src: &SourceFile, ctx: &LineContext) -> Option<u32> {
         if !plain_name(root) || l.kind != "for" {
             return None;
         }
-        let made: Vec<(u32, String)> = src
-            .binding_lines(root)
-            .into_iter()
-            .filter(|(b, _)| {
-                src.enclosing_function(l.line)
-                    .is_none_or(|f| (f.start..=f.end).contains(b))
-            })
-            .collect();
+        let made = local_bindings(src, root, l.line);
         (made.len() == 1 && split(&made[0].1)).then(|| made[0].0)
     })
 }
@@ -327,9 +316,7 @@ fn materialises(src: &SourceFile, ctx: &LineContext, repeated: bool) -> Option<b
             c.to_lowercase().contains("reader(")
                 || c.contains("open(")
                 || c.contains("(f)")
-                || (!name.is_empty()
-                    && name.chars().all(|ch| ch.is_alphanumeric() || ch == '_')
-                    && src.bindings(name).iter().any(|b| file_expr(b)))
+                || (plain_name(name) && src.bindings(name).iter().any(|b| file_expr(b)))
         })
     });
     // A list comprehension over a file or a reader of one (by its text or by what the name is bound to).
@@ -669,23 +656,9 @@ pub fn awaited_in_turn(s: &Site) -> Option<Hit> {
     if !runs_loop || !is_blocking(s) || s.threaded {
         return None;
     }
-    // The coroutine functions named on the line, then the ones they await (two levels).
-    let called = |text: &str| -> Vec<String> {
-        let mut out = Vec::new();
-        for (i, _) in text.match_indices('(') {
-            let name: String = text[..i]
-                .chars()
-                .rev()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
-            if !name.is_empty() && !out.contains(&name) {
-                out.push(name);
-            }
-        }
-        out
+    // The coroutine functions called on the line, then the ones they await (two levels).
+    let called = |ctx: &LineContext| -> Vec<String> {
+        ctx.calls.iter().map(|c| method(c).to_string()).collect()
     };
     let is_async = |f: &crate::diagnose::source::FunctionInfo| {
         s.src
@@ -693,7 +666,7 @@ pub fn awaited_in_turn(s: &Site) -> Option<Hit> {
             .trim_start()
             .starts_with("async def")
     };
-    let mut queue: Vec<(String, u32)> = called(t).into_iter().map(|n| (n, 0)).collect();
+    let mut queue: Vec<(String, u32)> = called(&s.ctx).into_iter().map(|n| (n, 0)).collect();
     let mut seen: Vec<String> = Vec::new();
     while let Some((name, depth)) = queue.pop() {
         if seen.contains(&name) {
@@ -739,7 +712,7 @@ pub fn awaited_in_turn(s: &Site) -> Option<Hit> {
                 );
             }
             if depth < 2 && line.contains("await ") {
-                queue.extend(called(&line).into_iter().map(|n| (n, depth + 1)));
+                queue.extend(called(&ctx).into_iter().map(|n| (n, depth + 1)));
             }
         }
     }
@@ -788,18 +761,7 @@ pub fn single_worker(s: &Site) -> Option<Hit> {
     });
     let worker_waits = s.threaded && is_blocking(s);
     // What the pool runs must wait (by its text: sleeps, sockets, HTTP, child processes).
-    let io = [
-        "sleep(",
-        "urlopen",
-        "requests.",
-        "socket",
-        "http.client",
-        "subprocess.",
-        "recv(",
-        "connect(",
-    ]
-    .iter()
-    .any(|w| s.src.mentions(w));
+    let io = waits_in_text(s.src, true);
     if !(worker_waits || (waits_for_pool && io)) {
         return None;
     }
@@ -836,18 +798,7 @@ fn joined_in_turn(src: &SourceFile) -> Option<u32> {
 /// after another, so do their waits. Seen from the worker's waiting line (stacks) or from the join (pstats).
 pub fn thread_per_item(s: &Site) -> Option<Hit> {
     let join = joined_in_turn(s.src)?;
-    let io = [
-        "sleep(",
-        "urlopen",
-        "requests.",
-        "socket",
-        "http.client",
-        "subprocess.",
-        "recv(",
-        "connect(",
-    ]
-    .iter()
-    .any(|w| s.src.mentions(w));
+    let io = waits_in_text(s.src, true);
     let here = s.ctx.line == join || (s.threaded && is_blocking(s));
     if !here || !io {
         return None;
@@ -871,16 +822,7 @@ pub fn serial_pool(s: &Site) -> Option<Hit> {
     if !serial || !s.ctx.loops.iter().any(work_loop) {
         return None;
     }
-    let io = [
-        "urlopen",
-        "http.client",
-        "socket",
-        "requests.",
-        "sleep(",
-        "recv(",
-    ]
-    .iter()
-    .any(|w| s.src.mentions(w));
+    let io = waits_in_text(s.src, false);
     hit(
         if io { 0.9 } else { 0.6 },
         format!(

@@ -444,22 +444,11 @@ pub fn consumer(site: &Site, place: Loc) -> Option<Loc> {
     };
     // A loop of the same function over the name the place binds (`events = json.load(fh)`, then `for ev in
     // events:`).
-    let loop_over = |name: &str| {
-        (place.1 + 1..=f.end).find(|&l| {
-            let t = src.line_text(l);
-            let t = t.trim_start();
-            t.starts_with("for ")
-                && t.strip_suffix(':').is_some_and(|h| {
-                    h.rsplit_once(" in ")
-                        .is_some_and(|(_, it)| it.trim().split('[').next() == Some(name))
-                })
-        })
-    };
     let bound = src.line_text(place.1);
     if let Some((lhs, _)) = bound.trim_start().split_once(" = ") {
         let lhs = lhs.trim();
-        if !lhs.is_empty() && lhs.chars().all(|ch| ch.is_alphanumeric() || ch == '_') {
-            if let Some(l) = loop_over(lhs) {
+        if common::plain_name(lhs) {
+            if let Some(l) = common::for_loop_over(src, lhs, place.1 + 1..=f.end) {
                 return Some((place.0, l));
             }
         }
@@ -483,24 +472,12 @@ pub fn consumer(site: &Site, place: Loc) -> Option<Loc> {
     if loops_here {
         return Some(c.loc);
     }
-    let (lhs, _) = c.ctx.text.split_once(" = ").filter(|(lhs, rhs)| {
-        calls_f(rhs)
-            && lhs
-                .trim()
-                .chars()
-                .all(|ch| ch.is_alphanumeric() || ch == '_')
-    })?;
-    (c.loc.1..=g.end)
-        .find(|&l| {
-            let t = c.src.line_text(l);
-            let t = t.trim_start();
-            t.starts_with("for ")
-                && t.strip_suffix(':').is_some_and(|h| {
-                    h.rsplit_once(" in ")
-                        .is_some_and(|(_, it)| it.trim().split('[').next() == Some(lhs.trim()))
-                })
-        })
-        .map(|l| (c.loc.0, l))
+    let (lhs, _) = c
+        .ctx
+        .text
+        .split_once(" = ")
+        .filter(|(lhs, rhs)| calls_f(rhs) && common::plain_name(lhs.trim()))?;
+    common::for_loop_over(c.src, lhs.trim(), c.loc.1..=g.end).map(|l| (c.loc.0, l))
 }
 
 /// Memory per line decides the memory-bound category where a memory profile was given: a line said to load a

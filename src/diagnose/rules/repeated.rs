@@ -903,7 +903,7 @@ pub fn keyed_entry(s: &Site) -> Option<Hit> {
         }
         let table = table.trim();
         let name = table.strip_prefix("self.").unwrap_or(table);
-        if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        if !super::common::plain_name(name) {
             continue;
         }
         // Read-only: nothing stores into it, or replaces it, after it is built.

@@ -17,7 +17,7 @@ pub const SORTING_STATISTICS: [&str; 5] = [
 /// (`self.samples.append(x)` in `observe`, called by the same request loop).
 pub fn grows(s: &Site, collection: &str) -> bool {
     let attr = collection.trim().rsplit('.').next().unwrap_or("");
-    if attr.is_empty() || !attr.chars().all(|c| c.is_alphanumeric() || c == '_') {
+    if !super::common::plain_name(attr) {
         return false;
     }
     let adds: Vec<String> = [".append(", ".extend(", ".insert("]

@@ -71,7 +71,7 @@ fn string_call(s: &Site, call: &str) -> bool {
 /// A value that is a name bound to a string, or to the result of a function of the program that returns one.
 fn stringy_name(s: &Site, value: &str) -> bool {
     let v = value.trim();
-    if v.is_empty() || !v.chars().all(|c| c.is_alphanumeric() || c == '_') {
+    if !super::common::plain_name(v) {
         return false;
     }
     s.src.bindings(v).iter().any(|b| {

@@ -165,15 +165,7 @@ pub fn main_waits(s: &Site) -> Option<Hit> {
         return None;
     }
     // Threads that wait on I/O are the right tool: less sure when the file sleeps or uses sockets.
-    let io_words = [
-        "urlopen",
-        "requests.",
-        "socket",
-        "sleep(",
-        "http.client",
-        "recv(",
-    ];
-    let conf = if io_words.iter().any(|w| s.src.mentions(w)) {
+    let conf = if super::common::waits_in_text(s.src, false) {
         0.6
     } else {
         0.75
