@@ -135,6 +135,10 @@ pub struct Evidence {
     /// Time spent under a line in the program's own functions it calls (sampled stacks: samples with the line
     /// anywhere on the stack, less its own weight; pstats: the calls' cumulative times at their call sites).
     pub below: HashMap<Loc, f64>,
+    /// The profiler traced every bytecode on CPython 3.11 (cProfile there runs the unspecialised
+    /// instructions), where `s += piece` on a local `str` copies the string instead of appending in place: such
+    /// lines are charged far more than they cost outside the profiler.
+    pub traced_copies_strings: bool,
 }
 
 /// Line profiles (line_profiler, Scalene) time lines and record no stacks. From the source: each profiled
@@ -444,6 +448,34 @@ struct Func {
     name: String,
 }
 
+/// The CPython version whose standard library the profile's files come from (`.../lib/python3.11/json/...`,
+/// `C:\\Python311\\Lib\\...`), when they say.
+pub fn interpreter<'a>(files: impl Iterator<Item = &'a str>) -> Option<(u32, u32)> {
+    let mut found: Option<(u32, u32)> = None;
+    for file in files {
+        let lower = file.to_ascii_lowercase();
+        let version = lower
+            .match_indices("python3")
+            .find_map(|(i, m)| {
+                let rest = &lower[i + m.len()..];
+                let rest = rest.strip_prefix('.').unwrap_or(rest);
+                let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+                let after = rest[digits.len()..].chars().next();
+                (!digits.is_empty() && matches!(after, Some('/' | '\\')))
+                    .then(|| digits.parse().ok())?
+            })
+            .map(|minor| (3, minor));
+        match (found, version) {
+            (_, None) => {}
+            (None, v) => found = v,
+            // (Two interpreters' files in one profile: say nothing.)
+            (Some(a), Some(b)) if a != b => return None,
+            _ => {}
+        }
+    }
+    found
+}
+
 /// pstats: functions, call counts and caller edges, turned into lines with the syntax tree.
 pub fn from_pstats(
     profile: &Profile,
@@ -453,6 +485,8 @@ pub fn from_pstats(
     let mut ev = Evidence {
         total: profile.total(),
         derived: true,
+        traced_copies_strings: interpreter(profile.frames.iter().map(|f| f.file.as_str()))
+            == Some((3, 11)),
         ..Evidence::default()
     };
     let n = profile.frames.len();
@@ -917,6 +951,27 @@ mod tests {
 
     /// pstats names a library class's constructor `__init__`: its time goes to the line that instantiates a
     /// class, not spread over the caller's lines.
+    #[test]
+    fn interpreter_from_paths() {
+        let v = |files: &[&str]| interpreter(files.iter().copied());
+        assert_eq!(
+            v(&[
+                "slow.py",
+                "~",
+                "/root/.pyenv/versions/3.11.7/lib/python3.11/json/decoder.py"
+            ]),
+            Some((3, 11))
+        );
+        assert_eq!(v(&["C:\\Python312\\Lib\\re\\__init__.py"]), Some((3, 12)));
+        // Near misses: no standard library file, a name that only starts like one, two interpreters.
+        assert_eq!(v(&["slow.py", "~"]), None);
+        assert_eq!(v(&["/srv/python3tools/x.py"]), None);
+        assert_eq!(
+            v(&["/usr/lib/python3.11/re.py", "/usr/lib/python3.12/re.py"]),
+            None
+        );
+    }
+
     #[test]
     fn pstats_constructor_call_site() {
         use crate::profile::{CallerEdge, Format, Frame, FunctionTiming, LineKind, Meta, Unit};

@@ -526,6 +526,7 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
             thread_share,
             wait_share,
             derived: ev.derived,
+            traced_copies_strings: ev.traced_copies_strings,
             memory: mem,
             memory_known: memory_known[*fi] && !by_memory,
         };
@@ -832,6 +833,19 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
             .then((weight(b) * b.confidence).total_cmp(&(weight(a) * a.confidence)))
             .then(a.line.cmp(&b.line))
     });
+    if debug {
+        for f in &findings {
+            eprintln!(
+                "diagnose: rank {:?} {}:{} weight {:.2} x {:.2} = {:.2}",
+                f.category.map(|c| c.id()),
+                f.function,
+                f.line,
+                weight(f),
+                f.confidence,
+                weight(f) * f.confidence
+            );
+        }
+    }
     findings.truncate(8);
     if by_memory {
         for f in &mut findings {

@@ -137,6 +137,8 @@ pub struct Site<'a> {
     pub wait_share: f64,
     /// The lines come from pstats (derived from functions), not from samples.
     pub derived: bool,
+    /// The profiler made `s += piece` on a local string copy the string (tracing on CPython 3.11).
+    pub traced_copies_strings: bool,
     /// The memory the line holds (Scalene, memray), when a memory profile covers it.
     pub memory: Option<MemoryLine>,
     /// A memory profile covers the line's file (so no figure means little memory).
@@ -543,6 +545,7 @@ pub(crate) mod testing {
             thread_share: 0.0,
             wait_share: 0.0,
             derived: false,
+            traced_copies_strings: false,
             memory: None,
             memory_known: false,
         }

@@ -868,6 +868,66 @@ const PURE_TRANSFORMS: [&str; 6] = [
     "orjson.dumps",
 ];
 
+/// Conversions that leave an entry's values as they are (`np.asarray(temps)`).
+const CONVERSIONS: [&str; 6] = [
+    "np.asarray(",
+    "np.array(",
+    "numpy.asarray(",
+    "numpy.array(",
+    "list(",
+    "tuple(",
+];
+
+/// The assignments of `name` in function `f` before `line` (line, right-hand side), each narrowed to the
+/// name's own element when several names are unpacked from a tuple (`a, b = x[k], y[k]` gives `y[k]` for `b`).
+fn local_binding_lines(s: &Site, f: &FunctionInfo, name: &str, line: u32) -> Vec<(u32, String)> {
+    s.src
+        .binding_lines(name)
+        .into_iter()
+        .filter(|(l, _)| (f.start..line).contains(l))
+        .map(|(l, rhs)| {
+            let text = s.src.line_text(l);
+            let lhs = text.split_once(" = ").map_or("", |x| x.0);
+            let names: Vec<&str> = lhs.split(',').map(str::trim).collect();
+            let parts = split_top_commas(&rhs);
+            match names.iter().position(|n| *n == name) {
+                Some(i) if names.len() > 1 && parts.len() == names.len() => {
+                    (l, parts[i].to_string())
+                }
+                _ => (l, rhs),
+            }
+        })
+        .collect()
+}
+
+/// `a, f(b, c), d[e]` -> its top-level items.
+fn split_top_commas(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0i32, 0usize);
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(text[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(text[start..].trim());
+    out
+}
+
+/// The single table entry (`self.temps[b]`) a local name is bound to before `line`, if that is all it is.
+fn entry_bound_to(s: &Site, f: &FunctionInfo, name: &str, line: u32) -> Option<String> {
+    let bound = local_binding_lines(s, f, name, line);
+    match bound.as_slice() {
+        [(_, b)] if b.ends_with(']') && b.contains('[') && !b.starts_with('[') => Some(b.clone()),
+        _ => None,
+    }
+}
+
 /// A function called once per item that serialises (or digests) an entry of a read-only table chosen by its
 /// argument (`json.dumps(self.tables[table], sort_keys=True)`): the result depends on the key alone, the few
 /// keys recur, and the same work is done again for each of them.
@@ -887,18 +947,58 @@ pub fn keyed_entry(s: &Site) -> Option<Hit> {
         {
             continue;
         }
-        // The first argument: `TABLE[key]`, a subscript of a table by one of the function's parameters.
+        // The first argument: `TABLE[key]`, a subscript of a table by one of the function's parameters, or a
+        // local name bound to one (`temps, sals = self.temps[b], self.sals[b]`), looked at through a conversion
+        // (`np.asarray(temps)`).
         let first = args
             .split(',')
             .next()
             .unwrap_or("")
             .trim()
             .trim_end_matches(')');
-        let Some((table, key)) = first.strip_suffix(']').and_then(|x| x.split_once('[')) else {
+        let first = CONVERSIONS
+            .iter()
+            .find_map(|c| first.strip_prefix(c))
+            .unwrap_or(first)
+            .trim();
+        let entry = if super::common::plain_name(first) {
+            entry_bound_to(s, f, first, s.ctx.line)
+        } else {
+            Some(first.to_string())
+        };
+        let Some(entry) = entry else {
+            continue;
+        };
+        let Some((table, key)) = entry.strip_suffix(']').and_then(|x| x.split_once('[')) else {
             continue;
         };
         let key = key.trim();
-        if !f.params.iter().any(|p| p == key && p != "self") {
+        // The key is a parameter, or a name the function derives from its parameters alone (`b =
+        // self.bin_of(pressure)`): a table is indexed by few values, so the same entries recur.
+        let derived_key = super::common::plain_name(key) && !f.params.iter().any(|p| p == key) && {
+            let bound = local_binding_lines(s, f, key, s.ctx.line);
+            !bound.is_empty()
+                && bound.iter().all(|(_, b)| {
+                    let names = names_in(b);
+                    f.params
+                        .iter()
+                        .any(|p| p != "self" && names.iter().any(|n| n == p))
+                        && names.iter().all(|n| {
+                            f.params.iter().any(|p| p == n)
+                                || n.chars().all(|c| {
+                                    c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit()
+                                })
+                                || [
+                                    "int", "round", "min", "max", "str", "len", "abs", "math",
+                                    "floor",
+                                ]
+                                .contains(n)
+                                || b.contains(&format!(".{n}("))
+                                || b.contains(&format!("{n}."))
+                        })
+                })
+        };
+        if !f.params.iter().any(|p| p == key && p != "self") && !derived_key {
             continue;
         }
         let table = table.trim();
@@ -1539,6 +1639,41 @@ def build_table(cfg):
         let q = src("import numpy as np\nclass S:\n    def __init__(self, h, live):\n        self.h = h\n        self.live = live\n    def curve(self, ex):\n        return np.quantile(self.h[ex], LEVELS)\n    def now(self, ex):\n        return np.quantile(self.live[ex], LEVELS)\n    def see(self, ex, p):\n        self.live[ex].append(p)\ndef run(s, bids):\n    for b in bids:\n        s.curve(b.ex)\n        s.now(b.ex)\n");
         assert!(keyed_entry(&site(&q, 7).called_from(&[14])).is_some());
         assert!(keyed_entry(&site(&q, 9).called_from(&[15])).is_none());
+        // The entry through local names: a key the function derives from its argument, the entry unpacked
+        // beside another, a conversion around it. Near misses: a key from the object's own moving state, and
+        // an entry of a table that grows.
+        let b = src(r#"import statistics
+import numpy as np
+class C:
+    def __init__(self, t, s):
+        self.t, self.s, self.live, self.pos = t, s, {}, 0
+    def bin_of(self, p):
+        return min(int(p // 10), N_BINS - 1)
+    def limits(self, pressure):
+        b = self.bin_of(pressure)
+        temps, sals = self.t[b], self.s[b]
+        m = statistics.mean(temps)
+        return np.percentile(np.asarray(sals), [2.0, 98.0])
+    def moving(self, pressure):
+        b = self.pos
+        temps = self.t[b]
+        return statistics.mean(temps)
+    def grows(self, pressure):
+        b = self.bin_of(pressure)
+        seen = self.live[b]
+        self.live[b].append(pressure)
+        return statistics.mean(seen)
+def run(c, samples):
+    for x in samples:
+        c.limits(x.p)
+        c.moving(x.p)
+        c.grows(x.p)
+"#);
+        let h = keyed_entry(&site(&b, 11).called_from(&[24])).unwrap();
+        assert!(h.evidence.contains("`b`"), "{h:?}");
+        assert!(keyed_entry(&site(&b, 12).called_from(&[24])).is_some());
+        assert!(keyed_entry(&site(&b, 16).called_from(&[25])).is_none());
+        assert!(keyed_entry(&site(&b, 21).called_from(&[26])).is_none());
     }
 
     /// Each element of the same data computed with an argument that varies per call is new work; over a table
