@@ -468,12 +468,15 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
         let share = pct(le.weight, ev.total);
         let mem = memory.get(&(*fi, *line)).copied();
         let mem_hot = !by_memory && mem.is_some_and(|m| m.share >= MEMORY_HOT);
-        if share < MIN_SHARE && !mem_hot {
-            continue;
-        }
         let Some(src) = sources[*fi].as_ref() else {
             continue;
         };
+        // A file read whole costs memory more than time: its line is looked at however little time it
+        // takes, for that category alone (the loop that works through the data weighs it).
+        let low = share < MIN_SHARE && !mem_hot;
+        if low && !(share > 0.0 && reads_a_file(&src.line_text(*line))) {
+            continue;
+        }
         let ctx = src.context(*line);
         // (Lines holding only their function's own time share that one measurement, whatever their weight.)
         let group = (
@@ -485,7 +488,7 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
                 le.weight.to_bits()
             },
         );
-        if !groups.contains(&group) {
+        if !low && !groups.contains(&group) {
             if groups.len() < MAX_LINES {
                 groups.push(group);
             } else if !mem_hot {
@@ -533,6 +536,12 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
         let mut path: Vec<(usize, u32)> = site.callers.first().map(|c| c.loc).into_iter().collect();
         path.extend(site.looping_caller().map(|c| c.loc));
         let mut hits = rules::apply(&site);
+        if low {
+            hits.retain(|h| h.0 == Category::WholeFileLoad);
+            if hits.is_empty() {
+                continue;
+            }
+        }
         for (category, _, h) in hits.iter_mut() {
             rules::weigh_memory(&site, *category, h);
         }
@@ -595,6 +604,10 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
             let consumer = (category == Category::WholeFileLoad)
                 .then(|| rules::consumer(&site, h.at.unwrap_or((*fi, *line))))
                 .flatten();
+            // (A read that takes almost no time is a small file unless a loop works through what it holds.)
+            if low && consumer.is_none() {
+                continue;
+            }
             candidates.push(Candidate {
                 category: Some(category),
                 rule,
@@ -868,6 +881,31 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
     })
 }
 
+/// The line's text reads a file, or a table, in one call (`fh.read()`, `list(csv.DictReader(fh))`,
+/// `pd.read_csv(path)`): worth a look by the whole-file rules however little time it takes.
+fn reads_a_file(text: &str) -> bool {
+    [
+        ".read()",
+        ".readlines()",
+        ".read_text(",
+        ".read_bytes(",
+        "json.load(",
+        "pickle.load(",
+        "csv.reader(",
+        "csv.DictReader(",
+        ".read_csv(",
+        ".read_json(",
+        ".read_parquet(",
+        ".read_excel(",
+        ".loadtxt(",
+        ".genfromtxt(",
+        ".fetchall()",
+        ".parse(",
+    ]
+    .iter()
+    .any(|m| text.contains(m))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -921,6 +959,26 @@ mod tests {
             top("    n = len(load(path))\n    n += tally(n)"),
             Some("repeated_computation")
         );
+    }
+
+    /// A whole read that takes almost no time (1% of the samples) is still looked at when a loop works
+    /// through what it holds (here a `while` loop cutting records out of the text), and weighs with that
+    /// loop. Near miss: a small table read whole and only looked up, left to the heavier helper.
+    #[test]
+    fn a_quick_whole_read_weighs_with_its_loop() {
+        let top = |body: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            let code = format!("def note(m):\n    return {{c: n for c, n in CODES}}.get(m)\n\ndef ingest(path):\n    with open(path) as fh:\n        data = fh.read()\n    pos = 0\n{body}\n\ndef main(path, ms):\n    ingest(path)\n    for m in ms:\n        note(m)\n");
+            std::fs::write(dir.path().join("slow.py"), code).unwrap();
+            let folded = "main (slow.py:15);ingest (slow.py:6) 1\nmain (slow.py:15);ingest (slow.py:9) 30\nmain (slow.py:15);ingest (slow.py:10) 29\nmain (slow.py:17);note (slow.py:2) 40\n";
+            let p = crate::profile::parse(folded.as_bytes(), Path::new("p.txt"), None).unwrap();
+            let d = diagnose(&p, dir.path()).unwrap();
+            d.findings[0].category.map(|c| c.id())
+        };
+        let cut = "    while True:\n        start = data.find('8=', pos)\n        pos = start + 1\n        if start < 0:\n            break";
+        assert_eq!(top(cut), Some("whole_file_load"));
+        let lookup = "    n = 0\n    k = 1\n    a = 2\n    b = 3\n    c = 4";
+        assert_eq!(top(lookup), Some("repeated_computation"));
     }
 
     /// pstats: lines of one function share its one measurement (the heaviest counts), while a finding

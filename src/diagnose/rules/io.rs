@@ -601,6 +601,8 @@ pub fn is_blocking(s: &Site) -> bool {
     ];
     let by_text = s.ctx.calls.iter().any(|c| {
         runs_a_process(c)
+            // `select.select(...)`, `selectors...select()`: the module is waiting.
+            || c.starts_with("select.")
             || IO.contains(&method(c))
                 && (c.contains("urllib")
                     || c.contains("requests")
@@ -612,6 +614,14 @@ pub fn is_blocking(s: &Site) -> bool {
                     || c.contains("session")
                     || c.contains("urlopen"))
     });
+    // A reply read from a child process's pipe (`self.engine.stdout.readline()`): the program waits for the
+    // child to answer.
+    let child_pipe = s.src.mentions("Popen(")
+        && s.ctx.call_texts.iter().any(|c| {
+            let callee = c.split('(').next().unwrap_or("");
+            (callee.contains(".stdout.") || callee.starts_with("stdout."))
+                && ["readline", "read", "readlines", "read1", "readinto"].contains(&method(callee))
+        });
     // A wait found below another library call counts when it carries a good part of what the line calls:
     // pstats cannot tell whose `__exit__` closed a socket, a file's or a response's.
     let heaviest = s.callees.iter().map(|c| c.weight).fold(0.0, f64::max);
@@ -631,7 +641,7 @@ pub fn is_blocking(s: &Site) -> bool {
                 || runs_a_process(n)
         })
         .is_some_and(|c| c.direct || (c.weight > 0.0 && c.weight >= 0.2 * heaviest));
-    by_text || by_profile
+    by_text || child_pipe || by_profile
 }
 
 /// A call that starts a program and waits for it to finish (`subprocess.run(...)`, `os.system(...)`,
@@ -811,6 +821,97 @@ pub fn thread_per_item(s: &Site) -> Option<Hit> {
             loops_text(&s.src.context(join))
         ),
         (s.file, join),
+    )
+}
+
+/// A wait for another thread's answer, as profiles name it: a queue's `get`, a condition's or event's `wait`,
+/// a future's `result`, a lock's `acquire`.
+pub fn waits_for_thread(name: &str) -> bool {
+    let m = method(name);
+    (name.starts_with("queue.") && m == "get")
+        || (name.starts_with("threading.") && m == "wait")
+        || (name.starts_with("concurrent.futures") && m == "result")
+        || (name.starts_with("_thread.") && m == "acquire")
+}
+
+/// A request handed to another thread (put on its queue with a reply channel, submitted to a pool) and its
+/// answer waited for in the same pass (`inbox.put((req, reply)); reply.get()`), item after item: when the
+/// threads wait on I/O, their waits line up one after another as if there were no threads. The place is the
+/// loop over the items.
+pub fn reply_in_turn(s: &Site) -> Option<Hit> {
+    let f = s.ctx.function.as_ref()?;
+    if s.threaded
+        || !waits_in_text(s.src, true)
+        || !s
+            .callees
+            .iter()
+            .any(|c| c.direct && waits_for_thread(&c.name))
+    {
+        return None;
+    }
+    // What the line waits on (`reply` in `reply.get(timeout=5)`) is made for this request, in this function
+    // before the line: a fresh reply queue, event or future ...
+    let receivers: Vec<&str> = s
+        .ctx
+        .call_texts
+        .iter()
+        .filter_map(|c| {
+            let callee = c.split('(').next()?;
+            let (recv, m) = callee.rsplit_once('.')?;
+            matches!(m, "get" | "wait" | "result" | "acquire").then_some(recv)
+        })
+        .filter(|r| super::common::plain_name(r))
+        .collect();
+    let fresh = receivers.iter().any(|r| {
+        local_bindings(s.src, r, s.ctx.line).iter().any(|(l, b)| {
+            *l < s.ctx.line
+                && [
+                    "Queue(",
+                    "SimpleQueue(",
+                    "Event(",
+                    "Future(",
+                    ".submit(",
+                    ".apply_async(",
+                    "Condition(",
+                ]
+                .iter()
+                .any(|m| b.contains(m))
+        })
+    });
+    // ... and the request is handed over before it, in the same function.
+    let handed = (f.start..s.ctx.line).any(|l| {
+        s.src.context(l).call_texts.iter().any(|c| {
+            let callee = c.split('(').next().unwrap_or("");
+            matches!(
+                method(callee),
+                "put" | "put_nowait" | "submit" | "send" | "apply_async"
+            )
+        })
+    });
+    if !fresh || !handed {
+        return None;
+    }
+    let evidence = |over: &str| {
+        format!(
+            "line {} hands a request to another thread and waits for its answer (`{}`) before the next {over}: the threads wait on I/O one request at a time",
+            s.ctx.line,
+            s.ctx.text
+        )
+    };
+    if s.ctx.loops.iter().any(work_loop) {
+        return hit(
+            0.85,
+            evidence(&format!("item of the loop over {}", loops_text(&s.ctx))),
+        );
+    }
+    let work = s
+        .callers
+        .iter()
+        .find(|c| c.ctx.loops.iter().any(work_loop))?;
+    hit_at(
+        0.85,
+        evidence(&format!("item of the loop over {}", loops_text(&work.ctx))),
+        work.loc,
     )
 }
 
@@ -1103,6 +1204,55 @@ def run(keys, c):
         // Near misses: submit everything, then collect.
         assert!(serial_pool(&site(&s, 8)).is_none());
         assert!(serial_pool(&site(&s, 9)).is_none());
+    }
+
+    /// `select.select` waits by its module; a child process's pipe read waits for the child. Near misses: a
+    /// file's `readline`, and a `stdout` read in a program that starts no process.
+    #[test]
+    fn waits_on_select_and_child_pipes() {
+        let s = src("import select, subprocess\nclass E:\n    def __init__(self):\n        self.p = subprocess.Popen(['e'], stdin=subprocess.PIPE, stdout=subprocess.PIPE)\n    def ask(self, q, log):\n        r, _, _ = select.select([self.sock], [], [], 0.1)\n        reply = self.p.stdout.readline()\n        line = log.readline()\n");
+        assert!(is_blocking(&site(&s, 6)));
+        assert!(is_blocking(&site(&s, 7)));
+        assert!(!is_blocking(&site(&s, 8)));
+        let n = src("import sys\ndef ask(q):\n    return sys.stdout.readline()\n");
+        assert!(!is_blocking(&site(&n, 3)));
+    }
+
+    /// A request put on a worker's queue with a fresh reply queue, the reply awaited before the next item;
+    /// near misses: futures submitted in an earlier loop and collected in this one (the waits overlap), and a
+    /// program whose threads compute (no I/O in the file).
+    #[test]
+    fn replies_awaited_in_turn() {
+        let code = r#"import queue, time, threading
+class Session:
+    def call(self, req):
+        reply = queue.Queue(maxsize=1)
+        self.inbox.put((req, reply))
+        return reply.get(timeout=5)
+def handle(req, reply):
+    time.sleep(0.01)
+    reply.put(req)
+def run(s, items, pool):
+    for it in items:
+        s.call(it)
+    futs = [pool.submit(handle, it) for it in items]
+    for f in futs:
+        f.result()
+"#;
+        let s = src(code);
+        let wait = |line: u32, callers: &[u32]| {
+            site(&s, line).called_from(callers).with_callee("queue.get")
+        };
+        assert_eq!(reply_in_turn(&wait(6, &[12])).unwrap().at, Some((0, 12)));
+        assert!(reply_in_turn(&wait(6, &[])).is_none(), "not repeated");
+        assert!(
+            reply_in_turn(&site(&s, 15).with_callee("concurrent.futures._base.Future.result"))
+                .is_none()
+        );
+        let cpu = src(&code.replace("time.sleep(0.01)", "sum(range(99))"));
+        assert!(
+            reply_in_turn(&site(&cpu, 6).called_from(&[12]).with_callee("queue.get")).is_none()
+        );
     }
 
     #[test]

@@ -344,6 +344,11 @@ pub static RULES: &[Rule] = &[
         check: io::single_worker,
     },
     Rule {
+        id: "sequential_io.reply_in_turn",
+        category: Category::SequentialIo,
+        check: io::reply_in_turn,
+    },
+    Rule {
         id: "sequential_io.thread_per_item",
         category: Category::SequentialIo,
         check: io::thread_per_item,
@@ -451,6 +456,16 @@ pub fn consumer(site: &Site, place: Loc) -> Option<Loc> {
         let lhs = lhs.trim();
         if common::plain_name(lhs) {
             if let Some(l) = common::for_loop_over(src, lhs, place.1 + 1..=f.end) {
+                return Some((place.0, l));
+            }
+            // ... or a `while` loop that cuts records out of it (`start = data.find(BEGIN, pos)`).
+            if let Some(l) = (place.1 + 1..=f.end).find(|&l| {
+                src.line_text(l).trim_start().starts_with("while ")
+                    && src
+                        .block(l)
+                        .iter()
+                        .any(|&b| common::uses_ident(&src.line_text(b), lhs))
+            }) {
                 return Some((place.0, l));
             }
         }

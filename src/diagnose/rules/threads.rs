@@ -117,7 +117,15 @@ pub fn thread_work_line(src: &SourceFile, target: &str) -> Option<u32> {
 
 /// Most of the program's samples are CPU-bound Python on worker threads (sampled profiles).
 pub fn cpu_on_threads(s: &Site) -> Option<Hit> {
-    if !s.threaded || is_blocking(s) || !threads_in_file(s.src) || s.thread_share <= 30.0 {
+    // (A worker waiting for its next job, `job = inbox.get()`, is idle, not computing.)
+    if !s.threaded
+        || is_blocking(s)
+        || s.callees
+            .iter()
+            .any(|c| c.direct && super::io::waits_for_thread(&c.name))
+        || !threads_in_file(s.src)
+        || s.thread_share <= 30.0
+    {
         return None;
     }
     let at: Loc = s
@@ -214,8 +222,12 @@ def run(chunks):
         st.threaded = true;
         st.thread_share = 90.0;
         assert_eq!(cpu_on_threads(&st).unwrap().at, Some((0, 6)));
-        // Near miss: the same line on the main thread.
+        // Near misses: the same line on the main thread; a worker waiting for its next job.
         assert!(cpu_on_threads(&site(&s, 3)).is_none());
+        let mut idle = site(&s, 3).with_callee("queue.Queue.get");
+        idle.threaded = true;
+        idle.thread_share = 90.0;
+        assert!(cpu_on_threads(&idle).is_none());
         let mut w = site(&s, 6).with_callee("_thread.lock.acquire");
         w.derived = true;
         w.wait_share = 80.0;
