@@ -282,6 +282,9 @@ struct Candidate {
     /// A whole-file load returned to a caller that loops over it: a line of that caller, whose loop runs
     /// while the whole file is held.
     consumer: Option<(usize, u32)>,
+    /// A whole-file load kept on the object (`self.rows = ...`): the other methods' passes over it (loop
+    /// headers, or single statements such as `sorted(self.rows, ...)`), which run while it is held.
+    passes: Vec<(usize, u32)>,
     /// The hot line's callers, nearest first (the heaviest stack's).
     callers: Vec<(usize, u32)>,
 }
@@ -597,6 +600,7 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
                 path: Vec::new(),
                 memory: mem,
                 consumer: None,
+                passes: Vec::new(),
                 callers: le.callers.clone(),
             });
         }
@@ -604,8 +608,13 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
             let consumer = (category == Category::WholeFileLoad)
                 .then(|| rules::consumer(&site, h.at.unwrap_or((*fi, *line))))
                 .flatten();
+            let passes = if category == Category::WholeFileLoad && consumer.is_none() {
+                rules::attribute_passes(&site, h.at.unwrap_or((*fi, *line)))
+            } else {
+                Vec::new()
+            };
             // (A read that takes almost no time is a small file unless a loop works through what it holds.)
-            if low && consumer.is_none() {
+            if low && consumer.is_none() && passes.is_empty() {
                 continue;
             }
             candidates.push(Candidate {
@@ -619,6 +628,7 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
                 path: path.clone(),
                 memory: mem,
                 consumer,
+                passes,
                 callers: le.callers.clone(),
             });
         }
@@ -730,6 +740,34 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
                     Vec::new(),
                 )
             });
+        if c.consumer.is_none() && !c.passes.is_empty() {
+            // Each pass: a loop weighs as a consumer loop; a single statement its line and what it calls.
+            let weighs: f64 = c
+                .passes
+                .iter()
+                .map(|&at| {
+                    let header = sources[at.0].as_ref().is_some_and(|src| {
+                        let t = src.line_text(at.1);
+                        t.starts_with("for ") || t.starts_with("while ")
+                    });
+                    if header {
+                        loop_time(at)
+                    } else if claimed.contains(&at) {
+                        0.0
+                    } else {
+                        ev.lines.get(&at).map_or(0.0, |e| pct(e.weight, ev.total))
+                            + ev.below.get(&at).map_or(0.0, |w| pct(*w, ev.total))
+                    }
+                })
+                .sum();
+            if debug {
+                eprintln!(
+                    "diagnose: passes over what {function} keeps ({:?}) weigh {weighs:.1}%",
+                    c.passes.iter().map(|p| p.1).collect::<Vec<_>>()
+                );
+            }
+            consumers.insert((rel(c.place.0), function.clone()), (weighs, false));
+        }
         if let Some(at) = c.consumer {
             let weighs = loop_time(at);
             if debug {

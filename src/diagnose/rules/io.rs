@@ -1129,6 +1129,34 @@ def run(keys, c):
         assert_eq!(consumer(&site(&o, 11), (0, 11)), None);
     }
 
+    /// A whole load kept on the object: the other methods' loops over it and the statements outside those
+    /// loops that go over it. Near misses: its length, an attribute that only starts with its name, the
+    /// load's own function, and a load bound to a local name.
+    #[test]
+    fn passes_over_a_load_kept_on_the_object() {
+        use crate::diagnose::rules::attribute_passes;
+        let s = src(r#"class Repo:
+    def load(self):
+        with open(self.path) as fh:
+            self.rows = list(csv.DictReader(fh))
+        return len(self.rows)
+    def local(self):
+        rows = list(csv.DictReader(self.fh))
+class Report:
+    def run(self):
+        n = len(self.repo.rows)
+        ordered = sorted(self.repo.rows, key=KEY)
+        for row in self.repo.rows:
+            self.emit(row, self.repo.rows_seen)
+        self.repo.rows_seen = 0
+"#);
+        assert_eq!(
+            attribute_passes(&site(&s, 4), (0, 4)),
+            vec![(0, 12), (0, 11)]
+        );
+        assert!(attribute_passes(&site(&s, 7), (0, 7)).is_empty());
+    }
+
     /// Every chunk of a file added to one string as it is read, then split by another function: the file is
     /// held whole. Near misses: a report built from each line (`out += render(line)`), a string reset per record.
     #[test]

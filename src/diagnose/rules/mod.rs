@@ -497,6 +497,66 @@ pub fn consumer(site: &Site, place: Loc) -> Option<Loc> {
     common::for_loop_over(c.src, lhs.trim(), c.loc.1..=g.end).map(|l| (c.loc.0, l))
 }
 
+/// A whole-file load kept on the object (`self.rows = list(csv.DictReader(fh))`): the lines of the file's
+/// other functions that go over it (`for row in self.repo.rows:`, `sorted(self.repo.rows, ...)`), loop
+/// headers first and then statements outside those loops. The file is held while they run.
+pub fn attribute_passes(site: &Site, place: Loc) -> Vec<Loc> {
+    let Some(f) = site.ctx.function.as_ref() else {
+        return Vec::new();
+    };
+    if place.0 != site.file || !(f.start..=f.end).contains(&place.1) {
+        return Vec::new();
+    }
+    let src = site.src;
+    let text = src.line_text(place.1);
+    let Some(rest) = text.trim_start().strip_prefix("self.") else {
+        return Vec::new();
+    };
+    let attr: String = rest
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    if attr.is_empty() || !rest[attr.len()..].trim_start().starts_with("= ") {
+        return Vec::new();
+    }
+    let dotted = format!(".{attr}");
+    // `.rows` as a whole attribute (not `.rows_seen`), read rather than assigned, and not only measured
+    // (`len(self.repo.rows)`).
+    let reads = |t: &str| {
+        t.match_indices(&dotted).any(|(i, m)| {
+            let after = t[i + m.len()..].chars().next();
+            let start = t[..i]
+                .trim_end_matches(|c: char| c.is_alphanumeric() || c == '_' || c == '.')
+                .len();
+            !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                && !t[i + m.len()..].trim_start().starts_with("= ")
+                && !t[..start].ends_with("len(")
+        })
+    };
+    let outside = |l: u32| !(f.start..=f.end).contains(&l);
+    let mut headers: Vec<u32> = Vec::new();
+    for l in 1..=src.lines() {
+        let t = src.line_text(l);
+        if outside(l) && t.starts_with("for ") && t.contains(" in ") && reads(&t) {
+            headers.push(l);
+        }
+    }
+    let in_header_block = |l: u32| headers.iter().any(|&h| src.block(h).contains(&l));
+    let mut out: Vec<Loc> = headers.iter().map(|&h| (place.0, h)).collect();
+    for l in 1..=src.lines() {
+        let t = src.line_text(l);
+        if outside(l)
+            && !t.starts_with("for ")
+            && !t.starts_with("def ")
+            && reads(&t)
+            && !in_header_block(l)
+        {
+            out.push((place.0, l));
+        }
+    }
+    out
+}
+
 /// Memory per line decides the memory-bound category where a memory profile was given: a line said to load a
 /// whole file that holds much of the memory at the peak is one for sure; one that holds almost none is
 /// doubtful (the file is small, or the read is not what grows). Other categories only say what they hold.
