@@ -391,14 +391,19 @@ pub fn apply(site: &Site) -> Vec<(Category, &'static str, Hit)> {
         .filter_map(|r| (r.check)(site).map(|h| (r.category, r.id, h)))
         .collect();
     // A helper that gets the same arguments on every call makes the same lookup every time: a mask or scan
-    // keyed on an argument that does not change per item is no per-item join, and a row loop in it runs again
-    // for nothing; the repetition is the cause.
+    // keyed on an argument that does not change per item is no per-item join, a row loop in it runs again
+    // for nothing, and its arithmetic gives the same numbers again (a spline refitted from the same knots);
+    // the repetition is the cause.
     let invariant = hits
         .iter()
         .find(|h| h.1 == "repeated_computation.invariant_helper")
         .map(|h| h.2.confidence);
     let looked_up = |c: Category| {
-        invariant.is_some() && matches!(c, Category::NestedLoopJoin | Category::RowwiseDataframe)
+        invariant.is_some()
+            && matches!(
+                c,
+                Category::NestedLoopJoin | Category::RowwiseDataframe | Category::PythonNumericLoop
+            )
     };
     if let Some(c) = invariant {
         for h in hits.iter_mut().filter(|h| looked_up(h.0)) {

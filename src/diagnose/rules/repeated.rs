@@ -749,15 +749,50 @@ fn arg_invariant(
         .find(|p| *p != "self" && uses_ident(&arg, p))
     {
         Some(p2) => arg_invariant(callers, i + 1, &cf.name, &cf.params, p2),
-        // Made inside the calling function from something else: it may differ per call.
-        None => None,
+        // The object's own data (`self.elev`): the same on every call when only `__init__` sets it and the
+        // calls go to one object.
+        None => {
+            let attr = arg
+                .trim()
+                .strip_prefix("self.")
+                .filter(|a| super::common::plain_name(a))?;
+            let changed = (1..=c.src.lines()).any(|l| {
+                let t = c.src.line_text(l);
+                let in_init = c
+                    .src
+                    .enclosing_function(l)
+                    .is_some_and(|g| g.name == "__init__");
+                let whole = format!("self.{attr}");
+                !in_init
+                    && t.match_indices(&whole).any(|(j, m)| {
+                        let rest = &t[j + m.len()..];
+                        !rest.starts_with(|ch: char| ch.is_alphanumeric() || ch == '_')
+                            && (rest.trim_start().starts_with("= ")
+                                || rest.trim_start().starts_with("+=")
+                                || (rest.starts_with('[') && rest.contains("] ="))
+                                || [
+                                    ".append(", ".extend(", ".insert(", ".pop(", ".sort(",
+                                    ".clear(", ".update(",
+                                ]
+                                .iter()
+                                .any(|mu| rest.starts_with(mu)))
+                    })
+            });
+            // Otherwise it was made inside the calling function from something else: it may differ per call.
+            (!changed && same_receiver_at(callers.get(i + 1), &cf.name)).then_some(true)
+        }
     }
 }
 
 /// `self.x` is the same data on every call only when the calls go to the same object: not for
 /// `for b in batteries: b.estimate()`.
 fn same_receiver(s: &Site, function: &str) -> bool {
-    s.callers.first().is_none_or(|c| {
+    same_receiver_at(s.callers.first(), function)
+}
+
+/// The calls to `function` on caller `c`'s line go to one object (not to each item of its loop).
+fn same_receiver_at(c: Option<&Caller>, function: &str) -> bool {
+    c.is_none_or(|c| {
         // `map(Record.fields, rows)` calls it on each row.
         if c.maps(function) {
             return false;
@@ -1608,6 +1643,55 @@ def build_table(cfg):
         assert!(invariant_helper(&site(&s, 14).called_from(&[11])).is_none());
         assert!(invariant_helper(&site(&s, 16).called_from(&[12])).is_none());
         assert!(invariant_helper(&site(&s, 20).called_from(&[10])).is_none());
+    }
+
+    /// The object's own data passed on (`fit(self.elev, self.storage)` in a method called per reading) is the
+    /// same on every call, so a numeric loop over it gives the same numbers again: the repetition is the
+    /// finding, not the arithmetic. Near misses: an attribute another method replaces, and calls that go to
+    /// each item of the loop.
+    #[test]
+    fn the_objects_own_data_passed_on() {
+        let s = src(r#"def fit(xs, ys):
+    n = len(xs) - 1
+    h = [0.0] * n
+    for i in range(1, n):
+        h[i] = 3.0 / (xs[i + 1] - xs[i]) * (ys[i + 1] - ys[i])
+    return h
+class Curve:
+    def __init__(self, survey):
+        self.elev = [r[0] for r in survey]
+        self.storage = [r[1] for r in survey]
+    def lookup(self, stage):
+        return fit(self.elev, self.storage)
+    def lookup_live(self, stage):
+        return fit(self.elev, self.live)
+    def refresh(self, new):
+        self.live = new
+def run(curve, curves, readings):
+    for r in readings:
+        curve.lookup(r.stage)
+        curve.lookup_live(r.stage)
+    for c in curves:
+        c.lookup(1.0)
+"#);
+        let here = |callers: &[u32]| site(&s, 5).called_from(callers);
+        assert!(invariant_helper(&here(&[12, 19])).is_some());
+        assert!(invariant_helper(&here(&[14, 20])).is_none());
+        assert!(invariant_helper(&here(&[12, 22])).is_none());
+        // The numeric loop's own finding yields to the repetition.
+        let hits = crate::diagnose::rules::apply(&here(&[12, 19]));
+        assert!(hits
+            .iter()
+            .any(|h| h.0 == crate::diagnose::rules::Category::PythonNumericLoop));
+        let top = hits
+            .iter()
+            .max_by(|a, b| a.2.confidence.total_cmp(&b.2.confidence))
+            .unwrap();
+        assert_eq!(
+            top.0,
+            crate::diagnose::rules::Category::RepeatedComputation,
+            "{hits:?}"
+        );
     }
 
     #[test]
