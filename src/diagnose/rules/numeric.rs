@@ -211,15 +211,49 @@ fn on_arrays(s: &Site) -> bool {
     })
 }
 
+/// A loop over a few fixed values: a literal tuple or list of numbers, `range` of a literal or a constant, a
+/// module constant, or those zipped with the element's own fields (`zip(WEIGHTS, px)`).
+fn fixed_size(iter: &str) -> bool {
+    let it = iter.trim();
+    let constant = |w: &str| {
+        let w = w.trim();
+        !w.is_empty()
+            && w.chars().any(|c| c.is_ascii_uppercase())
+            && w.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+    };
+    let literal = |w: &str| {
+        let w = w.trim();
+        (w.starts_with('(') || w.starts_with('['))
+            && w.chars()
+                .all(|c| c.is_ascii_digit() || "()[], -+.".contains(c))
+    };
+    if literal(it) || constant(it) {
+        return true;
+    }
+    if let Some(args) = it.strip_prefix("range(").and_then(|r| r.strip_suffix(')')) {
+        return args
+            .split(',')
+            .all(|a| a.trim().parse::<i64>().is_ok() || constant(a));
+    }
+    ["zip(", "enumerate("].iter().any(|z| {
+        it.strip_prefix(z).is_some_and(|args| {
+            args.split(',')
+                .any(|a| constant(a.trim_end_matches(')')) || literal(a))
+        })
+    })
+}
+
 /// A scalar math helper (no loop of its own) called once per element from a loop.
 pub fn scalar_helper(s: &Site) -> Option<Hit> {
     let f = s.ctx.function.as_ref()?;
-    // Its own loops may only repeat a step (`for _ in range(NEWTON_STEPS)`), not walk elements.
+    // Its own loops may only repeat a step (`for _ in range(NEWTON_STEPS)`) or walk a small fixed stencil or
+    // table (`for dr in (-1, 0, 1)`, `zip(WEIGHTS, px)`), not walk the data.
     let repeats_only = s
         .ctx
         .loops
         .iter()
-        .all(|l| super::common::targets(l).iter().all(|v| *v == "_"));
+        .all(|l| super::common::targets(l).iter().all(|v| *v == "_") || fixed_size(&l.iter));
     // The math may be spread over the function's lines (an exponent here, a `math.exp` there).
     let function_weight = (f.start + 1..=f.end)
         .map(|l| {
@@ -247,7 +281,36 @@ pub fn scalar_helper(s: &Site) -> Option<Hit> {
         .count();
     let update =
         function_weight >= 1 && arithmetic_lines >= 4 && 3 * arithmetic_lines >= body_lines;
-    let line_math = math_weight(s) >= 2 || (function_weight >= 2 && arithmetic(s)) || update;
+    // ... or plain arithmetic on numbers handed in: the parameters are used as values (never `p.attr`), and the
+    // line calls nothing but a few numeric builtins (a weighted sum over a fixed table, a clamp, an index).
+    let param_values = f.params.iter().filter(|p| *p != "self").all(|p| {
+        let dotted = format!("{p}.");
+        (f.start + 1..=f.end).all(|l| {
+            let t = s.src.line_text(l);
+            !t.match_indices(&dotted).any(|(i, _)| {
+                !t[..i].ends_with(|ch: char| ch.is_alphanumeric() || ch == '_' || ch == '.')
+            })
+        })
+    }) && f.params.iter().any(|p| {
+        p != "self" && uses_ident(&s.ctx.text, p) || {
+            // (or a local computed from them: `acc += row[...]`)
+            !s.ctx.augmented.is_empty()
+        }
+    });
+    let numeric_calls = s.ctx.call_texts.iter().all(|c| {
+        let callee = c.split('(').next().unwrap_or("");
+        matches!(
+            callee,
+            "min" | "max" | "abs" | "int" | "float" | "round" | "len" | "zip" | "range"
+        ) || (callee == "sum" && c.contains(" for "))
+    });
+    let plain = param_values
+        && numeric_calls
+        && arithmetic(s)
+        && !f.params.is_empty()
+        && 2 * arithmetic_lines >= body_lines;
+    let line_math =
+        math_weight(s) >= 2 || (function_weight >= 2 && arithmetic(s)) || update || plain;
     if !repeats_only
         || !line_math
         || !s.repeated()
@@ -445,6 +508,54 @@ def run(points, xs):
         assert!(scalar_helper(&site(&n, 7)).is_none());
         let w = src("import math\ndef norm(v):\n    s = 0.0\n    for x in v:\n        s += math.sqrt(x ** 2)\n    return s\ndef run(vs):\n    return [norm(v) for v in vs]\n");
         assert!(scalar_helper(&site(&w, 5).called_from(&[8])).is_none());
+    }
+
+    /// Plain arithmetic on numbers handed in, per pixel: a weighted sum over a fixed table, a 3x3 stencil
+    /// with clamped indexes. Near misses: a helper reading its argument's attributes, one summarising a
+    /// list it is given (a statistic, not element work), and one walking the data it is given.
+    #[test]
+    fn plain_arithmetic_helpers() {
+        let s = src(r#"import statistics
+def greenness(px):
+    return sum(w * b for w, b in zip(WEIGHTS, px))
+def focal(grid, r, c):
+    acc = 0.0
+    last = len(grid) - 1
+    for dr in (-1, 0, 1):
+        row = grid[min(max(r + dr, 0), last)]
+        for dc in (-1, 0, 1):
+            acc += row[min(max(c + dc, 0), last)]
+    return acc / 9.0
+def minutes(truck):
+    return 12 + truck.units * RATE
+def z(v, values):
+    return (v - statistics.mean(values)) / statistics.stdev(values)
+def total(row):
+    return sum(x * 2 for x in row)
+def run(grid, trucks, values):
+    for r in range(len(grid)):
+        for c in range(len(grid[0])):
+            greenness(grid[r][c])
+            focal(grid, r, c)
+            minutes(trucks[c])
+            z(grid[r][c], values)
+            total(grid[r])
+"#);
+        assert_eq!(
+            scalar_helper(&site(&s, 3).called_from(&[21])).unwrap().at,
+            Some((0, 21))
+        );
+        assert_eq!(
+            scalar_helper(&site(&s, 10).called_from(&[22])).unwrap().at,
+            Some((0, 22))
+        );
+        assert!(scalar_helper(&site(&s, 13).called_from(&[23])).is_none());
+        assert!(scalar_helper(&site(&s, 15).called_from(&[24])).is_none());
+        assert!(scalar_helper(&site(&s, 17).called_from(&[25])).is_none());
+        assert!(
+            fixed_size("(-1, 0, 1)") && fixed_size("range(3)") && fixed_size("zip(WEIGHTS, px)")
+        );
+        assert!(!fixed_size("range(n)") && !fixed_size("zip(xs, ys)") && !fixed_size("rows"));
     }
 
     /// Array elements read at the loop's indexes and handed to an arithmetic helper of the program. Near misses:
