@@ -1127,6 +1127,10 @@ def run(keys, c):
         let o = src("import json\ndef review(path):\n    with open(path) as fh:\n        events = json.load(fh)\n    n = 0\n    for ev in events:\n        n += 1\n    return n\ndef size(path):\n    with open(path) as fh:\n        events = json.load(fh)\n    return len(events)\n");
         assert_eq!(consumer(&site(&o, 4), (0, 4)), Some((0, 6)));
         assert_eq!(consumer(&site(&o, 11), (0, 11)), None);
+        // Through the names made from it; near miss: a loop over something else.
+        let d = src("def run(paths):\n    parts = []\n    for p in paths:\n        parts.append(open(p).read())\n    journal = ''.join(parts)\n    lines = journal.split('\\n')\n    for line in lines:\n        n = 1\ndef other(path, xs):\n    data = open(path).read()\n    ys = sorted(xs)\n    for y in ys:\n        n = 1\n");
+        assert_eq!(consumer(&site(&d, 4), (0, 4)), Some((0, 7)));
+        assert_eq!(consumer(&site(&d, 10), (0, 10)), None);
     }
 
     /// A whole load kept on the object: the other methods' loops over it and the statements outside those

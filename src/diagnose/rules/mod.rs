@@ -456,23 +456,46 @@ pub fn consumer(site: &Site, place: Loc) -> Option<Loc> {
     };
     // A loop of the same function over the name the place binds (`events = json.load(fh)`, then `for ev in
     // events:`).
+    // The data passes through the names made from it (`parts.append(fh.read())`, `journal =
+    // b"".join(parts)`, `lines = journal.decode().split("\n")`, then `for line in lines:`).
     let bound = src.line_text(place.1);
+    let mut held: Vec<String> = Vec::new();
     if let Some((lhs, _)) = bound.trim_start().split_once(" = ") {
-        let lhs = lhs.trim();
-        if common::plain_name(lhs) {
-            if let Some(l) = common::for_loop_over(src, lhs, place.1 + 1..=f.end) {
+        if common::plain_name(lhs.trim()) {
+            held.push(lhs.trim().to_string());
+        }
+    } else if let Some((recv, _)) = bound.trim_start().split_once(".append(") {
+        if common::plain_name(recv.trim()) {
+            held.push(recv.trim().to_string());
+        }
+    }
+    if !held.is_empty() {
+        for l in place.1 + 1..=f.end {
+            let t = src.line_text(l);
+            if let Some((lhs, rhs)) = t.trim_start().split_once(" = ") {
+                let lhs = lhs.trim();
+                if common::plain_name(lhs)
+                    && !held.iter().any(|h| h == lhs)
+                    && held.iter().any(|h| common::uses_ident(rhs, h))
+                {
+                    held.push(lhs.to_string());
+                }
+            }
+        }
+        for name in &held {
+            if let Some(l) = common::for_loop_over(src, name, place.1 + 1..=f.end) {
                 return Some((place.0, l));
             }
-            // ... or a `while` loop that cuts records out of it (`start = data.find(BEGIN, pos)`).
-            if let Some(l) = (place.1 + 1..=f.end).find(|&l| {
-                src.line_text(l).trim_start().starts_with("while ")
-                    && src
-                        .block(l)
-                        .iter()
-                        .any(|&b| common::uses_ident(&src.line_text(b), lhs))
-            }) {
-                return Some((place.0, l));
-            }
+        }
+        // ... or a `while` loop that cuts records out of it (`start = data.find(BEGIN, pos)`).
+        if let Some(l) = (place.1 + 1..=f.end).find(|&l| {
+            src.line_text(l).trim_start().starts_with("while ")
+                && src.block(l).iter().any(|&b| {
+                    let t = src.line_text(b);
+                    held.iter().any(|h| common::uses_ident(&t, h))
+                })
+        }) {
+            return Some((place.0, l));
         }
     }
     let hands_back = (f.start..=f.end).any(|l| {
