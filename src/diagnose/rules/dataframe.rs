@@ -35,14 +35,19 @@ pub fn rows(s: &Site) -> Option<Hit> {
     // Picking one value out (`.loc`, `series[key]`) is row work when it is what the line spends its time on,
     // not when it reads one entry of a whole-table aggregate the line computes (`by_seg.median()[seg]`).
     let heaviest = s.callees.iter().map(|c| c.weight).fold(0.0, f64::max);
-    let row_work = s
-        .callee(|n| {
-            n.contains("iterrows") || n.contains("itertuples") || n.contains("pandas.core.apply")
-        })
-        .is_some()
+    // (What the line itself calls: a pivot table or a groupby runs `pandas.core.apply` inside, for the whole
+    // table.)
+    let row_work = s.callees.iter().any(|c| {
+        c.direct
+            && (c.name.contains("iterrows")
+                || c.name.contains("itertuples")
+                || c.name.contains("pandas.core.apply"))
+    })
+        // (The line's own indexing: a pivot table indexes inside, for the whole table.)
         || s.callees.iter().any(|c| {
             (c.name.contains("pandas.core.indexing")
                 || c.name.contains("pandas.core.series.__getitem__"))
+                && c.direct
                 && c.weight >= 0.3 * heaviest
         });
     let repeats = s.in_loop() || s.repeated();
@@ -136,11 +141,19 @@ def f(df):
         let site3 = |agg: f64, pick: f64| {
             site(&s, 3)
                 .called_from(&[7])
-                .with_inner_callee("pandas.core.groupby.groupby.median", agg)
-                .with_inner_callee("pandas.core.series.__getitem__", pick)
+                .with_direct_callee("pandas.core.groupby.groupby.median", agg)
+                .with_direct_callee("pandas.core.series.__getitem__", pick)
         };
         assert!(rows(&site3(0.1, 0.9)).is_some());
         assert!(rows(&site3(0.9, 0.05)).is_none());
+        // Indexing and `pandas.core.apply` inside a pivot table are the table's work, not the line's.
+        let p = src("import pandas as pd\ndef bench(h, region):\n    m = h.pivot_table(index=\"region\", values=\"p\")\n    return m\ndef run(h, bids):\n    for b in bids:\n        bench(h, b.region)\n");
+        let pivot = site(&p, 3)
+            .called_from(&[7])
+            .with_direct_callee("pandas.core.frame.DataFrame.pivot_table", 1.0)
+            .with_inner_callee("pandas.core.apply.Apply.agg", 0.7)
+            .with_inner_callee("pandas.core.indexing._LocIndexer.__getitem__", 0.5);
+        assert!(rows(&pivot).is_none());
     }
 
     /// Each column of a transposed frame is one of its rows: looping over them is a row loop. Near miss: the

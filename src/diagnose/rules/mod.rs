@@ -678,6 +678,16 @@ pub(crate) mod testing {
         }
 
         /// A callee found below another library call (`direct: false`), of the given weight.
+        pub fn with_direct_callee(mut self, name: &str, weight: f64) -> Self {
+            self.callees.push(Callee {
+                name: name.into(),
+                weight,
+                calls: None,
+                direct: true,
+            });
+            self
+        }
+
         pub fn with_inner_callee(mut self, name: &str, weight: f64) -> Self {
             self.callees.push(Callee {
                 name: name.into(),

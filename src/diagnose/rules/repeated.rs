@@ -8,7 +8,7 @@ use super::regex::REGEX_CALLS;
 
 /// Calls whose result depends on the whole of their arguments: redone per item, they make a loop quadratic.
 /// (Sorting belongs to `sort_in_loop`.)
-const AGGREGATES: [&str; 47] = [
+const AGGREGATES: [&str; 53] = [
     // Fits and decompositions summarise a whole collection too (NumPy's, by their last name).
     "polyfit",
     "lstsq",
@@ -58,6 +58,13 @@ const AGGREGATES: [&str; 47] = [
     "nanstd",
     "nanmedian",
     "nanpercentile",
+    // pandas' summaries of a whole frame.
+    "pivot_table",
+    "crosstab",
+    "describe",
+    "value_counts",
+    "agg",
+    "aggregate",
 ];
 
 fn cached(s: &Site) -> bool {
@@ -1146,10 +1153,12 @@ pub fn helper_recomputes(s: &Site) -> Option<Hit> {
     };
     let invariant_input = |expr: &str| -> bool {
         let expr = &expand(expr);
-        // Parameters: what the callers pass must not change with the loop that repeats the call.
+        // Parameters: what the callers pass must not change with the loop that repeats the call. (Names as
+        // code reads them: not `"region"` in a string, nor a keyword `index=`.)
+        let used = names_in(expr);
         let mut any_param = false;
         for p in f.params.iter().filter(|p| *p != "self") {
-            if uses_ident(expr, p) {
+            if used.iter().any(|n| n == p) {
                 any_param = true;
                 if arg_invariant(&s.callers, 0, &f.name, &f.params, p) != Some(true) {
                     return false;
@@ -1186,7 +1195,19 @@ pub fn helper_recomputes(s: &Site) -> Option<Hit> {
         {
             continue;
         }
-        let args = &call[callee.len()..];
+        // A method of a frame or array handed in (`history.pivot_table(...)`, `ref.quantile(q)`): its receiver is
+        // the data summarised, with the arguments.
+        let receiver = callee.rsplit_once('.').map_or("", |(r, _)| r);
+        let root = receiver
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .next()
+            .unwrap_or("");
+        let data = if !root.is_empty() && root != "self" && f.params.iter().any(|p| p == root) {
+            format!("{receiver} {}", &call[callee.len()..])
+        } else {
+            call[callee.len()..].to_string()
+        };
+        let args = data.as_str();
         if own_vars.iter().any(|v| uses_ident(args, v))
             && !s.ctx.loops.iter().any(|l| l.line == s.ctx.line)
         {
@@ -1649,6 +1670,25 @@ def build_table(cfg):
     /// same on every call, so a numeric loop over it gives the same numbers again: the repetition is the
     /// finding, not the arithmetic. Near misses: an attribute another method replaces, and calls that go to
     /// each item of the loop.
+    /// A method of a frame handed in on every call unchanged (`history.pivot_table(...)`) summarises the
+    /// receiver; a parameter's name inside a string (`index="region"`) is no use of it. Near miss: the same
+    /// summary of a frame that changes per item.
+    #[test]
+    fn summaries_of_a_frame_handed_in() {
+        let s = src(r#"import pandas as pd
+def bench(history, region, species):
+    m = history.pivot_table(index="region", columns="species", aggfunc="median")
+    return m.loc[region, species]
+def run(history, bids, frames):
+    for b in bids:
+        bench(history, b.region, b.species)
+    for fr in frames:
+        bench(fr, "n", "s")
+"#);
+        assert!(helper_recomputes(&site(&s, 3).called_from(&[7])).is_some());
+        assert!(helper_recomputes(&site(&s, 3).called_from(&[9])).is_none());
+    }
+
     #[test]
     fn the_objects_own_data_passed_on() {
         let s = src(r#"def fit(xs, ys):
