@@ -1131,6 +1131,10 @@ def run(keys, c):
         let d = src("def run(paths):\n    parts = []\n    for p in paths:\n        parts.append(open(p).read())\n    journal = ''.join(parts)\n    lines = journal.split('\\n')\n    for line in lines:\n        n = 1\ndef other(path, xs):\n    data = open(path).read()\n    ys = sorted(xs)\n    for y in ys:\n        n = 1\n");
         assert_eq!(consumer(&site(&d, 4), (0, 4)), Some((0, 7)));
         assert_eq!(consumer(&site(&d, 10), (0, 10)), None);
+        // A loop that cuts records out of the data by offset; near miss: a loop that only uses a summary of it.
+        let b = src("import struct\ndef scan(path):\n    data = open(path, 'rb').read()\n    for off in range(0, len(data), 64):\n        rec = struct.unpack_from('<Q', data, off)\ndef screen(path, claims):\n    table = pd.read_csv(path)\n    covered = table['ndc'].unique()\n    for c in claims:\n        ok = c in covered\n");
+        assert_eq!(consumer(&site(&b, 3), (0, 3)), Some((0, 4)));
+        assert_eq!(consumer(&site(&b, 7), (0, 7)), None);
     }
 
     /// A whole load kept on the object: the other methods' loops over it and the statements outside those

@@ -474,7 +474,25 @@ pub fn consumer(site: &Site, place: Loc) -> Option<Loc> {
             let t = src.line_text(l);
             if let Some((lhs, rhs)) = t.trim_start().split_once(" = ") {
                 let lhs = lhs.trim();
+                // (Copies the size of the data: joined, decoded, split, sorted; not a summary of it.)
+                let copy = [
+                    ".join(",
+                    ".decode(",
+                    ".encode(",
+                    ".split(",
+                    ".splitlines(",
+                    "sorted(",
+                    "list(",
+                    ".replace(",
+                    ".strip(",
+                    ".lower(",
+                    ".upper(",
+                    ".splitlines()",
+                ]
+                .iter()
+                .any(|m| rhs.contains(m));
                 if common::plain_name(lhs)
+                    && copy
                     && !held.iter().any(|h| h == lhs)
                     && held.iter().any(|h| common::uses_ident(rhs, h))
                 {
@@ -487,9 +505,12 @@ pub fn consumer(site: &Site, place: Loc) -> Option<Loc> {
                 return Some((place.0, l));
             }
         }
-        // ... or a `while` loop that cuts records out of it (`start = data.find(BEGIN, pos)`).
+        // ... or a loop that cuts records out of it (`while True: start = data.find(BEGIN, pos)`, `for off in
+        // range(0, len(data), SIZE): struct.unpack_from(FMT, data, off)`).
         if let Some(l) = (place.1 + 1..=f.end).find(|&l| {
-            src.line_text(l).trim_start().starts_with("while ")
+            let t = src.line_text(l);
+            let t = t.trim_start();
+            (t.starts_with("while ") || t.starts_with("for "))
                 && src.block(l).iter().any(|&b| {
                     let t = src.line_text(b);
                     held.iter().any(|h| common::uses_ident(&t, h))
