@@ -192,7 +192,7 @@ fn scoped_bindings(src: &SourceFile, name: &str, line: u32) -> Vec<String> {
 }
 
 /// The assignments of `name` (line, right-hand side) in the function around `line` (anywhere outside one).
-fn local_bindings(src: &SourceFile, name: &str, line: u32) -> Vec<(u32, String)> {
+pub(super) fn local_bindings(src: &SourceFile, name: &str, line: u32) -> Vec<(u32, String)> {
     let f = src.enclosing_function(line);
     src.binding_lines(name)
         .into_iter()

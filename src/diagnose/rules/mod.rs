@@ -487,7 +487,6 @@ pub fn consumer(site: &Site, place: Loc) -> Option<Loc> {
                     ".strip(",
                     ".lower(",
                     ".upper(",
-                    ".splitlines()",
                 ]
                 .iter()
                 .any(|m| rhs.contains(m));

@@ -920,13 +920,12 @@ const CONVERSIONS: [&str; 6] = [
     "tuple(",
 ];
 
-/// The assignments of `name` in function `f` before `line` (line, right-hand side), each narrowed to the
+/// The assignments of `name` in the function around `line`, before it (line, right-hand side), each narrowed to the
 /// name's own element when several names are unpacked from a tuple (`a, b = x[k], y[k]` gives `y[k]` for `b`).
-fn local_binding_lines(s: &Site, f: &FunctionInfo, name: &str, line: u32) -> Vec<(u32, String)> {
-    s.src
-        .binding_lines(name)
+fn local_binding_lines(s: &Site, name: &str, line: u32) -> Vec<(u32, String)> {
+    super::io::local_bindings(s.src, name, line)
         .into_iter()
-        .filter(|(l, _)| (f.start..line).contains(l))
+        .filter(|(l, _)| *l < line)
         .map(|(l, rhs)| {
             let text = s.src.line_text(l);
             let lhs = text.split_once(" = ").map_or("", |x| x.0);
@@ -962,8 +961,8 @@ fn split_top_commas(text: &str) -> Vec<&str> {
 }
 
 /// The single table entry (`self.temps[b]`) a local name is bound to before `line`, if that is all it is.
-fn entry_bound_to(s: &Site, f: &FunctionInfo, name: &str, line: u32) -> Option<String> {
-    let bound = local_binding_lines(s, f, name, line);
+fn entry_bound_to(s: &Site, name: &str, line: u32) -> Option<String> {
+    let bound = local_binding_lines(s, name, line);
     match bound.as_slice() {
         [(_, b)] if b.ends_with(']') && b.contains('[') && !b.starts_with('[') => Some(b.clone()),
         _ => None,
@@ -1004,7 +1003,7 @@ pub fn keyed_entry(s: &Site) -> Option<Hit> {
             .unwrap_or(first)
             .trim();
         let entry = if super::common::plain_name(first) {
-            entry_bound_to(s, f, first, s.ctx.line)
+            entry_bound_to(s, first, s.ctx.line)
         } else {
             Some(first.to_string())
         };
@@ -1018,7 +1017,7 @@ pub fn keyed_entry(s: &Site) -> Option<Hit> {
         // The key is a parameter, or a name the function derives from its parameters alone (`b =
         // self.bin_of(pressure)`): a table is indexed by few values, so the same entries recur.
         let derived_key = super::common::plain_name(key) && !f.params.iter().any(|p| p == key) && {
-            let bound = local_binding_lines(s, f, key, s.ctx.line);
+            let bound = local_binding_lines(s, key, s.ctx.line);
             !bound.is_empty()
                 && bound.iter().all(|(_, b)| {
                     let names = names_in(b);

@@ -100,8 +100,7 @@ fn stringy_value(v: &str) -> bool {
 /// CPython appends in place to a `str` held only by a function's own local variable (`s += piece`, `s = s +
 /// piece`): linear, not quadratic. Attributes, entries, closure and global variables and `bytes` are copied
 /// every time.
-fn appends_in_place(s: &Site, target: &str, value: &str) -> bool {
-    let bound = s.src.bindings(target);
+fn appends_in_place(s: &Site, target: &str, bound: &[String], value: &str) -> bool {
     let plain = target.chars().all(|c| c.is_alphanumeric() || c == '_');
     let declared = s.ctx.function.as_ref().is_some_and(|f| {
         (f.start..=f.end).any(|l| {
@@ -127,6 +126,19 @@ fn appends_in_place(s: &Site, target: &str, value: &str) -> bool {
             .iter()
             .any(|b| b.contains(".encode(") || b.trim().starts_with("b\""));
     plain && s.ctx.function.is_some() && !declared && !bytes
+}
+
+/// An in-place append (`how` it is written) measured under a tracing profiler on CPython 3.11, where the append
+/// copies too, but only while profiled: the time on the line is the profiler's, not the program's (unnamed).
+fn traced_append(s: &Site, how: &str) -> Option<Hit> {
+    hit(
+        0.25,
+        format!(
+            "line {} {how}, {}: CPython appends in place, but not while cProfile traces it on Python 3.11, so the profile overstates this line (check it with py-spy)",
+            s.ctx.line,
+            s.repetition_text()
+        ),
+    )
 }
 
 /// `s += piece` on a string (by its bindings or by what is added), in a loop or a function called per item.
@@ -158,17 +170,11 @@ pub fn augmented(s: &Site) -> Option<Hit> {
             || stringy_name(s, value)
             || string_call(s, value)
         {
-            let in_place = appends_in_place(s, target, value);
-            // Under a tracing profiler on CPython 3.11 that append copies too, but only while profiled: the
-            // time measured on the line is the profiler's, not the program's.
+            let in_place = appends_in_place(s, target, &bound, value);
             if in_place && s.traced_copies_strings {
-                return hit(
-                    0.25,
-                    format!(
-                        "line {} appends to the local string `{target}` with +=, {}: CPython appends in place, but not while cProfile traces it on Python 3.11, so the profile overstates this line (check it with py-spy)",
-                        s.ctx.line,
-                        s.repetition_text()
-                    ),
+                return traced_append(
+                    s,
+                    &format!("appends to the local string `{target}` with +="),
                 );
             }
             return hit(
@@ -252,15 +258,12 @@ pub fn rebuilt(s: &Site) -> Option<Hit> {
                 let single = v
                     .strip_prefix(&format!("{target}+"))
                     .filter(|piece| !has_top_level_plus(piece));
-                let in_place = single.is_some_and(|piece| appends_in_place(s, target, piece));
+                let in_place =
+                    single.is_some_and(|piece| appends_in_place(s, target, &bound, piece));
                 if in_place && s.traced_copies_strings {
-                    return hit(
-                        0.25,
-                        format!(
-                            "line {} rebuilds the local string `{target}` as `{target} + ...`, {}: CPython appends in place, but not while cProfile traces it on Python 3.11, so the profile overstates this line (check it with py-spy)",
-                            s.ctx.line,
-                            s.repetition_text()
-                        ),
+                    return traced_append(
+                        s,
+                        &format!("rebuilds the local string `{target}` as `{target} + ...`"),
                     );
                 }
                 return hit(
