@@ -809,9 +809,28 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
         place_share
             .entry((c.category, c.place.0, function.clone()))
             .or_insert(c.share);
+        // (... and, in one loop, a line that runs on every pass before one under a branch.)
+        let before = |a: u32, b: u32| match sources[c.place.0].as_ref() {
+            Some(src) => {
+                let innermost = |l: u32| {
+                    src.context(l)
+                        .loops
+                        .iter()
+                        .rev()
+                        .find(|x| x.kind != "comprehension")
+                        .map(|x| x.line)
+                };
+                if innermost(a) == innermost(b) {
+                    (src.branch_depth(a), a) < (src.branch_depth(b), b)
+                } else {
+                    a < b
+                }
+            }
+            None => a < b,
+        };
         let earlier_tie = ev.derived
             && c.confidence == e.confidence
-            && c.place.1 < e.line
+            && before(c.place.1, e.line)
             && c.place == c.hot
             && c.share
                 >= 0.9

@@ -382,6 +382,31 @@ impl SourceFile {
         }
     }
 
+    /// How many branches (`if`/`elif`/`else`, `except`, `case`) hold the statement at `line` inside its
+    /// innermost loop (or function): a line under a branch runs on fewer passes than one beside it.
+    pub fn branch_depth(&self, line: u32) -> u32 {
+        let start = self.statement_around(line).unwrap_or(line);
+        let Some(mut n) = self.statement_at(start) else {
+            return 0;
+        };
+        let mut depth = 0;
+        while let Some(p) = n.parent() {
+            match p.kind() {
+                "for_statement" | "while_statement" | "function_definition" => break,
+                // (An `if`'s own header line is not under it.)
+                "if_statement" | "elif_clause" | "else_clause" | "except_clause"
+                | "case_clause"
+                    if p.start_position().row + 1 != start as usize =>
+                {
+                    depth += 1;
+                }
+                _ => {}
+            }
+            n = p;
+        }
+        depth
+    }
+
     /// The first and last line of the simple statement that holds `line` (a compound statement's header).
     pub fn statement_span(&self, line: u32) -> Option<(u32, u32)> {
         let start = match self.statement_at(line) {
@@ -767,6 +792,25 @@ def f(rows, seen):
             s += str(v)
     return [x for x in rows for y in seen if x == y]
 "#;
+
+    /// Branches inside the innermost loop: an `if`'s body and an `except` count, the `if` header and a line
+    /// beside it do not, nor a branch outside the loop.
+    #[test]
+    fn branch_depth() {
+        let s = SourceFile::from_text(Path::new("t.py"), CODE.into()).unwrap();
+        assert_eq!(s.branch_depth(7), 0);
+        assert_eq!(s.branch_depth(8), 1);
+        assert_eq!(s.branch_depth(18), 0);
+        assert_eq!(s.branch_depth(22), 1);
+        assert_eq!(s.branch_depth(24), 1);
+        let t = SourceFile::from_text(
+            Path::new("t.py"),
+            "def g(xs, x):\n    if x:\n        for v in xs:\n            y = (v +\n                 1)\n".into(),
+        )
+        .unwrap();
+        assert_eq!(t.branch_depth(4), 0);
+        assert_eq!(t.branch_depth(5), 0);
+    }
 
     #[test]
     fn contexts() {

@@ -86,6 +86,8 @@ pub fn element_loop(s: &Site) -> Option<Hit> {
         return None;
     }
     // Element by element: the line works on the loop's item (or index); `for _ in range(n)` only repeats.
+    // (Whether the line reads an element through a name the loop bound at its index: `c = row[j]`.)
+    let mut via_alias = false;
     let uses_item = ctx
         .loops
         .iter()
@@ -111,16 +113,38 @@ pub fn element_loop(s: &Site) -> Option<Hit> {
                         })
                     })
             };
+            let aliases: Vec<&str> = l
+                .assigned
+                .iter()
+                .map(|a| a.as_str())
+                .filter(|a| a.chars().all(|c| c.is_alphanumeric() || c == '_'))
+                .filter(|a| carried || indexed(a))
+                .collect();
+            // (Read on the right-hand side: the name the line assigns is not what it reads.)
+            let read = if ctx.assignments.is_empty() {
+                ctx.text.clone()
+            } else {
+                ctx.assignments
+                    .iter()
+                    .map(|(_, v)| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            if !carried
+                && aliases.iter().any(|a| {
+                    super::common::uses_ident(&read, a)
+                        && s.src
+                            .bindings(a)
+                            .iter()
+                            .any(|b| targets.iter().any(|t| *t != "_" && subscripted_by(b, t)))
+                })
+            {
+                via_alias = true;
+            }
             targets
                 .iter()
                 .copied()
-                .chain(
-                    l.assigned
-                        .iter()
-                        .map(|a| a.as_str())
-                        .filter(|a| a.chars().all(|c| c.is_alphanumeric() || c == '_'))
-                        .filter(|a| carried || indexed(a)),
-                )
+                .chain(aliases.iter().copied())
                 .any(|v| v != "_" && super::common::uses_ident(&ctx.text, v))
         });
     if !(uses_item || mapped || element_helper) {
@@ -135,7 +159,7 @@ pub fn element_loop(s: &Site) -> Option<Hit> {
     } else if reduction && s.repeated() {
         // Vector math in a helper called per item: the classic place for NumPy.
         0.75
-    } else if ctx.text.contains('[') || math_weight(s) > 0 || reduction || zip_loop {
+    } else if ctx.text.contains('[') || via_alias || math_weight(s) > 0 || reduction || zip_loop {
         0.55
     } else {
         return None;
@@ -148,6 +172,20 @@ pub fn element_loop(s: &Site) -> Option<Hit> {
             loops_text(ctx)
         ),
     )
+}
+
+/// `text` subscripts something with an expression of `index` (`row[j]`, `row[j - 1]`, `g[i][j + 1]`).
+fn subscripted_by(text: &str, index: &str) -> bool {
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        let inner = &rest[open + 1..];
+        let close = inner.find(']').unwrap_or(inner.len());
+        if uses_ident(&inner[..close], index) {
+            return true;
+        }
+        rest = inner;
+    }
+    false
 }
 
 /// The line subscripts something with the indexes of the range loops around it, all of them in order
@@ -487,6 +525,14 @@ def run(points, xs):
         // A filter's state, updated from zipped measurements on every pass.
         let kf = src("def f(xs, ys):\n    p, s = 1.0, 0.0\n    for x, y in zip(xs, ys):\n        k = p / (p + 0.5)\n        s += k * (x - s)\n        p = (1 - k) * p\n");
         assert!(element_loop(&site(&kf, 6)).is_some());
+        // A stencil step: the elements read at the indexes under other names (`c = row[j]`), the arithmetic on
+        // those names. Near miss: a value computed once outside the index loop.
+        let st = src("def step(h, k, n):\n    new = [0.0] * n\n    for j in range(1, n - 1):\n        c = h[j]\n        hw = h[j - 1]\n        lap = hw + h[j + 1] - 2.0 * c\n        val = c + k * lap\n        new[j] = val\n    s = k * 2\n    for j in range(n):\n        t = s * 3.0 - 1\n    return new\n");
+        assert!(element_loop(&site(&st, 7)).is_some());
+        assert!(element_loop(&site(&st, 11)).is_none());
+        // Near miss: a value computed from the index (not an element read at it) under another name.
+        let gen = src("def gen(n, rng):\n    for i in range(n):\n        r = rng.getrandbits(8)\n        secs = 600 + i * 34\n        tot = secs * 2 + r\n");
+        assert!(element_loop(&site(&gen, 5)).is_none());
         let h = scalar_helper(&site(&s, 4).called_from(&[7])).unwrap();
         assert_eq!(h.at, Some((0, 7)));
         assert!(scalar_helper(&site(&s, 4)).is_none());

@@ -125,7 +125,25 @@ fn appends_in_place(s: &Site, target: &str, bound: &[String], value: &str) -> bo
             .bindings(value)
             .iter()
             .any(|b| b.contains(".encode(") || b.trim().starts_with("b\""));
-    plain && s.ctx.function.is_some() && !declared && !bytes
+    plain && s.ctx.function.is_some() && !declared && !bytes && !kept_elsewhere(s, target)
+}
+
+/// The loop around the line also stores the string under another reference (`progress["text"] = text`,
+/// `self.last = text`, `parts.append(text)`): with two references CPython copies it on every append.
+fn kept_elsewhere(s: &Site, target: &str) -> bool {
+    s.ctx
+        .loops
+        .iter()
+        .filter(|l| l.kind != "comprehension")
+        .any(|l| {
+            s.src.block(l.line).into_iter().any(|b| {
+                let t = s.src.line_text(b);
+                let t = t.trim();
+                t.split_once(" = ").is_some_and(|(lhs, rhs)| {
+                    lhs.trim() != target && rhs.trim().split(',').any(|part| part.trim() == target)
+                }) || t.contains(&format!(".append({target})"))
+            })
+        })
 }
 
 /// An in-place append (`how` it is written) measured under a tracing profiler on CPython 3.11, where the append
@@ -455,6 +473,24 @@ def render(rows, r):
         assert_eq!(conf(11, true, augmented), 0.85);
         assert_eq!(conf(3, true, augmented), 0.85);
         assert!(!has_top_level_plus("str(a+b)") && has_top_level_plus("\"+\"+x"));
+        // A second reference kept on every pass (the partial text for an error handler) forbids the in-place
+        // append; near miss: a length taken, or the text handed on once after the loop.
+        let k = src(r#"def render(rows, progress):
+    text = ""
+    for row in rows:
+        text = text + str(row)
+        progress["text"] = text
+    return text
+def plain(rows, progress):
+    text = ""
+    for row in rows:
+        text += str(row)
+        n = len(text)
+    progress["text"] = text
+"#);
+        let conf = |line: u32, f: fn(&Site) -> Option<Hit>| f(&site(&k, line)).unwrap().confidence;
+        assert_eq!(conf(4, rebuilt), 0.85);
+        assert_eq!(conf(10, augmented), 0.5);
     }
 
     #[test]
