@@ -2,7 +2,7 @@
 
 use super::common::{hit, hit_at, loops_text, method, targets, uses_ident, work_loop};
 use super::{Caller, Hit, Site};
-use crate::diagnose::source::FunctionInfo;
+use crate::diagnose::source::{FunctionInfo, SourceFile};
 
 use super::regex::REGEX_CALLS;
 
@@ -763,32 +763,47 @@ fn arg_invariant(
                 .trim()
                 .strip_prefix("self.")
                 .filter(|a| super::common::plain_name(a))?;
-            let changed = (1..=c.src.lines()).any(|l| {
-                let t = c.src.line_text(l);
-                let in_init = c
-                    .src
-                    .enclosing_function(l)
-                    .is_some_and(|g| g.name == "__init__");
-                let whole = format!("self.{attr}");
-                !in_init
-                    && t.match_indices(&whole).any(|(j, m)| {
-                        let rest = &t[j + m.len()..];
-                        !rest.starts_with(|ch: char| ch.is_alphanumeric() || ch == '_')
-                            && (rest.trim_start().starts_with("= ")
-                                || rest.trim_start().starts_with("+=")
-                                || (rest.starts_with('[') && rest.contains("] ="))
-                                || [
-                                    ".append(", ".extend(", ".insert(", ".pop(", ".sort(",
-                                    ".clear(", ".update(",
-                                ]
-                                .iter()
-                                .any(|mu| rest.starts_with(mu)))
-                    })
-            });
             // Otherwise it was made inside the calling function from something else: it may differ per call.
-            (!changed && same_receiver_at(callers.get(i + 1), &cf.name)).then_some(true)
+            (!changed_outside_init(c.src, attr) && same_receiver_at(callers.get(i + 1), &cf.name))
+                .then_some(true)
         }
     }
+}
+
+/// The object's attribute `self.{attr}` is replaced, added to or mutated outside `__init__`.
+fn changed_outside_init(src: &SourceFile, attr: &str) -> bool {
+    let whole = format!("self.{attr}");
+    (1..=src.lines()).any(|l| {
+        let t = src.line_text(l);
+        let in_init = src
+            .enclosing_function(l)
+            .is_some_and(|g| g.name == "__init__");
+        !in_init
+            && t.match_indices(&whole).any(|(j, m)| {
+                let rest = &t[j + m.len()..];
+                !rest.starts_with(|ch: char| ch.is_alphanumeric() || ch == '_')
+                    && (rest.trim_start().starts_with("= ")
+                        || rest.trim_start().starts_with("+=")
+                        || (rest.starts_with('[') && rest.contains("] ="))
+                        || [
+                            ".append(", ".extend(", ".insert(", ".pop(", ".sort(", ".clear(",
+                            ".update(",
+                        ]
+                        .iter()
+                        .any(|mu| rest.starts_with(mu)))
+            })
+    })
+}
+
+/// The object's data that is fixed once it is built: set in `__init__` and changed nowhere else.
+fn fixed_at_init(src: &SourceFile, attr: &str) -> bool {
+    let set = format!("self.{attr} = ");
+    (1..=src.lines()).any(|l| {
+        src.line_text(l).starts_with(&set)
+            && src
+                .enclosing_function(l)
+                .is_some_and(|g| g.name == "__init__")
+    }) && !changed_outside_init(src, attr)
 }
 
 /// `self.x` is the same data on every call only when the calls go to the same object: not for
@@ -1463,14 +1478,27 @@ pub fn invariant_helper(s: &Site) -> Option<Hit> {
                         && !constant(n))
             })
         });
-        if reads_variables || f.params.iter().any(|p| p == "self" || p == "cls") {
+        if reads_variables || f.params.iter().any(|p| p == "cls") {
             return None;
         }
     }
+    // The object's own data is the same on every call when the calls go to one object and only `__init__`
+    // sets what the method reads (`self.points`); calling its other methods, or state that changes, is not.
+    let same_self = same_receiver(s, &f.name);
+    let reads_state = |t: &str| {
+        t.match_indices("self.").any(|(i, m)| {
+            let attr: String = t[i + m.len()..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            let called = t[i + m.len() + attr.len()..].starts_with('(');
+            !same_self || called || !fixed_at_init(s.src, &attr)
+        })
+    };
     // (A generator's body runs per item it yields, not per call.)
     let body: Vec<String> = (f.start + 1..=f.end).map(|l| s.src.line_text(l)).collect();
     let impure = body.iter().any(|t| {
-        t.contains("self.")
+        reads_state(t)
             || t.starts_with("global ")
             || t.starts_with("nonlocal ")
             || t.starts_with("yield")
@@ -1522,7 +1550,9 @@ pub fn invariant_helper(s: &Site) -> Option<Hit> {
     {
         return None;
     }
-    let inputs = if params.is_empty() {
+    let inputs = if params.is_empty() && body.iter().any(|t| t.contains("self.")) {
+        "reads only what its object was built with".to_string()
+    } else if params.is_empty() {
         "takes no arguments and reads only constants".to_string()
     } else {
         format!(
@@ -2022,6 +2052,44 @@ def run(cells):
     /// A helper with no arguments that builds a table from constants, called for every reading: the same
     /// table each time. Near misses: one that reads a module-level variable, one that fills a list it was given
     /// (through a global), a `while` that watches a queue.
+    /// A method of one object that reads only what `__init__` set (a property refitting a curve on each
+    /// access); near misses: state another method changes, a call per item of the loop (many objects), and
+    /// another method of the object called inside.
+    #[test]
+    fn method_of_data_fixed_at_init() {
+        let s = src(r#"import numpy as np
+class Cal:
+    def __init__(self, points):
+        self.points = list(points)
+        self.seen = []
+    @property
+    def curve(self):
+        r = np.array([p.r for p in self.points])
+        return np.polyfit(r, r * 2, 2)
+    def drift(self):
+        return np.mean(self.seen)
+    def note(self, x):
+        self.seen.append(x)
+    def both(self):
+        return np.polyfit(self.helper(), 1, 2)
+def run(cal, cals, xs):
+    for x in xs:
+        cal.curve
+        cal.drift()
+        cal.both()
+    for c in cals:
+        c.curve
+"#);
+        let h = invariant_helper(&site(&s, 9).called_from(&[18])).unwrap();
+        assert!(
+            h.evidence.contains("what its object was built with"),
+            "{h:?}"
+        );
+        assert!(invariant_helper(&site(&s, 11).called_from(&[19])).is_none());
+        assert!(invariant_helper(&site(&s, 9).called_from(&[22])).is_none());
+        assert!(invariant_helper(&site(&s, 15).called_from(&[20])).is_none());
+    }
+
     #[test]
     fn argument_free_table_from_constants() {
         let s = src("T_MIN, T_MAX, STEP = 0.0, 40.0, 0.5\npending = []\ndef table():\n    out = []\n    t = T_MIN\n    while t <= T_MAX + 1e-9:\n        out.append(1.0 - 1.3e-4 * t)\n        t += STEP\n    return out\ndef factor(temp):\n    tab = table()\n    return tab[int(temp / STEP)]\ndef run(readings):\n    for r in readings:\n        v = factor(r)\ndef drain():\n    out = []\n    while pending:\n        out.append(pending.pop())\n    return out\ndef scaled():\n    return [x * 2 for x in pending]\n");
