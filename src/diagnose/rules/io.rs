@@ -5,11 +5,17 @@ use super::common::{hit, hit_at, loops_text, method, plain_name, waits_in_text, 
 use super::{Hit, Site};
 use crate::diagnose::source::{LineContext, SourceFile};
 
-const LOADS: [&str; 11] = [
+const LOADS: [&str; 17] = [
     "fetchall",
     "read",
     "readlines",
     "read_csv",
+    "read_table",
+    "read_fwf",
+    "read_excel",
+    "loadtxt",
+    "genfromtxt",
+    "safe_load",
     "read_json",
     "load",
     "loads",
@@ -101,7 +107,15 @@ pub fn read_all(s: &Site) -> Option<Hit> {
     }
     let strong = matches!(
         method(&callee),
-        "readlines" | "read" | "read_text" | "read_csv" | "load" | "fetchall" | "parse"
+        "readlines"
+            | "read"
+            | "read_text"
+            | "read_csv"
+            | "read_table"
+            | "read_fwf"
+            | "load"
+            | "fetchall"
+            | "parse"
     );
     hit(
         if strong { 0.75 } else { 0.5 },
@@ -316,6 +330,8 @@ fn copies_whole(src: &SourceFile, ctx: &LineContext) -> bool {
 /// How a statement holds a whole file at once: `Some(false)` a list of its lines or records
 /// (`list(csv.reader(f))`, `[parse(r) for r in reader]`), `Some(true)` everything joined into one string.
 fn materialises(src: &SourceFile, ctx: &LineContext, repeated: bool) -> Option<bool> {
+    // (`list(fh)`, `sorted(fh)`: every line of the file `with open(...) as fh` opened, in one collection.)
+    let opened = |name: &str| opened_as(src, name, ctx.line);
     let listed = ctx.call_texts.iter().any(|c| {
         c.strip_prefix("list(").is_some_and(|arg| {
             // `list(reader)` where `reader = csv.reader(f)`: the name's binding says what it reads.
@@ -324,6 +340,11 @@ fn materialises(src: &SourceFile, ctx: &LineContext, repeated: bool) -> Option<b
                 || c.contains("open(")
                 || c.contains("(f)")
                 || (plain_name(name) && src.bindings(name).iter().any(|b| file_expr(b)))
+                || opened(name)
+        }) || ["tuple(", "sorted(", "set("].iter().any(|w| {
+            c.strip_prefix(w)
+                .and_then(|arg| arg.strip_suffix(')'))
+                .is_some_and(|name| opened(name.trim()))
         })
     });
     // A list comprehension over a file or a reader of one (by its text or by what the name is bound to).
@@ -352,6 +373,7 @@ fn materialises(src: &SourceFile, ctx: &LineContext, repeated: bool) -> Option<b
         let root = l.iter.trim().split('[').next().unwrap_or("").trim();
         l.kind == "comprehension"
             && (file_like(&l.iter)
+                || opened(l.iter.trim())
                 || l.iter.to_lowercase().contains("reader")
                 || scoped_bindings(src, root, ctx.line)
                     .iter()
@@ -1069,6 +1091,18 @@ def run(keys, c):
         let t = src("def snap(self):\n    with open(self.path) as fh:\n        lines = fh.read().splitlines()\n    return [parse(l) for l in lines[1:] if l]\ndef made(rows):\n    lines = render(rows).splitlines()\n    return [parse(l) for l in lines]\n");
         assert!(materialise(&site(&t, 4)).is_some());
         assert!(materialise(&site(&t, 7)).is_none());
+        // Every line of a file the `with` opened, collected (`list(fh)`, `sorted(fh)`, a comprehension), and
+        // whole-table readers; near misses: a loop over the file (streaming), a list of the program's own rows.
+        let w = src("import numpy as np\ndef a(path, made):\n    with open(path) as fh:\n        rows = list(fh)\n        keys = sorted(fh)\n        recs = [l.split(',') for l in fh]\n        for l in fh:\n            n = len(l)\n        copy = list(made)\n    grid = np.loadtxt(path, delimiter=',')\n    conf = yaml.safe_load(open(path))\n");
+        for line in [4, 5, 6] {
+            assert!(materialise(&site(&w, line)).is_some(), "line {line}");
+        }
+        assert!(read_all(&site(&w, 10)).is_some());
+        assert!(read_all(&site(&w, 11)).is_some());
+        for line in [7, 8, 9] {
+            assert!(materialise(&site(&w, line)).is_none(), "line {line}");
+            assert!(read_all(&site(&w, line)).is_none(), "line {line}");
+        }
         // ... of a path read whole with an encoding named; near miss: a sized read (a chunk).
         let p = src("def legs(path, fh):\n    text = path.read_text(encoding=\"ascii\")\n    return [parse(l) for l in text.splitlines() if l]\ndef head(fh):\n    text = fh.read(4096)\n    return [parse(l) for l in text.splitlines()]\n");
         assert!(materialise(&site(&p, 3)).is_some());

@@ -89,6 +89,10 @@ pub fn mask_lookup(s: &Site) -> Option<Hit> {
     if !(s.repeated() || s.in_loop()) || !s.src.mentions("pandas") {
         return None;
     }
+    // Rows selected only to be summarised are a repeated summary (`repeated_computation`), not a join.
+    if super::repeated::summarised_selection(s).is_some() {
+        return None;
+    }
     let key_like = |t: &str| {
         let t = t.trim();
         !t.is_empty()

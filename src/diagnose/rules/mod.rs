@@ -224,6 +224,11 @@ pub static RULES: &[Rule] = &[
         check: repeated::aggregate_query,
     },
     Rule {
+        id: "repeated_computation.filtered_summary",
+        category: Category::RepeatedComputation,
+        check: repeated::filtered_summary,
+    },
+    Rule {
         id: "repeated_computation.invariant_call",
         category: Category::RepeatedComputation,
         check: repeated::invariant_call,

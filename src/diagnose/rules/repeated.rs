@@ -67,6 +67,90 @@ const AGGREGATES: [&str; 53] = [
     "aggregate",
 ];
 
+/// The rows the line selects from a frame (`ref = df[df["station"] == station]`) are only summarised further
+/// on in the function (`ref["hs"].quantile(...)`, `ref.mean()`): the name holding them and the summary call.
+pub(super) fn summarised_selection(s: &Site) -> Option<(String, String)> {
+    let f = s.ctx.function.as_ref()?;
+    let (lhs, rhs) = s.ctx.text.split_once(" = ")?;
+    let name = lhs.trim();
+    if !(super::common::plain_name(name) && rhs.contains("==") && rhs.contains('[')) {
+        return None;
+    }
+    let mut summary = None;
+    for l in s.ctx.line + 1..=f.end {
+        let t = s.src.line_text(l);
+        for (i, _) in t.match_indices(name) {
+            let before = t[..i].chars().next_back();
+            let rest = &t[i + name.len()..];
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
+                || rest.starts_with(|c: char| c.is_alphanumeric() || c == '_')
+            {
+                continue;
+            }
+            // `ref.mean()`, `ref["hs"].quantile(q)`, `ref[COLS].cov()`: a summary; anything else (a row read, a
+            // loop over the rows, the rows handed on) uses the rows themselves.
+            let rest = match rest.strip_prefix('[') {
+                Some(r) => r.split_once(']').map_or("", |(_, after)| after),
+                None => rest,
+            };
+            let m: String = rest
+                .strip_prefix('.')
+                .unwrap_or("")
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if AGGREGATES.contains(&m.as_str()) && rest[1 + m.len()..].starts_with('(') {
+                summary.get_or_insert(m);
+            } else {
+                return None;
+            }
+        }
+    }
+    summary.map(|m| (name.to_string(), m))
+}
+
+/// A frame's rows matching the call's key, selected and summarised on every call (`df[df.station ==
+/// station]["hs"].quantile(q)` per burst): the same few summaries recomputed; group the frame once.
+pub fn filtered_summary(s: &Site) -> Option<Hit> {
+    let f = s.ctx.function.as_ref()?;
+    if cached(s) || !s.repeated() || !s.src.mentions("pandas") {
+        return None;
+    }
+    let (name, summary) = summarised_selection(s)?;
+    // The frame itself must be the same on every call: the object's data fixed at `__init__`, a module-level
+    // table, or an argument the loop does not change.
+    let rhs = s.ctx.text.split_once(" = ")?.1.trim();
+    let frame: String = rhs
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
+        .collect();
+    let same = if let Some(attr) = frame.strip_prefix("self.") {
+        super::common::plain_name(attr) && same_receiver(s, &f.name) && fixed_at_init(s.src, attr)
+    } else if f.params.contains(&frame) {
+        arg_invariant(&s.callers, 0, &f.name, &f.params, &frame) == Some(true)
+    } else {
+        super::common::plain_name(&frame)
+            && s.src
+                .binding_lines(&frame)
+                .iter()
+                .all(|(l, _)| s.src.enclosing_function(*l).is_none())
+            && !s.src.binding_lines(&frame).is_empty()
+    };
+    if !same {
+        return None;
+    }
+    hit_at_caller(
+        s,
+        0.85,
+        format!(
+            "`{}` selects the rows of `{frame}` matching its key and summarises them (`{name}...{summary}()`, line {}), {}: the same few summaries are recomputed; group the frame once and look the summary up",
+            f.name,
+            s.ctx.line,
+            s.repetition_text()
+        ),
+    )
+}
+
 fn cached(s: &Site) -> bool {
     s.ctx.function.as_ref().is_some_and(|f| {
         f.decorators
@@ -784,7 +868,9 @@ fn changed_outside_init(src: &SourceFile, attr: &str) -> bool {
                 !rest.starts_with(|ch: char| ch.is_alphanumeric() || ch == '_')
                     && (rest.trim_start().starts_with("= ")
                         || rest.trim_start().starts_with("+=")
-                        || (rest.starts_with('[') && rest.contains("] ="))
+                        // (An entry stored, `self.t[k] = v`; not compared, `self.t["k"] == v`.)
+                        || (rest.starts_with('[')
+                            && rest.match_indices("] =").any(|(k, _)| !rest[k + 3..].starts_with('=')))
                         || [
                             ".append(", ".extend(", ".insert(", ".pop(", ".sort(", ".clear(",
                             ".update(",
@@ -2052,6 +2138,44 @@ def run(cells):
     /// A helper with no arguments that builds a table from constants, called for every reading: the same
     /// table each time. Near misses: one that reads a module-level variable, one that fills a list it was given
     /// (through a global), a `while` that watches a queue.
+    /// A frame's rows matching the key, selected per call only to be summarised: repeated (and not a join);
+    /// near misses: the selected rows used themselves (a join by scanning), and a frame another method changes.
+    #[test]
+    fn filtered_summaries() {
+        let s = src(r#"import pandas as pd
+class C:
+    def __init__(self, archive, live):
+        self.archive = archive
+        self.live = live
+    def levels(self, station):
+        ref = self.archive[(self.archive["station"] == station)]
+        q = ref["hs"].quantile([0.5, 0.9])
+        return float(q.loc[0.5])
+    def row(self, station):
+        hit = self.archive[self.archive["station"] == station]
+        return hit.iloc[0]
+    def now(self, station):
+        ref = self.live[self.live["station"] == station]
+        return ref["hs"].mean()
+    def feed(self, frame):
+        self.live = frame
+def run(c, bursts):
+    for b in bursts:
+        c.levels(b.station)
+        c.row(b.station)
+        c.now(b.station)
+"#);
+        let h = filtered_summary(&site(&s, 7).called_from(&[20])).unwrap();
+        assert!(h.evidence.contains("quantile"), "{h:?}");
+        assert!(super::super::joins::mask_lookup(&site(&s, 7).called_from(&[20])).is_none());
+        assert!(filtered_summary(&site(&s, 11).called_from(&[21])).is_none());
+        assert!(super::super::joins::mask_lookup(&site(&s, 11).called_from(&[21])).is_some());
+        assert!(filtered_summary(&site(&s, 14).called_from(&[22])).is_none());
+        // A comparison with an entry is no store into it.
+        assert!(!changed_outside_init(&s, "archive"));
+        assert!(changed_outside_init(&s, "live"));
+    }
+
     /// A method of one object that reads only what `__init__` set (a property refitting a curve on each
     /// access); near misses: state another method changes, a call per item of the loop (many objects), and
     /// another method of the object called inside.
