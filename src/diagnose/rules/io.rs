@@ -1177,6 +1177,32 @@ def run(keys, c):
         let b = src("import struct\ndef scan(path):\n    data = open(path, 'rb').read()\n    for off in range(0, len(data), 64):\n        rec = struct.unpack_from('<Q', data, off)\ndef screen(path, claims):\n    table = pd.read_csv(path)\n    covered = table['ndc'].unique()\n    for c in claims:\n        ok = c in covered\n");
         assert_eq!(consumer(&site(&b, 3), (0, 3)), Some((0, 4)));
         assert_eq!(consumer(&site(&b, 7), (0, 7)), None);
+        // Handed to a method of another object that loops over that parameter; files' lines gathered with
+        // `+=`; near misses: handed to a function that only counts it, or as a part of an argument.
+        let h = src(r#"class Pool:
+    def screen(self, records):
+        for line in records:
+            n = 1
+    def size(self, records):
+        return len(records)
+def run(path, paths):
+    with open(path) as fh:
+        lines = fh.readlines()
+    return Pool().screen(lines)
+def gather(paths):
+    every = []
+    for p in paths:
+        every += open(p).readlines()
+    for line in every:
+        n = 1
+def sized(path):
+    lines = open(path).readlines()
+    Pool().size(lines)
+    Pool().screen(lines[:10])
+"#);
+        assert_eq!(consumer(&site(&h, 9), (0, 9)), Some((0, 3)));
+        assert_eq!(consumer(&site(&h, 14), (0, 14)), Some((0, 15)));
+        assert_eq!(consumer(&site(&h, 18), (0, 18)), None);
     }
 
     /// A whole load kept on the object: the other methods' loops over it and the statements outside those

@@ -469,7 +469,13 @@ pub fn consumer(site: &Site, place: Loc) -> Option<Loc> {
         if common::plain_name(lhs.trim()) {
             held.push(lhs.trim().to_string());
         }
-    } else if let Some((recv, _)) = bound.trim_start().split_once(".append(") {
+    } else if let Some((recv, _)) = bound
+        .trim_start()
+        .split_once(".append(")
+        .or_else(|| bound.trim_start().split_once(".extend("))
+        .or_else(|| bound.trim_start().split_once(" += "))
+    {
+        // (Files' lines gathered into one list: `all_lines += fh.readlines()`, `rows.extend(reader)`.)
         if common::plain_name(recv.trim()) {
             held.push(recv.trim().to_string());
         }
@@ -507,6 +513,13 @@ pub fn consumer(site: &Site, place: Loc) -> Option<Loc> {
         for name in &held {
             if let Some(l) = common::for_loop_over(src, name, place.1 + 1..=f.end) {
                 return Some((place.0, l));
+            }
+        }
+        // ... or a function of the program it is handed to, looping over that parameter (`pool.screen(lines)`,
+        // `def screen(self, records): for line in records:`).
+        for l in place.1 + 1..=f.end {
+            if let Some(at) = handed_to_loop(src, &src.line_text(l), &held) {
+                return Some((place.0, at));
             }
         }
         // ... or a loop that cuts records out of it (`while True: start = data.find(BEGIN, pos)`, `for off in
@@ -548,6 +561,61 @@ pub fn consumer(site: &Site, place: Loc) -> Option<Loc> {
         .split_once(" = ")
         .filter(|(lhs, rhs)| calls_f(rhs) && common::plain_name(lhs.trim()))?;
     common::for_loop_over(c.src, lhs.trim(), c.loc.1..=g.end).map(|l| (c.loc.0, l))
+}
+
+/// A call on the line that hands one of `held` to a function of the file as a whole argument, where that
+/// function loops over the parameter it arrives as: the loop's header line.
+fn handed_to_loop(src: &SourceFile, text: &str, held: &[String]) -> Option<u32> {
+    for (open, _) in text.match_indices('(') {
+        let callee: String = text[..open]
+            .chars()
+            .rev()
+            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let name = common::method(&callee);
+        if name.is_empty() {
+            continue;
+        }
+        // The arguments: up to the bracket that closes this one, split at top-level commas.
+        let mut depth = 0i32;
+        let mut args = vec![String::new()];
+        for c in text[open + 1..].chars() {
+            match c {
+                '(' | '[' | '{' => depth += 1,
+                ')' | ']' | '}' if depth == 0 => break,
+                ')' | ']' | '}' => depth -= 1,
+                ',' if depth == 0 => {
+                    args.push(String::new());
+                    continue;
+                }
+                _ => {}
+            }
+            args.last_mut()?.push(c);
+        }
+        let Some(pos) = args.iter().position(|a| held.iter().any(|h| a.trim() == h)) else {
+            continue;
+        };
+        let method_call = callee.contains('.');
+        let defs: Vec<_> = src.functions().iter().filter(|g| g.name == name).collect();
+        if defs.len() != 1 {
+            continue;
+        }
+        let g = defs[0];
+        let params: Vec<&String> = g
+            .params
+            .iter()
+            .filter(|p| !(method_call && g.class.is_some() && (*p == "self" || *p == "cls")))
+            .collect();
+        if let Some(p) = params.get(pos) {
+            if let Some(l) = common::for_loop_over(src, p, g.start + 1..=g.end) {
+                return Some(l);
+            }
+        }
+    }
+    None
 }
 
 /// A whole-file load kept on the object (`self.rows = list(csv.DictReader(fh))`): the lines of the file's
