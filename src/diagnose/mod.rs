@@ -676,10 +676,15 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
         };
         let body: Vec<(usize, u32)> = src.block(at.1).into_iter().map(|l| (at.0, l)).collect();
         let weight = |l: &(usize, u32)| ev.lines.get(l).map_or(0.0, |e| pct(e.weight, ev.total));
-        // (Below the header is the load itself, counted already.)
+        // (Below a loop statement's header is the load itself, counted already; below a comprehension is its
+        // work.)
+        let statement = {
+            let t = src.line_text(at.1);
+            t.starts_with("for ") || t.starts_with("while ")
+        };
         let below: f64 = body
             .iter()
-            .skip(1)
+            .skip(usize::from(statement))
             .map(|l| ev.below.get(l).map_or(0.0, |w| pct(*w, ev.total)))
             .sum();
         let own = if ev.derived {

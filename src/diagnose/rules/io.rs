@@ -1203,6 +1203,11 @@ def sized(path):
         assert_eq!(consumer(&site(&h, 9), (0, 9)), Some((0, 3)));
         assert_eq!(consumer(&site(&h, 14), (0, 14)), Some((0, 15)));
         assert_eq!(consumer(&site(&h, 18), (0, 18)), None);
+        // A comprehension or a map over the lines; near miss: a comprehension over something else.
+        let c = src("def a(path, xs):\n    lines = open(path).readlines()\n    recs = [parse(l) for l in lines]\ndef b(path):\n    lines = open(path).readlines()\n    out = list(map(parse, lines))\ndef c(path, xs):\n    lines = open(path).readlines()\n    ys = [x * 2 for x in xs]\n");
+        assert_eq!(consumer(&site(&c, 2), (0, 2)), Some((0, 3)));
+        assert_eq!(consumer(&site(&c, 5), (0, 5)), Some((0, 6)));
+        assert_eq!(consumer(&site(&c, 8), (0, 8)), None);
     }
 
     /// A whole load kept on the object: the other methods' loops over it and the statements outside those

@@ -515,6 +515,24 @@ pub fn consumer(site: &Site, place: Loc) -> Option<Loc> {
                 return Some((place.0, l));
             }
         }
+        // ... or a comprehension (or a `map`) over it: `recs = [parse(l) for l in lines]`, `sum(... for l in
+        // lines)`.
+        if let Some(l) = (place.1 + 1..=f.end).find(|&l| {
+            let ctx = src.context(l);
+            ctx.loops.iter().any(|lp| {
+                lp.kind == "comprehension"
+                    && lp.line == l
+                    && held.iter().any(|h| common::uses_ident(&lp.iter, h))
+            }) || ctx.call_texts.iter().any(|c| {
+                c.strip_prefix("map(").is_some_and(|args| {
+                    args.split_once(',').is_some_and(|(_, rest)| {
+                        held.iter().any(|h| common::uses_ident(rest, h))
+                    })
+                })
+            })
+        }) {
+            return Some((place.0, l));
+        }
         // ... or a function of the program it is handed to, looping over that parameter (`pool.screen(lines)`,
         // `def screen(self, records): for line in records:`).
         for l in place.1 + 1..=f.end {
