@@ -782,7 +782,13 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
                 );
             }
             let same = at.0 == c.place.0 && function_at(at) == function;
-            consumers.insert((rel(c.place.0), function.clone()), (weighs, same));
+            // (Several lines of one load may each see a consumer: the heaviest is the one that holds it.)
+            let e = consumers
+                .entry((rel(c.place.0), function.clone()))
+                .or_insert((weighs, same));
+            if weighs > e.0 {
+                *e = (weighs, same);
+            }
         }
         if let Some(m) = c.memory {
             let m = 100.0 * m.share;

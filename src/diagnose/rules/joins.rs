@@ -271,6 +271,10 @@ pub fn scan_helper(s: &Site) -> Option<Hit> {
     if !s.repeated() {
         return None;
     }
+    // Items selected only to be summarised are a repeated summary (`repeated_computation`), not a join.
+    if super::repeated::summarised_selection(s).is_some() {
+        return None;
+    }
     let params: Vec<&str> = f
         .params
         .iter()

@@ -525,9 +525,8 @@ pub fn consumer(site: &Site, place: Loc) -> Option<Loc> {
                     && held.iter().any(|h| common::uses_ident(&lp.iter, h))
             }) || ctx.call_texts.iter().any(|c| {
                 c.strip_prefix("map(").is_some_and(|args| {
-                    args.split_once(',').is_some_and(|(_, rest)| {
-                        held.iter().any(|h| common::uses_ident(rest, h))
-                    })
+                    args.split_once(',')
+                        .is_some_and(|(_, rest)| held.iter().any(|h| common::uses_ident(rest, h)))
                 })
             })
         }) {

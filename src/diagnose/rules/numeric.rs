@@ -80,6 +80,46 @@ pub fn element_loop(s: &Site) -> Option<Hit> {
     // the arithmetic (`v = correct_pixel(float(raw[y, x]), ...)`): element by element, though the operators sit
     // in the helper.
     let element_helper = numpy && indexes_elements(ctx) && calls_arithmetic_helper(s);
+    // A loop over records (particles, positions) whose float fields the line works with through math calls
+    // (`rel = math.sqrt(ur * ur + ...)` on `e.u`, `e.z`): array-of-structs physics that NumPy does as columns.
+    // (Plain business arithmetic on a record's fields, with no math call, is not.)
+    // (The loop's body does the math; a line of it works on the record's fields or on values the body made
+    // from them.)
+    let object_loop = ctx
+        .loops
+        .iter()
+        .rev()
+        .find(|l| l.kind == "for")
+        .is_some_and(|l| {
+            let item = super::common::targets(l);
+            let body: String = s
+                .src
+                .block(l.line)
+                .iter()
+                .map(|&b| s.src.line_text(b))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let math_calls = ["math.", "sqrt(", "exp(", "log(", "sin(", "cos(", "**"]
+                .iter()
+                .map(|m| body.matches(m).count())
+                .sum::<usize>();
+            item.len() == 1
+                && item[0] != "_"
+                && math_calls >= 3
+                && (ctx.text.contains(&format!("{}.", item[0]))
+                    || l.assigned.iter().any(|a| uses_ident(&ctx.text, a)))
+                && arithmetic(s)
+        });
+    if object_loop && !ctx.text.contains('"') && !ctx.text.contains('\'') {
+        return hit(
+            0.55,
+            format!(
+                "line {} does float math on each record's fields in the Python loop over {}",
+                ctx.line,
+                loops_text(ctx)
+            ),
+        );
+    }
     if !(index_loop || zip_loop || array_loop || reduction)
         || !(arithmetic(s) || op_mapped || element_helper)
     {
@@ -530,6 +570,13 @@ def run(points, xs):
         let st = src("def step(h, k, n):\n    new = [0.0] * n\n    for j in range(1, n - 1):\n        c = h[j]\n        hw = h[j - 1]\n        lap = hw + h[j + 1] - 2.0 * c\n        val = c + k * lap\n        new[j] = val\n    s = k * 2\n    for j in range(n):\n        t = s * 3.0 - 1\n    return new\n");
         assert!(element_loop(&site(&st, 7)).is_some());
         assert!(element_loop(&site(&st, 11)).is_none());
+        // Float math on each particle's fields; near misses: business arithmetic on a record's fields, and a
+        // math call on something other than the record.
+        let p = src("import math\ndef step(parts, rows, dt):\n    for e in parts:\n        rel = math.sqrt(e.u * e.u + e.w * e.w)\n        re = rel * e.d ** 2\n        cd = 24.0 / re * (1.0 + math.exp(-re))\n        e.z += e.w * dt * cd\n    for r in rows:\n        net = r.qty * r.price + r.fee\n        k = math.sqrt(dt) * 2\n        tax = net * 0.2\n");
+        assert!(element_loop(&site(&p, 4)).is_some());
+        assert!(element_loop(&site(&p, 7)).is_some());
+        assert!(element_loop(&site(&p, 9)).is_none());
+        assert!(element_loop(&site(&p, 11)).is_none());
         // Near miss: a value computed from the index (not an element read at it) under another name.
         let gen = src("def gen(n, rng):\n    for i in range(n):\n        r = rng.getrandbits(8)\n        secs = 600 + i * 34\n        tot = secs * 2 + r\n");
         assert!(element_loop(&site(&gen, 5)).is_none());

@@ -87,6 +87,22 @@ pub(super) fn summarised_selection(s: &Site) -> Option<(String, String)> {
             {
                 continue;
             }
+            // ... or handed whole to a summary (`statistics.median(rents)`, `np.percentile(ref, 90)`).
+            if let Some(callee) = t[..i].strip_suffix('(') {
+                let callee: String = callee
+                    .chars()
+                    .rev()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                let m = method(&callee);
+                if AGGREGATES.contains(&m) && (rest.starts_with(')') || rest.starts_with(',')) {
+                    summary.get_or_insert(m.to_string());
+                    continue;
+                }
+            }
             // `ref.mean()`, `ref["hs"].quantile(q)`, `ref[COLS].cov()`: a summary; anything else (a row read, a
             // loop over the rows, the rows handed on) uses the rows themselves.
             let rest = match rest.strip_prefix('[') {
@@ -113,17 +129,25 @@ pub(super) fn summarised_selection(s: &Site) -> Option<(String, String)> {
 /// station]["hs"].quantile(q)` per burst): the same few summaries recomputed; group the frame once.
 pub fn filtered_summary(s: &Site) -> Option<Hit> {
     let f = s.ctx.function.as_ref()?;
-    if cached(s) || !s.repeated() || !s.src.mentions("pandas") {
+    if cached(s) || !s.repeated() {
         return None;
     }
     let (name, summary) = summarised_selection(s)?;
-    // The frame itself must be the same on every call: the object's data fixed at `__init__`, a module-level
-    // table, or an argument the loop does not change.
+    // The frame (or the list a comprehension filters) must be the same on every call: the object's data fixed
+    // at `__init__`, a module-level table, or an argument the loop does not change.
     let rhs = s.ctx.text.split_once(" = ")?.1.trim();
-    let frame: String = rhs
-        .chars()
-        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
-        .collect();
+    let frame: String = match s
+        .ctx
+        .loops
+        .iter()
+        .find(|l| l.kind == "comprehension" && l.line == s.ctx.line)
+    {
+        Some(l) if rhs.starts_with('[') || rhs.starts_with('(') => l.iter.trim().to_string(),
+        _ => rhs
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
+            .collect(),
+    };
     let same = if let Some(attr) = frame.strip_prefix("self.") {
         super::common::plain_name(attr) && same_receiver(s, &f.name) && fixed_at_init(s.src, attr)
     } else if f.params.contains(&frame) {
@@ -143,7 +167,7 @@ pub fn filtered_summary(s: &Site) -> Option<Hit> {
         s,
         0.85,
         format!(
-            "`{}` selects the rows of `{frame}` matching its key and summarises them (`{name}...{summary}()`, line {}), {}: the same few summaries are recomputed; group the frame once and look the summary up",
+            "`{}` selects the rows of `{frame}` matching its key and summarises them (`{name}`, then `{summary}()`; line {}), {}: the same few summaries are recomputed; group the rows once and look the summary up",
             f.name,
             s.ctx.line,
             s.repetition_text()
@@ -1192,8 +1216,27 @@ pub fn helper_recomputes(s: &Site) -> Option<Hit> {
 
     let own_vars = loop_vars(&s.ctx.loops);
     let same_self = same_receiver(s, &f.name);
+    // The object's state that the method itself replaces (`self.T = new`, `self.age += dt`): a method that
+    // steps a simulation or a process reads different data on every call.
+    let state: Vec<String> = (f.start + 1..=f.end)
+        .filter_map(|l| {
+            let line = s.src.line_text(l);
+            let attr = line.trim().strip_prefix("self.")?;
+            let name: String = attr
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            let rest = attr[name.len()..].trim_start();
+            (!name.is_empty()
+                && (rest.starts_with("= ") || rest.starts_with("+= ") || rest.starts_with("-= ")))
+            .then_some(name)
+        })
+        .collect();
+    // (The object's data, unless this method replaces it: `for e in self.embers: ...` then `self.embers =
+    // still_aloft` steps a process.)
+    let replaced = |expr: &str| state.iter().any(|a| uses_ident(expr, &format!("self.{a}")));
     let upper = |expr: &str| {
-        (expr.contains("self.") && same_self)
+        (expr.contains("self.") && same_self && !replaced(expr))
             || expr
                 .split(|c: char| !(c.is_alphanumeric() || c == '_'))
                 .any(|w| w.len() > 2 && w.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
@@ -1350,22 +1393,6 @@ pub fn helper_recomputes(s: &Site) -> Option<Hit> {
             );
         }
     }
-    // The object's state that the method itself replaces (`self.T = new`, `self.age += dt`): a method that
-    // steps a simulation or a process reads different data on every call.
-    let state: Vec<String> = (f.start + 1..=f.end)
-        .filter_map(|l| {
-            let line = s.src.line_text(l);
-            let attr = line.trim().strip_prefix("self.")?;
-            let name: String = attr
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
-            let rest = attr[name.len()..].trim_start();
-            (!name.is_empty()
-                && (rest.starts_with("= ") || rest.starts_with("+= ") || rest.starts_with("-= ")))
-            .then_some(name)
-        })
-        .collect();
     let reads_state = |text: &str| {
         let reads = |t: &str| state.iter().any(|a| t.contains(&format!("self.{a}")));
         reads(text)
