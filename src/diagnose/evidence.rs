@@ -56,6 +56,30 @@ fn builds_from_iterable(text: &str) -> bool {
         })
 }
 
+/// The line rebuilds a string from itself and string pieces (`doc = doc + "<tr>" + cells`, `out += f"..."`): a
+/// copy of everything built so far that cProfile records no call for, wherever in the loop nest it sits.
+fn rebuilds_string(text: &str) -> bool {
+    let stringy =
+        |v: &str| v.contains('"') || v.contains('\'') || v.contains("str(") || v.contains(".join(");
+    if let Some((lhs, rhs)) = text.split_once(" += ") {
+        let lhs = lhs.trim();
+        return !lhs.is_empty()
+            && lhs
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+            && stringy(rhs);
+    }
+    text.split_once(" = ").is_some_and(|(lhs, rhs)| {
+        let lhs = lhs.trim();
+        !lhs.is_empty()
+            && lhs
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+            && rhs.trim_start().starts_with(&format!("{lhs} +"))
+            && stringy(rhs)
+    })
+}
+
 /// A line of a program file: (index into the program's files, 1-based line).
 pub type Loc = (usize, u32);
 
@@ -642,7 +666,10 @@ pub fn from_pstats(
         // (`rows = list(csv.reader(f))`, `set(ids)`) runs its iteration as the function's own time.
         let mut out: Vec<u32> = depth
             .iter()
-            .filter(|d| d.1 == max || builds_from_iterable(&src.line_text(d.0)))
+            .filter(|d| {
+                let t = src.line_text(d.0);
+                d.1 == max || (d.1 > 0 && rebuilds_string(&t)) || builds_from_iterable(&t)
+            })
             .map(|d| d.0)
             .collect();
         if out.is_empty() {
@@ -1107,6 +1134,20 @@ mod tests {
         assert!(!builds_from_iterable("out = list()"));
         assert!(!builds_from_iterable("t = tuple([1, 2])"));
         assert!(!builds_from_iterable("n = self.checklist(rows)"));
+    }
+
+    /// A string rebuilt from itself holds own time at any loop depth; near misses: a counter, a string made
+    /// from other names, an entry of a container.
+    #[test]
+    fn strings_rebuilt_in_c() {
+        assert!(rebuilds_string(
+            "doc = doc + \"<tr><td>\" + cells + \"</tr>\""
+        ));
+        assert!(rebuilds_string("self.body += f\"{x}\\n\""));
+        assert!(rebuilds_string("out += str(v)"));
+        assert!(!rebuilds_string("n += 1"));
+        assert!(!rebuilds_string("line = head + \",\" + tail"));
+        assert!(!rebuilds_string("parts[k] += \",\""));
     }
 
     #[test]
