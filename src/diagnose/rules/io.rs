@@ -111,6 +111,7 @@ pub fn read_all(s: &Site) -> Option<Hit> {
             | "read"
             | "read_text"
             | "read_csv"
+            | "read_json"
             | "read_table"
             | "read_fwf"
             | "load"
@@ -1099,6 +1100,10 @@ def run(keys, c):
         }
         assert!(read_all(&site(&w, 10)).is_some());
         assert!(read_all(&site(&w, 11)).is_some());
+        // pandas' JSON reader reads the whole file like read_csv (no chunksize given).
+        let j = src("import pandas as pd\ndef load(path):\n    return pd.read_json(path, lines=True)\ndef parts(path):\n    return pd.read_json(path, lines=True, chunksize=1000)\n");
+        assert_eq!(read_all(&site(&j, 3)).unwrap().confidence, 0.75);
+        assert!(read_all(&site(&j, 5)).is_none());
         for line in [7, 8, 9] {
             assert!(materialise(&site(&w, line)).is_none(), "line {line}");
             assert!(read_all(&site(&w, line)).is_none(), "line {line}");

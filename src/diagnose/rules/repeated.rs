@@ -693,22 +693,54 @@ pub fn aggregate_in_loop(s: &Site) -> Option<Hit> {
         }
         let args = call[callee.len()..].trim_start_matches('(');
         let args = args.strip_suffix(')').unwrap_or(args);
-        // One collection (a name, an attribute, a generator over one), not `max(a, b)` of two values.
+        // One collection (a name, an attribute, a generator over one), not `max(a, b)` of two values; options
+        // given by keyword (`np.cov(bg, rowvar=False)`) are not values.
         let mut depth = 0i32;
-        let top_commas = args
-            .chars()
-            .filter(|&c| {
-                match c {
-                    '(' | '[' | '{' => depth += 1,
-                    ')' | ']' | '}' => depth -= 1,
-                    _ => {}
+        let mut parts = vec![String::new()];
+        for c in args.chars() {
+            match c {
+                '(' | '[' | '{' => depth += 1,
+                ')' | ']' | '}' => depth -= 1,
+                ',' if depth == 0 => {
+                    parts.push(String::new());
+                    continue;
                 }
-                c == ',' && depth == 0
+                _ => {}
+            }
+            if let Some(p) = parts.last_mut() {
+                p.push(c);
+            }
+        }
+        let keyword = |p: &str| {
+            p.split_once('=').is_some_and(|(k, v)| {
+                !v.starts_with('=') && k.trim().chars().all(|c| c.is_alphanumeric() || c == '_')
             })
-            .count();
-        if top_commas > 0 && !args.contains("key=") || args.trim().is_empty() {
+        };
+        let positional: Vec<&str> = parts
+            .iter()
+            .map(|p| p.trim())
+            .filter(|p| !p.is_empty() && !keyword(p))
+            .collect();
+        // A method of a collection (`background.mean(axis=0)`): the receiver is the data.
+        let receiver = callee.rsplit_once('.').map_or("", |(r, _)| r);
+        let module = receiver.is_empty()
+            || !receiver
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+            || s.src.mentions(&format!("import {receiver}"))
+            || s.src.mentions(&format!(" as {receiver}"));
+        let data = if module {
+            positional.join(", ")
+        } else {
+            std::iter::once(receiver)
+                .chain(positional.iter().copied())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if (positional.len() > 1 && !args.contains("key=")) || data.trim().is_empty() {
             continue;
         }
+        let args = data.as_str();
         // The generator's own variables are its business; what it reads from outside must be fixed.
         let own: Vec<&str> = s
             .ctx
@@ -2074,6 +2106,13 @@ def run(c, samples):
         assert!(aggregate_in_loop(&site(&a, 5)).is_none());
         assert!(aggregate_in_loop(&site(&a, 6)).is_none());
         assert!(aggregate_in_loop(&site(&a, 7)).is_none());
+        // Options by keyword are no second value, and a method's receiver is the data (`bg.mean(axis=0)`); near
+        // misses: the loop's own item summarised, two positional values.
+        let k = src("import numpy as np\ndef run(lines, bg):\n    for i, spectra in lines:\n        mu = bg.mean(axis=0)\n        cov = np.cov(bg, rowvar=False)\n        m = spectra.mean(axis=0)\n        c = np.cov(spectra, bg)\n");
+        assert!(aggregate_in_loop(&site(&k, 4)).is_some());
+        assert!(aggregate_in_loop(&site(&k, 5)).is_some());
+        assert!(aggregate_in_loop(&site(&k, 6)).is_none());
+        assert!(aggregate_in_loop(&site(&k, 7)).is_none());
         // Near miss: fixed alternatives tried on each call's own argument.
         let d = src("DECODERS = (int, float)\ndef decode(body):\n    for dec in DECODERS:\n        try:\n            return dec(body)\n        except ValueError:\n            continue\ndef run(lines):\n    for line in lines:\n        decode(line)\n");
         assert!(helper_recomputes(&site(&d, 3).called_from(&[10])).is_none());

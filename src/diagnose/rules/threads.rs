@@ -172,6 +172,25 @@ pub fn main_waits(s: &Site) -> Option<Hit> {
     if !waiting {
         return None;
     }
+    // Work handed to a thread and awaited before the next item is handed over (`for x in xs: await
+    // loop.run_in_executor(None, f, x)`) never runs two at a time: the waits are sequential, not a GIL fight.
+    let awaited_in_turn = awaits_threads
+        && !["gather(", "as_completed(", "asyncio.wait("]
+            .iter()
+            .any(|m| s.src.mentions(m))
+        && (1..=s.src.lines()).any(|l| {
+            let t = s.src.line_text(l);
+            t.contains("await ")
+                && (t.contains("run_in_executor(") || t.contains("to_thread("))
+                && s.src
+                    .context(l)
+                    .loops
+                    .iter()
+                    .any(|lp| lp.kind != "comprehension")
+        });
+    if awaited_in_turn {
+        return None;
+    }
     // Threads that wait on I/O are the right tool: less sure when the file sleeps or uses sockets.
     let conf = if super::common::waits_in_text(s.src, false) {
         0.6
@@ -256,6 +275,12 @@ def run(chunks):
         w.derived = true;
         w.wait_share = 75.0;
         assert_eq!(main_waits(&w).unwrap().at, Some((0, 5)));
+        // Near miss: each job handed to the executor and awaited before the next (sequential waits).
+        let seq = src("import asyncio\ndef check(x):\n    return x * x\nasync def batch(xs):\n    loop = asyncio.get_running_loop()\n    for x in xs:\n        r = await loop.run_in_executor(None, check, x)\ndef main(xs):\n    asyncio.run(batch(xs))\n");
+        let mut w = site(&seq, 9).with_callee("asyncio.runners.run");
+        w.derived = true;
+        w.wait_share = 75.0;
+        assert!(main_waits(&w).is_none());
         let n = src("import asyncio\nasync def batch(urls):\n    return [await get(u) for u in urls]\ndef main(urls):\n    asyncio.run(batch(urls))\n");
         let mut w = site(&n, 5).with_callee("asyncio.runners.run");
         w.derived = true;
