@@ -34,20 +34,7 @@ fn builds_from_iterable(text: &str) -> bool {
                 if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.') {
                     return false;
                 }
-                let rest = &text[i + ty.len()..];
-                let mut depth = 1;
-                let end = rest
-                    .char_indices()
-                    .find(|&(_, c)| {
-                        match c {
-                            '(' | '[' | '{' => depth += 1,
-                            ')' | ']' | '}' => depth -= 1,
-                            _ => {}
-                        }
-                        depth == 0
-                    })
-                    .map_or(rest.len(), |(j, _)| j);
-                let arg = rest[..end].trim();
+                let arg = super::source::inside_brackets(&text[i + ty.len()..]).trim();
                 !arg.is_empty()
                     && !arg.contains(" for ")
                     && !arg.starts_with(['[', '{', '(', '"', '\''])

@@ -823,14 +823,7 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
         // (... and, in one loop, a line that runs on every pass before one under a branch.)
         let before = |a: u32, b: u32| match sources[c.place.0].as_ref() {
             Some(src) => {
-                let innermost = |l: u32| {
-                    src.context(l)
-                        .loops
-                        .iter()
-                        .rev()
-                        .find(|x| x.kind != "comprehension")
-                        .map(|x| x.line)
-                };
+                let innermost = |l: u32| src.context(l).innermost_loop().map(|x| x.line);
                 if innermost(a) == innermost(b) {
                     (src.branch_depth(a), a) < (src.branch_depth(b), b)
                 } else {

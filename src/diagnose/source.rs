@@ -87,6 +87,31 @@ pub struct LineContext {
     pub class_bases: Option<String>,
 }
 
+/// The text inside a bracket already opened, up to the bracket that closes it (`"a, f(b)) + c"` -> `"a, f(b)"`);
+/// all of it when it never closes.
+pub fn inside_brackets(rest: &str) -> &str {
+    let mut depth = 0i32;
+    let end = rest
+        .char_indices()
+        .find(|&(_, c)| {
+            match c {
+                '(' | '[' | '{' => depth += 1,
+                ')' | ']' | '}' => depth -= 1,
+                _ => {}
+            }
+            depth < 0
+        })
+        .map_or(rest.len(), |(j, _)| j);
+    &rest[..end]
+}
+
+impl LineContext {
+    /// The innermost loop statement around the line (`for`/`while`; comprehension clauses are not statements).
+    pub fn innermost_loop(&self) -> Option<&LoopInfo> {
+        self.loops.iter().rev().find(|l| l.kind != "comprehension")
+    }
+}
+
 impl SourceFile {
     pub fn parse(path: &Path) -> Result<SourceFile> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;

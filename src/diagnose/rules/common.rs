@@ -58,6 +58,32 @@ pub fn hit_at(confidence: f64, evidence: String, at: Loc) -> Option<Hit> {
     })
 }
 
+/// The dotted name that ends where `text` ends (`"x = np.cov"` -> `np.cov`, `"f(self.rows"` -> `self.rows`).
+pub fn dotted_name_before(text: &str) -> &str {
+    text.rsplit(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+        .next()
+        .unwrap_or("")
+}
+
+/// `a, f(b, c), d[e]` -> its top-level items.
+pub fn split_top_commas(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0i32, 0usize);
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(text[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(text[start..].trim());
+    out
+}
+
 /// True when `text` uses the identifier `ident` (not as part of a longer name, not as an attribute).
 pub fn uses_ident(text: &str, ident: &str) -> bool {
     if ident.is_empty() {

@@ -584,35 +584,15 @@ pub fn consumer(site: &Site, place: Loc) -> Option<Loc> {
 /// function loops over the parameter it arrives as: the loop's header line.
 fn handed_to_loop(src: &SourceFile, text: &str, held: &[String]) -> Option<u32> {
     for (open, _) in text.match_indices('(') {
-        let callee: String = text[..open]
-            .chars()
-            .rev()
-            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        let name = common::method(&callee);
+        let callee = common::dotted_name_before(&text[..open]);
+        let name = common::method(callee);
         if name.is_empty() {
             continue;
         }
         // The arguments: up to the bracket that closes this one, split at top-level commas.
-        let mut depth = 0i32;
-        let mut args = vec![String::new()];
-        for c in text[open + 1..].chars() {
-            match c {
-                '(' | '[' | '{' => depth += 1,
-                ')' | ']' | '}' if depth == 0 => break,
-                ')' | ']' | '}' => depth -= 1,
-                ',' if depth == 0 => {
-                    args.push(String::new());
-                    continue;
-                }
-                _ => {}
-            }
-            args.last_mut()?.push(c);
-        }
-        let Some(pos) = args.iter().position(|a| held.iter().any(|h| a.trim() == h)) else {
+        let args =
+            common::split_top_commas(crate::diagnose::source::inside_brackets(&text[open + 1..]));
+        let Some(pos) = args.iter().position(|a| held.iter().any(|h| a == h)) else {
             continue;
         };
         let method_call = callee.contains('.');

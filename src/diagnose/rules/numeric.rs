@@ -436,12 +436,7 @@ fn assignment(t: &str) -> Option<(&str, &str, &str)> {
 /// A loop whose body is a chain of scalar arithmetic carrying state from pass to pass (a balance amortised
 /// month by month, a simulation's step): every statement of it runs once per element in the interpreter.
 pub fn stepwise(s: &Site) -> Option<Hit> {
-    let header = s
-        .ctx
-        .loops
-        .iter()
-        .rev()
-        .find(|l| l.kind != "comprehension")?;
+    let header = s.ctx.innermost_loop()?;
     let body = s.src.block(header.line);
     let (mut arith, mut total) = (0, 0);
     let mut carried: Vec<String> = Vec::new();

@@ -1,6 +1,9 @@
 //! `repeated_computation`: the same pure result computed again and again.
 
-use super::common::{hit, hit_at, loops_text, method, targets, uses_ident, work_loop};
+use super::common::{
+    dotted_name_before, hit, hit_at, loops_text, method, split_top_commas, targets, uses_ident,
+    work_loop,
+};
 use super::{Caller, Hit, Site};
 use crate::diagnose::source::{FunctionInfo, SourceFile};
 
@@ -89,15 +92,7 @@ pub(super) fn summarised_selection(s: &Site) -> Option<(String, String)> {
             }
             // ... or handed whole to a summary (`statistics.median(rents)`, `np.percentile(ref, 90)`).
             if let Some(callee) = t[..i].strip_suffix('(') {
-                let callee: String = callee
-                    .chars()
-                    .rev()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect();
-                let m = method(&callee);
+                let m = method(dotted_name_before(callee));
                 if AGGREGATES.contains(&m) && (rest.starts_with(')') || rest.starts_with(',')) {
                     summary.get_or_insert(m.to_string());
                     continue;
@@ -153,12 +148,12 @@ pub fn filtered_summary(s: &Site) -> Option<Hit> {
     } else if f.params.contains(&frame) {
         arg_invariant(&s.callers, 0, &f.name, &f.params, &frame) == Some(true)
     } else {
+        let bound = s.src.binding_lines(&frame);
         super::common::plain_name(&frame)
-            && s.src
-                .binding_lines(&frame)
+            && !bound.is_empty()
+            && bound
                 .iter()
                 .all(|(l, _)| s.src.enclosing_function(*l).is_none())
-            && !s.src.binding_lines(&frame).is_empty()
     };
     if !same {
         return None;
@@ -653,6 +648,8 @@ fn paths_in(expr: &str) -> Vec<&str> {
         .collect()
 }
 
+/// A line of the block under `header` (a loop's, or a whole function's) changes one of `names` in place
+/// (`out.append(x)`, `seen[k] = v`, `total += x`).
 fn changed_in_loop(s: &Site, header: u32, names: &[&str]) -> bool {
     let body = s.src.block(header);
     names.iter().any(|w| {
@@ -709,30 +706,14 @@ pub fn aggregate_in_loop(s: &Site) -> Option<Hit> {
         let args = args.strip_suffix(')').unwrap_or(args);
         // One collection (a name, an attribute, a generator over one), not `max(a, b)` of two values; options
         // given by keyword (`np.cov(bg, rowvar=False)`) are not values.
-        let mut depth = 0i32;
-        let mut parts = vec![String::new()];
-        for c in args.chars() {
-            match c {
-                '(' | '[' | '{' => depth += 1,
-                ')' | ']' | '}' => depth -= 1,
-                ',' if depth == 0 => {
-                    parts.push(String::new());
-                    continue;
-                }
-                _ => {}
-            }
-            if let Some(p) = parts.last_mut() {
-                p.push(c);
-            }
-        }
+        let parts = split_top_commas(args);
         let keyword = |p: &str| {
             p.split_once('=').is_some_and(|(k, v)| {
                 !v.starts_with('=') && k.trim().chars().all(|c| c.is_alphanumeric() || c == '_')
             })
         };
         let positional: Vec<&str> = parts
-            .iter()
-            .map(|p| p.trim())
+            .into_iter()
             .filter(|p| !p.is_empty() && !keyword(p))
             .collect();
         // A method of a collection (`background.mean(axis=0)`): the receiver is the data.
@@ -990,10 +971,7 @@ fn same_receiver_at(c: Option<&Caller>, function: &str) -> bool {
                     .is_some_and(|ch| ch.is_alphanumeric() || ch == '_')
             })
             .all(|(i, _)| {
-                let receiver = text[..i]
-                    .rsplit(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == '.'))
-                    .next()
-                    .unwrap_or("");
+                let receiver = dotted_name_before(&text[..i]);
                 // (`self.flags[k] += 1` in the loop changes an attribute, not which object `self` is.)
                 !vars.iter().any(|v| *v != "self" && uses_ident(receiver, v))
             })
@@ -1113,25 +1091,6 @@ fn local_binding_lines(s: &Site, name: &str, line: u32) -> Vec<(u32, String)> {
             }
         })
         .collect()
-}
-
-/// `a, f(b, c), d[e]` -> its top-level items.
-fn split_top_commas(text: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let (mut depth, mut start) = (0i32, 0usize);
-    for (i, c) in text.char_indices() {
-        match c {
-            '(' | '[' | '{' => depth += 1,
-            ')' | ']' | '}' => depth -= 1,
-            ',' if depth == 0 => {
-                out.push(text[start..i].trim());
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    out.push(text[start..].trim());
-    out
 }
 
 /// The single table entry (`self.temps[b]`) a local name is bound to before `line`, if that is all it is.
@@ -1421,7 +1380,7 @@ pub fn helper_recomputes(s: &Site) -> Option<Hit> {
             continue;
         }
         // (A window the line's own loop keeps changing is new data on every pass.)
-        if let Some(l) = s.ctx.loops.iter().rev().find(|l| l.kind != "comprehension") {
+        if let Some(l) = s.ctx.innermost_loop() {
             if changed_in_loop(s, l.line, &names_in(args)) {
                 continue;
             }

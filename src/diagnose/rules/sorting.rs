@@ -37,7 +37,7 @@ pub fn grows(s: &Site, collection: &str) -> bool {
             None => return false,
         }
     };
-    let Some(header) = ctx.loops.iter().rev().find(|l| l.kind != "comprehension") else {
+    let Some(header) = ctx.innermost_loop() else {
         return false;
     };
     let body = src.block(header.line);
@@ -198,10 +198,7 @@ pub fn sort_in_loop(s: &Site) -> Option<Hit> {
     // pass sorts a different list once.
     if let Some(recv) = sort.strip_suffix(".sort") {
         if s.ctx
-            .loops
-            .iter()
-            .rev()
-            .find(|l| l.kind != "comprehension")
+            .innermost_loop()
             .is_some_and(|l| super::common::targets(l).contains(&recv))
         {
             return None;
