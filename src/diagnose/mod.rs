@@ -491,10 +491,11 @@ pub fn diagnose_many(profiles: &[&Profile], source_dir: &Path) -> Result<Diagnos
                 le.weight.to_bits()
             },
         );
+        // (A line that reads a file whole is looked at however many lines weigh more, as a low one is.)
         if !low && !groups.contains(&group) {
             if groups.len() < MAX_LINES {
                 groups.push(group);
-            } else if !mem_hot {
+            } else if !mem_hot && !reads_a_file(&src.line_text(*line)) {
                 continue;
             }
         }

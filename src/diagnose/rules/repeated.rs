@@ -828,6 +828,56 @@ fn argument_for(caller: &Caller, function: &str, params: &[String], param: &str)
         .filter(|a| !a.is_empty() && !a.contains('='))
 }
 
+/// The names read or written by subscript in `text` (`samples` in `x = samples[i]`, `lap.apex` in
+/// `lap.apex[k] = v`); not literals' or calls' results.
+fn subscripted(text: &str) -> Vec<&str> {
+    text.match_indices('[')
+        .filter_map(|(i, _)| {
+            let name = super::common::dotted_name_before(&text[..i]);
+            (!name.is_empty()
+                && !name.starts_with('.')
+                && !name.chars().next().is_some_and(|c| c.is_ascii_digit()))
+            .then_some(name)
+        })
+        .collect()
+}
+
+/// The argument passed for `param` is an item of a loop over a few fixed values (`for stat in CATEGORIES:
+/// baseline(rows, stat)`): it varies between calls, but the same few values recur.
+fn drawn_from_constants(s: &Site, function: &str, params: &[String], param: &str) -> bool {
+    let Some(c) = s.callers.first() else {
+        return false;
+    };
+    let Some(arg) = argument_for(c, function, params, param) else {
+        return false;
+    };
+    c.ctx.loops.iter().any(|l| {
+        targets(l).iter().any(|t| uses_ident(&arg, t)) && {
+            // A literal, a literal range, or a constant's name (its items, keys or values; maybe sorted).
+            let mut it = l.iter.trim();
+            for w in ["sorted(", "list(", "tuple(", "enumerate("] {
+                if let Some(inner) = it.strip_prefix(w).and_then(|r| r.strip_suffix(')')) {
+                    it = inner.trim();
+                }
+            }
+            for m in [".items()", ".keys()", ".values()"] {
+                it = it.strip_suffix(m).unwrap_or(it);
+            }
+            let last = it.rsplit('.').next().unwrap_or(it);
+            literal_range(it)
+                || it.starts_with('[')
+                || it.starts_with('(')
+                || (it
+                    .chars()
+                    .all(|ch| ch.is_alphanumeric() || ch == '_' || ch == '.')
+                    && last.len() > 2
+                    && last
+                        .chars()
+                        .all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit() || ch == '_'))
+        }
+    })
+}
+
 /// Whether the argument passed for `param` stays the same across the loop that repeats the call: followed up
 /// the call chain through pass-through parameters (a few hops), until a caller whose loop makes the call.
 fn arg_invariant(
@@ -1304,6 +1354,11 @@ pub fn helper_recomputes(s: &Site) -> Option<Hit> {
     };
     let invariant_input = |expr: &str| -> bool {
         let expr = &expand(expr);
+        // State this method replaces, read directly or through a local alias (`lap = self.lap`, then
+        // `SECTORS_M[len(lap.sectors):]`), is another object on later calls.
+        if replaced(expr) {
+            return false;
+        }
         // Parameters: what the callers pass must not change with the loop that repeats the call. (Names as
         // code reads them: not `"region"` in a string, nor a keyword `index=`.)
         let used = names_in(expr);
@@ -1464,6 +1519,21 @@ pub fn helper_recomputes(s: &Site) -> Option<Hit> {
                             .collect::<Vec<_>>()
                             .join("\n"),
                     ))
+                // (A loop over fixed data that reads this call's own argument element by element, `for row in
+                // basis: ... x = samples[i]`, or the state the method replaces, computes something new per call.)
+                && !(l.kind == "for" && {
+                    let body: Vec<String> =
+                        s.src.block(l.line).iter().skip(1).map(|&b| s.src.line_text(b)).collect();
+                    subscripted(&body.join("\n")).iter().any(|n| {
+                        let e = expand(n);
+                        replaced(&e)
+                            || f.params.iter().filter(|p| *p != "self").any(|p| {
+                                uses_ident(&e, p)
+                                    && arg_invariant(&s.callers, 0, &f.name, &f.params, p) == Some(false)
+                                    && !drawn_from_constants(s, &f.name, &f.params, p)
+                            })
+                    })
+                })
                 // (A loop over fixed alternatives, each applied to this call's own argument, `for d in DECODERS:
                 // d(body)`, `for fmt in FORMATS: strptime(cell, fmt)`, gives a different result per call.)
                 && !(l.kind == "for" && {
@@ -1828,6 +1898,61 @@ def build_table(cfg):
     /// A method of a frame handed in on every call unchanged (`history.pivot_table(...)`) summarises the
     /// receiver; a parameter's name inside a string (`index="region"`) is no use of it. Near miss: the same
     /// summary of a frame that changes per item.
+    /// A loop over fixed data that reads the call's own argument element by element (a DFT over a fixed basis
+    /// for each window) computes something new per call; near miss: the argument drawn from a few constants
+    /// (`for stat in CATEGORIES`), where the same results recur. A loop over a constant sliced by state the
+    /// method replaces, read through a local alias, is per-call work too; near miss: the constant alone.
+    #[test]
+    fn per_call_work_over_fixed_data() {
+        let s = src(r#"BASIS = [(1, 2), (3, 4)]
+CATEGORIES = ["hr", "rbi"]
+def spectrum(samples, basis):
+    out = []
+    for c, d in basis:
+        re = 0.0
+        for i in range(len(samples)):
+            re += samples[i] * c
+        out.append(re)
+    return out
+def baseline(rows, stat):
+    total = 0.0
+    for r in ROSTER:
+        total += r[stat]
+    return total
+def run(values, rows):
+    for start in range(0, len(values), 64):
+        window = values[start:start + 64]
+        spectrum(window, BASIS)
+    for r in rows:
+        for stat in CATEGORIES:
+            baseline(rows, stat)
+"#);
+        assert!(helper_recomputes(&site(&s, 5).called_from(&[19])).is_none());
+        assert!(helper_recomputes(&site(&s, 13).called_from(&[22])).is_some());
+        let t = src(r#"SECTORS = [100, 200, 300]
+class Stint:
+    def feed(self, rec):
+        if rec.beacon:
+            self.lap = Lap(rec.tick)
+        lap = self.lap
+        for b in SECTORS[len(lap.sectors):]:
+            if lap.distance >= b:
+                lap.sectors.append(rec.tick)
+            break
+    def marks(self, rec):
+        out = []
+        for b in SECTORS:
+            out.append(b * 2)
+        return out
+def replay(stint, records):
+    for rec in records:
+        stint.feed(rec)
+        stint.marks(rec)
+"#);
+        assert!(helper_recomputes(&site(&t, 7).called_from(&[18])).is_none());
+        assert!(helper_recomputes(&site(&t, 13).called_from(&[19])).is_some());
+    }
+
     #[test]
     fn summaries_of_a_frame_handed_in() {
         let s = src(r#"import pandas as pd

@@ -93,9 +93,153 @@ fn stringy_value(v: &str) -> bool {
         || v.contains("+ \"")
         || v.contains("\\n")
         || v.contains(".format(")
-        || v.contains("render")
-        || v.contains("line")
+        || (names_text(v) && !numeric_value(v))
 }
+
+/// The value names a line of text or a rendering by what it is called (`line`, `header_line`,
+/// `line.rstrip()`, `self.render_row(r)`), not a line object's number (`line.amount`, `len(line)`, `deadline`).
+fn names_text(v: &str) -> bool {
+    let is_id = |c: char| c.is_alphanumeric() || c == '_';
+    let mut rest = v;
+    while let Some(i) = rest.find(|c: char| is_id(c)) {
+        let tail = &rest[i..];
+        let len = tail.find(|c: char| !is_id(c)).unwrap_or(tail.len());
+        let (id, after) = tail.split_at(len);
+        rest = after;
+        let texty = id == "line" || id.ends_with("_line");
+        let renders = id.starts_with("render") && after.starts_with('(');
+        if !(texty || renders) {
+            continue;
+        }
+        // `line.strip()`, `line[2:]`, `line` alone: text; `line.amount`: a field of a record named line.
+        let text_use = match after.strip_prefix('.') {
+            Some(m) => STR_METHODS
+                .iter()
+                .any(|s| m.starts_with(s) && m[s.len()..].starts_with('(')),
+            None => true,
+        };
+        if renders || text_use {
+            return true;
+        }
+    }
+    false
+}
+
+/// `str` methods that return a `str`.
+const STR_METHODS: [&str; 14] = [
+    "strip", "rstrip", "lstrip", "upper", "lower", "title", "replace", "ljust", "rjust", "center",
+    "format", "encode", "decode", "zfill",
+];
+
+/// A value that is a number whatever the names in it say: a count, length or sum (`len(line)`,
+/// `line.count(",")`, `sum(...)`), a literal, or arithmetic a `str` does not have (`a - b`, `x / n`).
+fn numeric_value(v: &str) -> bool {
+    let v = v.trim();
+    if v.parse::<f64>().is_ok() {
+        return true;
+    }
+    // A sum with a number in it (`len(line.encode()) + 1`, `row.n + len(b)`): `str + int` would raise.
+    let terms = split_top_plus(v);
+    if terms.len() > 1 {
+        return terms.iter().any(|t| numeric_value(t))
+            && !terms
+                .iter()
+                .any(|t| !numeric_value(t) && stringy_value(t.trim()));
+    }
+    // Arithmetic only numbers do, outside brackets and string literals.
+    let mut depth = 0i32;
+    let mut quote: Option<char> = None;
+    // (The word before a `-`: `1e-5` is one number.)
+    let mut word = String::new();
+    for c in v.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '(' | '[' | '{') => depth += 1,
+            (None, ')' | ']' | '}') => depth -= 1,
+            (None, '-' | '/') if depth == 0 => {
+                let exponent =
+                    word.ends_with(['e', 'E']) && word[..word.len() - 1].parse::<f64>().is_ok();
+                if !exponent {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+        if c.is_alphanumeric() || c == '_' || c == '.' {
+            word.push(c);
+        } else {
+            word.clear();
+        }
+    }
+    // The whole value is one call that returns a number: `len(x)`, `int(x)`, `line.count(",")`.
+    let Some(open) = v.find('(') else {
+        return false;
+    };
+    if !v.ends_with(')') || !balanced(&v[open + 1..v.len() - 1]) || has_top_level_plus(v) {
+        return false;
+    }
+    let callee = super::common::dotted_name_before(&v[..open]);
+    let outer = &v[..open] == callee;
+    let last = callee.rsplit('.').next().unwrap_or("");
+    outer
+        && (NUMBER_CALLS.contains(&callee)
+            || callee.starts_with("math.")
+            || (callee.contains('.') && NUMBER_METHODS.contains(&last)))
+}
+
+/// The target holds a number by its declaration: a field annotated as one (`bytes_in: int = 0` in a
+/// dataclass, for `self.bytes_in`), or an entry of a counter (`defaultdict(int)`, `Counter()`).
+fn numeric_target(s: &Site, target: &str) -> bool {
+    if let Some((base, _)) = target.split_once('[') {
+        let base = base.trim();
+        return s.src.bindings(base).iter().any(|b| {
+            let b = b.replace(' ', "");
+            [
+                "defaultdict(int)",
+                "defaultdict(float)",
+                "Counter(",
+                "collections.Counter(",
+            ]
+            .iter()
+            .any(|c| b.starts_with(c))
+                || b.starts_with("[0]*")
+                || b.starts_with("[0.0]*")
+                || (b.starts_with("dict.fromkeys(") && (b.ends_with(",0)") || b.ends_with(",0.0)")))
+        });
+    }
+    let field = target.rsplit('.').next().unwrap_or(target);
+    if field == target {
+        return false;
+    }
+    (1..=s.src.lines()).any(|l| {
+        let t = s.src.line_text(l);
+        let t = t.strip_prefix("self.").unwrap_or(&t);
+        t.strip_prefix(field)
+            .and_then(|r| r.trim_start().strip_prefix(':'))
+            .is_some_and(|ty| {
+                let ty = ty.split('=').next().unwrap_or("").trim();
+                ["int", "float", "Decimal", "Fraction"].contains(&ty)
+            })
+    })
+}
+
+/// Builtins that return a number.
+const NUMBER_CALLS: [&str; 11] = [
+    "len", "int", "float", "round", "abs", "sum", "ord", "bool", "Decimal", "Fraction", "complex",
+];
+
+/// Methods that return a number (`text.count(",")`, `delta.total_seconds()`).
+const NUMBER_METHODS: [&str; 7] = [
+    "count",
+    "find",
+    "rfind",
+    "index",
+    "total_seconds",
+    "bit_length",
+    "timestamp",
+];
 
 /// CPython appends in place to a `str` held only by a function's own local variable (`s += piece`, `s = s +
 /// piece`): linear, not quadratic. Attributes, entries, closure and global variables and `bytes` are copied
@@ -178,6 +322,10 @@ pub fn augmented(s: &Site) -> Option<Hit> {
                 || b.starts_with("0")
                 || b.parse::<f64>().is_ok()
         }) {
+            continue;
+        }
+        // A count or sum added (`stats["bytes"] += len(line)`) makes a number, whatever the target is called.
+        if numeric_value(value) || numeric_target(s, target) {
             continue;
         }
         if bound
@@ -314,6 +462,29 @@ fn has_top_level_plus(text: &str) -> bool {
         }
     }
     false
+}
+
+/// `text` split at its `+` signs outside brackets and string literals.
+fn split_top_plus(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0i32, 0usize);
+    let mut quote: Option<char> = None;
+    for (i, c) in text.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '(' | '[' | '{') => depth += 1,
+            (None, ')' | ']' | '}') => depth -= 1,
+            (None, '+') if depth == 0 => {
+                out.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&text[start..]);
+    out
 }
 
 /// Parentheses in `text` pair up (so `(a)+(b)` is not taken for one parenthesised expression).
@@ -537,6 +708,58 @@ def plain(rows, progress):
         );
         assert!(rebuilt(&site(&s, 9)).is_none());
         assert!(rebuilt(&site(&s, 10)).is_none());
+    }
+
+    /// A number added is not text, whatever the names say: a length or count of a line, a field of a record
+    /// called `line`, arithmetic, an entry of a counter, a field annotated `int`. Near misses: the line itself,
+    /// a text method of it, and a rendering, added to the same kinds of target.
+    #[test]
+    fn numbers_named_like_text() {
+        let s = src(r#"from collections import defaultdict, Counter
+from dataclasses import dataclass
+@dataclass
+class Tally:
+    lines_seen: int = 0
+    text: str = ""
+def run(lines, t, out):
+    stats = {}
+    per_label = defaultdict(int)
+    seen = Counter()
+    for line in lines:
+        stats["chars"] += len(line)
+        out[line.account] += line.amount_cents
+        stats["late"] += line.deadline - line.done
+        per_label[line.label] += line.weight
+        seen[line.kind] += line.qty
+        t.lines_seen += line.count(",")
+        t.lines_seen += line.n
+        stats["text"] += line
+        out[line.account] += line.rstrip()
+        t.text += line
+        stats["page"] += render_row(line)
+"#);
+        for l in 12..=18 {
+            assert!(augmented(&site(&s, l)).is_none(), "line {l}");
+        }
+        for l in 19..=22 {
+            assert!(augmented(&site(&s, l)).is_some(), "line {l}");
+        }
+        assert!(
+            numeric_value("len(line)") && numeric_value("a.deadline - b") && numeric_value("x / n")
+        );
+        assert!(
+            numeric_value("line.count(\",\")") && numeric_value("12.5") && numeric_value("int(v)")
+        );
+        assert!(
+            !numeric_value("\"a-b\"")
+                && !numeric_value("len(a) + \"x\"")
+                && !numeric_value("fmt(x)")
+                && !numeric_value("x[-1]")
+        );
+        assert!(numeric_value("len(line.encode(\"utf-8\")) + 1") && numeric_value("a.n + len(b)"));
+        assert!(!numeric_value("n + line") && !numeric_value("len(a) + str(b)"));
+        assert!(names_text("line") && names_text("self.header_line") && names_text("line.strip()"));
+        assert!(!names_text("line.amount") && !names_text("deadline") && !names_text("line_total"));
     }
 
     /// `self.buf += self.to_bytes(x)` where the program's helper returns bytes: the value's kind comes from
