@@ -55,11 +55,40 @@ pub fn rows(s: &Site) -> Option<Hit> {
     // values (`pd.to_datetime(row.started_at)`, `pd.Timestamp(...)`): the row loop is the cost, spread over two
     // functions. (A method of a table the helper keeps, `series.asof(t)`, is that table's work.)
     if !(df_loop || axis1 || df_call || (repeats && (df_index || row_work))) {
-        let c = s.looping_caller()?;
         let pandas_call = ctx
             .calls
             .iter()
             .any(|c| c.starts_with("pd.") || c.starts_with("pandas."));
+        // A function that `DataFrame.apply(f, axis=1)` runs for every row, itself or through helpers (a
+        // registry of per-row cost functions): its pandas work on the row (`row["net_kg"]`) is the per-row cost,
+        // at the apply.
+        let applied = s.callers.iter().take(4).find(|c| {
+            c.ctx.call_texts.iter().any(|t| {
+                let t = t.replace(' ', "");
+                t.contains(".apply(")
+                    && (t.contains("axis=1")
+                        || t.contains("axis=\"columns\"")
+                        || t.contains("axis='columns'"))
+            })
+        });
+        let pandas_work = s
+            .callees
+            .iter()
+            .any(|c| c.direct && c.name.starts_with("pandas."));
+        if let Some(c) = applied.filter(|_| pandas_work || df_index || pandas_call) {
+            return hit_at(
+                0.85,
+                format!(
+                    "line {} works on one row (`{}`) in `{}`, which the `apply(..., axis=1)` on line {} runs for every row of the DataFrame: pandas' per-row overhead on every row",
+                    ctx.line,
+                    ctx.text,
+                    s.function_name(),
+                    c.loc.1
+                ),
+                c.loc,
+            );
+        }
+        let c = s.looping_caller()?;
         if !(pandas_call && c.ctx.loops.iter().any(row_loop)) {
             return None;
         }
@@ -154,6 +183,21 @@ def f(df):
             .with_inner_callee("pandas.core.apply.Apply.agg", 0.7)
             .with_inner_callee("pandas.core.indexing._LocIndexer.__getitem__", 0.5);
         assert!(rows(&pivot).is_none());
+    }
+
+    /// A function that `apply(..., axis=1)` runs per row through a helper, indexing the row: rowwise, at the
+    /// apply. Near misses: the same function called from a column-wise apply, and one indexing nothing.
+    #[test]
+    fn row_functions_run_by_apply() {
+        let s = src("import pandas as pd\ndef resin(row):\n    return row[\"kg\"] * 2\ndef price(row):\n    return sum(f(row) for f in (resin,))\ndef run(df):\n    df[\"c\"] = df.apply(price, axis=1)\n    df[\"d\"] = df.apply(price)\ndef plain(x):\n    return x * 2\n");
+        let row = |callers: &[u32]| {
+            site(&s, 3)
+                .called_from(callers)
+                .with_direct_callee("pandas.core.series.Series.__getitem__", 1.0)
+        };
+        assert_eq!(rows(&row(&[5, 7])).unwrap().at, Some((0, 7)));
+        assert!(rows(&row(&[5, 8])).is_none());
+        assert!(rows(&site(&s, 10).called_from(&[7])).is_none());
     }
 
     /// Each column of a transposed frame is one of its rows: looping over them is a row loop. Near miss: the
