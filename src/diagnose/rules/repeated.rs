@@ -845,14 +845,11 @@ fn subscripted(text: &str) -> Vec<&str> {
 /// The argument passed for `param` at the nearest caller (past decorators' wrappers) is a field of a record
 /// the caller was handed or loops over (`body["payer"]`, `t.region`): a key, whose values recur from item to item.
 fn key_field(s: &Site, function: &str, params: &[String], param: &str) -> bool {
-    let Some(c) = s
+    let Some((c, arg)) = s
         .callers
         .iter()
-        .find(|c| argument_for(c, function, params, param).is_some())
+        .find_map(|c| argument_for(c, function, params, param).map(|a| (c, a)))
     else {
-        return false;
-    };
-    let Some(arg) = argument_for(c, function, params, param) else {
         return false;
     };
     let arg = arg.trim();
@@ -888,13 +885,9 @@ fn key_field(s: &Site, function: &str, params: &[String], param: &str) -> bool {
     let from_item = loop_vars(&c.ctx.loops).contains(&root)
         || caller_fn.is_some_and(|cf| {
             cf.params.iter().any(|p| p == root)
-                || (cf.start..=cf.end).any(|l| {
-                    let t = c.src.line_text(l);
-                    t.split_once(" = ").is_some_and(|(lhs, rhs)| {
-                        lhs.trim() == root
-                            && cf.params.iter().any(|p| p != "self" && uses_ident(rhs, p))
-                    })
-                })
+                || super::io::local_bindings(c.src, root, c.loc.1)
+                    .iter()
+                    .any(|(_, rhs)| cf.params.iter().any(|p| p != "self" && uses_ident(rhs, p)))
         });
     any && root != "self" && super::common::plain_name(root) && from_item
 }
@@ -1570,6 +1563,16 @@ pub fn helper_recomputes(s: &Site) -> Option<Hit> {
                 })
             })
     };
+    // The arguments that change from call to call, other than among a few constants.
+    let changing: Vec<&String> = f
+        .params
+        .iter()
+        .filter(|p| {
+            *p != "self"
+                && arg_invariant(&s.callers, 0, &f.name, &f.params, p) == Some(false)
+                && !drawn_from_constants(s, &f.name, &f.params, p)
+        })
+        .collect();
     // A table or loop built from invariant inputs (constants, attributes, unchanged arguments) on every call.
     let mut by_key = false;
     let builds = s
@@ -1628,12 +1631,7 @@ pub fn helper_recomputes(s: &Site) -> Option<Hit> {
                         s.src.block(l.line).iter().skip(1).map(|&b| s.src.line_text(b)).collect();
                     subscripted(&body.join("\n")).iter().any(|n| {
                         let e = expand(n);
-                        replaced(&e)
-                            || f.params.iter().filter(|p| *p != "self").any(|p| {
-                                uses_ident(&e, p)
-                                    && arg_invariant(&s.callers, 0, &f.name, &f.params, p) == Some(false)
-                                    && !drawn_from_constants(s, &f.name, &f.params, p)
-                            })
+                        replaced(&e) || changing.iter().any(|p| uses_ident(&e, p))
                     })
                 })
                 // (A loop over fixed alternatives, each applied to this call's own argument, `for d in DECODERS:

@@ -147,25 +147,15 @@ fn numeric_value(v: &str) -> bool {
                 .any(|t| !numeric_value(t) && stringy_value(t.trim()));
     }
     // Arithmetic only numbers do, outside brackets and string literals.
-    let mut depth = 0i32;
-    let mut quote: Option<char> = None;
     // (The word before a `-`: `1e-5` is one number.)
     let mut word = String::new();
-    for c in v.chars() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '"' | '\'') => quote = Some(c),
-            (None, '(' | '[' | '{') => depth += 1,
-            (None, ')' | ']' | '}') => depth -= 1,
-            (None, '-' | '/') if depth == 0 => {
-                let exponent =
-                    word.ends_with(['e', 'E']) && word[..word.len() - 1].parse::<f64>().is_ok();
-                if !exponent {
-                    return true;
-                }
+    for (_, c, top) in top_level(v) {
+        if top && matches!(c, '-' | '/') {
+            let exponent =
+                word.ends_with(['e', 'E']) && word[..word.len() - 1].parse::<f64>().is_ok();
+            if !exponent {
+                return true;
             }
-            _ => {}
         }
         if c.is_alphanumeric() || c == '_' || c == '.' {
             word.push(c);
@@ -177,7 +167,8 @@ fn numeric_value(v: &str) -> bool {
     let Some(open) = v.find('(') else {
         return false;
     };
-    if !v.ends_with(')') || !balanced(&v[open + 1..v.len() - 1]) || has_top_level_plus(v) {
+    // (A `+` outside brackets was split off above.)
+    if !v.ends_with(')') || !balanced(&v[open + 1..v.len() - 1]) {
         return false;
     }
     let callee = super::common::dotted_name_before(&v[..open]);
@@ -446,41 +437,49 @@ pub fn rebuilt(s: &Site) -> Option<Hit> {
     None
 }
 
-/// A `+` outside brackets and string literals (`a+f(b+c)` has one, `f(b+c)` none).
-fn has_top_level_plus(text: &str) -> bool {
+/// Each character of `text` with its byte offset, and whether it stands outside brackets and string literals
+/// (a bracket or quote itself does not).
+fn top_level(text: &str) -> impl Iterator<Item = (usize, char, bool)> + '_ {
     let mut depth = 0i32;
     let mut quote: Option<char> = None;
-    for c in text.chars() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '"' | '\'') => quote = Some(c),
-            (None, '(' | '[' | '{') => depth += 1,
-            (None, ')' | ']' | '}') => depth -= 1,
-            (None, '+') if depth == 0 => return true,
-            _ => {}
-        }
-    }
-    false
+    text.char_indices().map(move |(i, c)| {
+        let top = match (quote, c) {
+            (Some(q), c) if c == q => {
+                quote = None;
+                false
+            }
+            (Some(_), _) => false,
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                false
+            }
+            (None, '(' | '[' | '{') => {
+                depth += 1;
+                false
+            }
+            (None, ')' | ']' | '}') => {
+                depth -= 1;
+                false
+            }
+            (None, _) => depth == 0,
+        };
+        (i, c, top)
+    })
+}
+
+/// A `+` outside brackets and string literals (`a+f(b+c)` has one, `f(b+c)` none).
+fn has_top_level_plus(text: &str) -> bool {
+    top_level(text).any(|(_, c, top)| top && c == '+')
 }
 
 /// `text` split at its `+` signs outside brackets and string literals.
 fn split_top_plus(text: &str) -> Vec<&str> {
     let mut out = Vec::new();
-    let (mut depth, mut start) = (0i32, 0usize);
-    let mut quote: Option<char> = None;
-    for (i, c) in text.char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '"' | '\'') => quote = Some(c),
-            (None, '(' | '[' | '{') => depth += 1,
-            (None, ')' | ']' | '}') => depth -= 1,
-            (None, '+') if depth == 0 => {
-                out.push(&text[start..i]);
-                start = i + 1;
-            }
-            _ => {}
+    let mut start = 0;
+    for (i, c, top) in top_level(text) {
+        if top && c == '+' {
+            out.push(&text[start..i]);
+            start = i + 1;
         }
     }
     out.push(&text[start..]);
